@@ -1,0 +1,26 @@
+# The two set-up commands (see README): `make demo` and `make test`.
+# Both bootstrap uv if it is missing and install the locked environment into .venv.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+
+.PHONY: setup demo test lint typecheck unit bench-smoke dev
+
+$(UV):
+	python3 -m pip install --user --quiet "uv==0.9.*"
+
+setup: $(UV)
+	$(UV) sync --frozen
+
+demo: setup
+	$(UV) run python -m sync_pipeline.demo
+
+dev: setup
+	$(UV) run dagster dev
+
+lint: setup
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+
+test: lint
+	$(UV) run pytest $(PYTEST_ARGS)
