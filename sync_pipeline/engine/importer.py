@@ -1,0 +1,309 @@
+"""One import into one table inside one transaction: normalize, diff, write in chunks, stamp."""
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from sync_pipeline.db.read import read_rows
+from sync_pipeline.db.schema import TargetTable
+from sync_pipeline.db.types import arrow_type
+from sync_pipeline.engine import batches
+from sync_pipeline.engine.apply import (
+    ChunkWrite,
+    TableWriter,
+    constant,
+    mask_indices,
+    pk_table,
+    writer_for,
+)
+from sync_pipeline.engine.diff import BatchDiff
+from sync_pipeline.engine.errors import ApplyError, ConfigError, RecordError
+from sync_pipeline.engine.keys import KeyCodes
+from sync_pipeline.engine.matching import compute_diff
+from sync_pipeline.engine.normalize import Records, normalize
+from sync_pipeline.engine.plan import Plan
+from sync_pipeline.engine.results import ImportResult
+from sync_pipeline.engine.values import decode_row
+
+Callback = Callable[[list[dict[str, Any]]], Any]
+
+
+def split_delete_flag(records: Records, flag: str | None) -> tuple[Records, pa.Array | None]:
+    """Take the sender's hard-delete flag column out of the batch (it is not a target column)."""
+    if flag is None:
+        return records, None
+    from sync_pipeline.engine.normalize import to_arrow
+
+    columns, _, count = to_arrow(records)
+    values = columns.pop(flag, None)
+    flags = (
+        pa.array([False] * count)
+        if values is None
+        else pa.array(
+            [bool(v) for v in (values if isinstance(values, list) else values.to_pylist())]
+        )
+    )
+    return pa.table(
+        {k: v if isinstance(v, pa.Array) else pa.array(v) for k, v in columns.items()}
+    ) if columns else [{}] * count, flags
+
+
+def normalize_collecting(
+    records: Records, target: TargetTable, skip_bad: bool
+) -> tuple[pa.Table, list[tuple[dict[str, Any], str]], list[int]]:
+    """Normalize; with skip_bad, drop each bad record into `errors` and go on."""
+    from sync_pipeline.engine.normalize import to_arrow
+
+    if not skip_bad:
+        return normalize(records, target), [], []
+    columns, row_at, count = to_arrow(records)
+    rows = [row_at(i) for i in range(count)]
+    alive = list(range(count))
+    errors: list[tuple[dict[str, Any], str]] = []
+    while True:
+        try:
+            return normalize([rows[i] for i in alive], target), errors, alive
+        except RecordError as exc:
+            if exc.index is None:
+                raise
+            original = alive.pop(exc.index)
+            errors.append((dict(rows[original]), str(exc)))
+
+
+class Importer:
+    """Drives one import; `process` may be called once (import_records) or per chunk (prepare)."""
+
+    def __init__(self, conn: sa.Connection, plan: Plan) -> None:
+        self.conn = conn
+        self.plan = plan
+        self.options = plan.options
+        self.target = plan.target
+        self.writer: TableWriter = writer_for(
+            conn, plan.table, plan.target.primary_key, plan.target.kinds
+        )
+        self.codes = KeyCodes()
+        self.counts = {
+            "created": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "skipped": 0,
+            "deleted": 0,
+            "missing": 0,
+        }
+        self.errors: list[tuple[dict[str, Any], str]] = []
+        self.inserted: list[dict[str, Any]] = []
+        self.updated: list[dict[str, Any]] = []
+        self.batch_id: int | None = None
+        self.ledger: sa.Table | None = None
+        self.now = self.options.clock()
+        self.calls = 0
+        self.last_missing = 0
+
+    def begin(self) -> None:
+        batches.lock_table(self.conn, self.target)
+        if self.options.stamps:
+            self.ledger = batches.ensure_ledger(self.conn, self.target.table.schema)
+            given = self.options.batch_id
+            self.batch_id = (
+                given
+                if isinstance(given, int)
+                else batches.next_batch_id(
+                    self.conn, self.target, self.options.batch_column, self.ledger
+                )
+            )
+
+    def process(self, records: Records) -> BatchDiff:
+        records, deletes = split_delete_flag(records, self.options.delete_flag)
+        batch, errors, alive = normalize_collecting(
+            records, self.target, self.options.on_error == "skip_record"
+        )
+        self.errors += errors
+        if alive and deletes is not None:
+            deletes = deletes.take(pa.array(alive, type=pa.int64()))
+        existing = read_rows(
+            self.conn,
+            self.plan.table,
+            self.target.kinds,
+            self.plan.scope,
+            self.plan.sql_expressions(),
+        )
+        diff = compute_diff(self.plan, batch, existing, deletes=deletes, codes=self.codes)
+        self.calls += 1
+        self.last_missing = diff.missing_count
+        self.counts["skipped"] += len(diff.dropped)
+        chunk = self.options.chunk(self.conn.dialect.name)
+        for start in range(0, diff.rows.num_rows, chunk):
+            try:
+                self._write_chunk(diff, start, min(start + chunk, diff.rows.num_rows))
+            except sa.exc.DBAPIError as exc:
+                raise ApplyError(
+                    f"writing chunk {start // chunk + 1} of {self.target.name!r} failed; the batch was "
+                    f"rolled back: {exc.orig}",
+                    batch_id=self.batch_id,
+                    chunk=start // chunk + 1,
+                ) from exc
+        return diff
+
+    def _write_chunk(self, diff: BatchDiff, start: int, end: int) -> None:
+        rows = diff.rows.slice(start, end - start)
+        new = diff.new.slice(start, end - start)
+        changed = diff.changed.slice(start, end - start)
+        effect = rows.column("__effect")
+        e_index = rows.column("__e")
+        inserts = self._inserts(rows.filter(pc.equal(effect, "added")))
+        upd_ix = mask_indices(pc.equal(effect, "changed"))
+        updates = pk_table(diff.old, e_index.take(upd_ix), self.target.primary_key, "__pk_")
+        for c in new.column_names:
+            updates = updates.append_column(c, new.column(c).take(upd_ix))
+        seen_ix = mask_indices(pc.is_in(effect, value_set=pa.array(["unchanged", "skipped"])))
+        stamps = pk_table(diff.old, pc.drop_null(e_index.take(seen_ix)), self.target.primary_key)
+        del_ix = mask_indices(pc.equal(effect, "deleted"))
+        deletes = pk_table(diff.old, e_index.take(del_ix), self.target.primary_key)
+        self.writer.write(
+            ChunkWrite(
+                inserts,
+                updates,
+                stamps if self.options.batch_mode == "column" else stamps.slice(0, 0),
+                deletes,
+                self._update_constants(new.column_names),
+            ),
+            batch=(self.options.batch_column, self.batch_id) if self.batch_id is not None else None,
+            delete=(self.options.soft_delete_column, self.now)
+            if self.options.delete_mode == "soft_delete"
+            else None,
+        )
+        self.counts["created"] += inserts.num_rows
+        self.counts["updated"] += updates.num_rows
+        self.counts["unchanged"] += int(pc.sum(pc.equal(effect, "unchanged")).as_py() or 0)
+        self.counts["skipped"] += int(pc.sum(pc.equal(effect, "skipped")).as_py() or 0)
+        self.counts["deleted"] += deletes.num_rows
+        if self.options.on_inserted or self.options.on_inserted_or_updated:
+            self.inserted += [decode_row(r, self.target.kinds) for r in inserts.to_pylist()]
+        if self.options.on_updated or self.options.on_inserted_or_updated:
+            self._collect_updates(updates, changed.take(upd_ix))
+
+    def _update_constants(self, compared: list[str]) -> dict[str, Any]:
+        constants: dict[str, Any] = {}
+        if self.batch_id is not None:
+            constants[self.options.batch_column] = self.batch_id
+        if (
+            len(self.plan.managed_timestamps) > 1
+            and self.plan.managed_timestamps[1] not in compared
+        ):
+            constants[self.plan.managed_timestamps[1]] = self.now
+        return constants
+
+    def _inserts(self, rows: pa.Table) -> pa.Table:
+        data = rows.drop_columns([c for c in rows.column_names if c.startswith("__")])
+        if self.options.strategy == "append":
+            data = data.drop_columns([c for c in self.target.primary_key if c in data.column_names])
+        n = data.num_rows
+        for column in self.plan.managed_timestamps:
+            if column not in data.column_names:
+                data = data.append_column(
+                    column,
+                    constant(
+                        self.now,
+                        n,
+                        arrow_type(self.target.kinds[column], self.plan.table.c[column].type),
+                    ),
+                )
+        if self.batch_id is not None:
+            batch_col = self.options.batch_column
+            if batch_col in data.column_names:
+                data = data.drop_columns([batch_col])
+            data = data.append_column(batch_col, constant(self.batch_id, n, pa.int64()))
+        if self.options.before_insert is not None and n:
+            data = self._before_insert(data)
+        return data
+
+    def _before_insert(self, data: pa.Table) -> pa.Table:
+        rows = [decode_row(r, self.target.kinds) for r in data.to_pylist()]
+        result = self.options.before_insert(rows)  # type: ignore[misc]
+        if result is None or isinstance(result, (str, bytes)) or not hasattr(result, "__iter__"):
+            raise ConfigError(
+                f"before_insert must return an iterable of rows, got {type(result).__name__}"
+            )
+        return normalize(list(result), self.target)
+
+    def _collect_updates(self, updates: pa.Table, flags: pa.Table) -> None:
+        when = self.options.on_updated_when
+        constants = self._update_constants(updates.column_names)
+        for row, flag in zip(updates.to_pylist(), flags.to_pylist(), strict=True):
+            if when and not any(flag.get(f) for f in when):
+                continue
+            out = {k.removeprefix("__pk_"): v for k, v in row.items()}
+            out.update(constants)
+            self.updated.append(decode_row(out, self.target.kinds))
+
+    def finish(self) -> ImportResult:
+        """Count missing rows, write the ledger row; callbacks fire later (see fire_callbacks)."""
+        if self.batch_id is not None:
+            clause = batches.missing_clause(self.target, self.options.batch_column, self.batch_id)
+            if self.plan.scope is not None:
+                clause = sa.and_(clause, self.plan.scope)
+            if self.options.delete_mode == "soft_delete" and self.options.delete_flag:
+                clause = sa.and_(
+                    clause, self.plan.table.c[self.options.soft_delete_column].is_(None)
+                )
+            self.counts["missing"] = int(
+                self.conn.execute(
+                    sa.select(sa.func.count()).select_from(self.plan.table).where(clause)
+                ).scalar()
+                or 0
+            )
+            assert self.ledger is not None
+            batches.record_batch(
+                self.conn,
+                self.ledger,
+                self.target,
+                self.options.batch_column,
+                self.batch_id,
+                mode=self.options.batch_mode,
+                counts=self.counts,
+                scope=_scope_text(self.plan.scope),
+                now=self.now,
+            )
+        else:
+            self.counts["missing"] = self.last_missing
+        return ImportResult(
+            table=self.target.name,
+            errors=list(self.errors),
+            batch_id=self.batch_id,
+            txid=self._txid(),
+            **self.counts,
+        )
+
+    def _txid(self) -> int | None:
+        if self.conn.dialect.name != "postgresql":
+            return None
+        return int(
+            self.conn.execute(
+                sa.select(sa.cast(sa.cast(sa.func.pg_current_xact_id(), sa.Text), sa.BigInteger))
+            ).scalar_one()
+        )
+
+    def fire_callbacks(self) -> None:
+        size = self.options.callback_chunk(self.conn.dialect.name)
+        _fire(self.options.on_inserted, self.inserted, size)
+        _fire(self.options.on_updated, self.updated, size)
+        _fire(self.options.on_inserted_or_updated, self.inserted + self.updated, size)
+
+
+def _fire(callbacks: tuple[Callback, ...], rows: list[dict[str, Any]], size: int) -> None:
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        for callback in callbacks:
+            callback(list(chunk))
+
+
+def _scope_text(scope: sa.ColumnElement[bool] | None) -> str | None:
+    return None if scope is None else str(scope.compile(compile_kwargs={"literal_binds": True}))
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
