@@ -121,7 +121,7 @@ def _make_spec(
     what: str,
 ) -> _Spec:
     """Validate and normalize key, children and comparators of one level."""
-    fields = (key,) if isinstance(key, str) else tuple(key)
+    fields = (key,) if isinstance(key, str) and key else tuple(key)
     if not fields:
         raise RecordDiffError(f"no keys specified for {what}: pass key='id' or key=('a', 'b')")
     if not all(isinstance(f, str) for f in fields):
