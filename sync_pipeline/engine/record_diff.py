@@ -121,11 +121,14 @@ def _make_spec(
     what: str,
 ) -> _Spec:
     """Validate and normalize key, children and comparators of one level."""
-    fields = (key,) if isinstance(key, str) and key else tuple(key)
+    fields = (key,) if isinstance(key, str) and key else tuple(key or ())
     if not fields:
         raise RecordDiffError(f"no keys specified for {what}: pass key='id' or key=('a', 'b')")
     if not all(isinstance(f, str) for f in fields):
         raise RecordDiffError(f"key fields for {what} must be strings, got {fields!r}")
+    bad = sorted(f for f, c in (comparators or {}).items() if not callable(c))
+    if bad:
+        raise RecordDiffError(f"comparators for {what} must be callable(new, old); not: {bad}")
     kids: dict[str, _Spec] = {}
     for name, child in (children or {}).items():
         if name in fields:
@@ -281,7 +284,7 @@ def _token(value: Any, side: str, where: str) -> Any:
     if isinstance(value, dt.datetime):
         utc = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
         return ("instant", utc)
-    if isinstance(value, uuid.UUID):
+    if isinstance(value, uuid.UUID):  # canonical lowercase text; upper-case UUID text won't match
         return ("text", str(value))
     if isinstance(value, str):
         return ("text", value)

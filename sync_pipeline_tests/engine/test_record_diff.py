@@ -122,7 +122,7 @@ def test_composite_key_with_a_null_part_is_never_replaced():
     assert d.effect == "changed"
 
 
-@pytest.mark.parametrize("key", [(), [], ""])
+@pytest.mark.parametrize("key", [(), [], "", None])
 def test_empty_key_raises_no_keys_specified(key: Any):
     with pytest.raises(RecordDiffError, match="no keys specified"):
         diff(PET, PET, key=key)
@@ -444,6 +444,16 @@ def test_ignoring_comparator_drops_the_field_from_an_insert_too():
     d = diff(None, {"id": 1, "seen_at": 5}, comparators={"seen_at": lambda n, o: False})
     assert d is not None
     assert d.changes == {"id": (None, 1)}
+
+
+def test_non_callable_comparator_raises_naming_the_field():
+    with pytest.raises(RecordDiffError, match=r"must be callable.*\['name'\]"):
+        diff(PET, PET, comparators={"name": "casefold"})  # type: ignore[dict-item]
+
+
+def test_key_fields_must_be_strings():
+    with pytest.raises(RecordDiffError, match="must be strings"):
+        diff(PET, PET, key=(1,))  # type: ignore[arg-type]
 
 
 # --- serialization -----------------------------------------------------------------------------
