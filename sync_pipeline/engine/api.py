@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from sync_pipeline.db.connect import Target, read_connection, transaction
 from sync_pipeline.db.read import read_rows
-from sync_pipeline.db.schema import reflect
+from sync_pipeline.db.schema import reflect, split_name
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.engine.importer import Importer, normalize_collecting, split_delete_flag
@@ -144,12 +144,25 @@ def import_multiple(
 
 
 def _fk_order(conn: sa.Connection, names: list[str]) -> list[str]:
-    """Tables sorted so that referenced tables come first."""
-    reflected = {name: reflect(conn, name).table for name in names}
-    by_table = {t: name for name, t in reflected.items()}
-    md_order = sa.sql.ddl.sort_tables(list(reflected.values()))
-    ordered = [by_table[t] for t in md_order if t in by_table]
-    return ordered + [n for n in names if n not in ordered]
+    """Tables sorted so that referenced tables come first (stable for unrelated tables)."""
+    inspector = sa.inspect(conn)
+    deps: dict[str, set[str]] = {}
+    for name in names:
+        schema, bare = split_name(name)
+        refs = inspector.get_foreign_keys(bare, schema=schema)
+        targets = {_qualified(r.get("referred_schema"), r["referred_table"]) for r in refs}
+        deps[name] = {n for n in names if _qualified(*split_name(n)) in targets and n != name}
+    ordered: list[str] = []
+    while len(ordered) < len(names):
+        ready = [n for n in names if n not in ordered and deps[n] <= set(ordered)]
+        if not ready:  # a cycle: keep the caller's order for the rest
+            ready = [n for n in names if n not in ordered]
+        ordered += ready
+    return ordered
+
+
+def _qualified(schema: str | None, name: str) -> tuple[str | None, str]:
+    return (schema, name)
 
 
 def missing_after_batch(

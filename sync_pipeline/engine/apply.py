@@ -135,6 +135,20 @@ class PostgresWriter(TableWriter):
         self.conn.execute(
             sa.insert(self.table).from_select(cols, sa.select(*[stage.c[c] for c in cols]))
         )
+        for column in (c for c in self.pk if c in cols):
+            self._advance_sequence(column)
+
+    def _advance_sequence(self, column: str) -> None:
+        """After explicit ids went into a serial/identity column, move its sequence past them,
+        so ids the database generates later (append, other writers) do not collide."""
+        col = self.table.c[column]
+        sequence = sa.func.pg_get_serial_sequence(self.table.fullname, column)
+        highest = sa.select(sa.func.max(col)).scalar_subquery()
+        self.conn.execute(
+            sa.select(sa.func.setval(sequence, highest)).where(
+                sequence.is_not(None), highest.is_not(None)
+            )
+        )
 
     def update(self, rows: pa.Table, constants: Mapping[str, Any]) -> None:
         stage = self._staged(rows)

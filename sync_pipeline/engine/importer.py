@@ -41,7 +41,7 @@ def split_delete_flag(records: Records, flag: str | None) -> tuple[Records, pa.A
     columns, _, count = to_arrow(records)
     values = columns.pop(flag, None)
     flags = (
-        pa.array([False] * count)
+        pa.array([False] * count, type=pa.bool_())
         if values is None
         else pa.array(
             [bool(v) for v in (values if isinstance(values, list) else values.to_pylist())]

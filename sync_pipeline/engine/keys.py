@@ -70,6 +70,9 @@ def build_keys(table: pa.Table, spec: KeySpec, kinds: Mapping[str, Kind], codes:
         return Keys((column,), pc.is_valid(column))
     columns = []
     for name in spec.fields:
+        if name not in table.column_names:  # an absent field is null: such keys never match
+            columns.append(pa.nulls(table.num_rows))
+            continue
         column = table.column(name).combine_chunks()
         if not spec.case_sensitive and kinds.get(name) == "text":
             column = pa.array([fold(v) for v in column.to_pylist()], type=pa.string())

@@ -38,7 +38,7 @@ def compute_diff(
     codes = codes or KeyCodes()
     kinds = plan.target.kinds
     if plan.options.strategy == "append":
-        bkeys = Keys((), pa.array([False] * batch.num_rows))
+        bkeys = Keys((), pa.array([False] * batch.num_rows, type=pa.bool_()))
         selection = Selection(pa.array(range(batch.num_rows), type=pa.int64()), ())
     else:
         bkeys = build_keys(batch, plan.keys, kinds, codes)
@@ -53,7 +53,7 @@ def compute_diff(
     new, changed = _compare(plan, rows, existing, e_index, compared)
     row_changed = _any(changed, rows.num_rows)
     flagged = (
-        deletes.take(selection.keep) if deletes is not None else pa.array([False] * rows.num_rows)
+        deletes.take(selection.keep) if deletes is not None else pa.array([False] * rows.num_rows, type=pa.bool_())
     )
     effect = _effects(plan, e_index, row_changed, flagged)
     rows = rows.append_column("__effect", effect).append_column("__e", e_index)
@@ -270,17 +270,18 @@ def _any(changed: pa.Table, n: int) -> pa.Array:
 
 
 def _effects(plan: Plan, e_index: pa.Array, row_changed: pa.Array, flagged: pa.Array) -> pa.Array:
+    n = len(e_index)
     matched = pc.is_valid(e_index)
-    strategy = plan.options.strategy
-    when_matched = (
-        pa.array(["skipped"] * len(e_index))
-        if strategy == "skip"
-        else pc.if_else(row_changed, "changed", "unchanged")
-    )
-    effect = pc.if_else(matched, when_matched, "added")
-    deleted = pc.if_else(matched, "deleted", "skipped")
+
+    def text(value: str) -> pa.Array:
+        return pa.array([value] * n, type=pa.string())
+
+    if plan.options.strategy == "skip":
+        when_matched = text("skipped")
+    else:
+        when_matched = pc.if_else(row_changed, text("changed"), text("unchanged"))
+    effect = pc.if_else(matched, when_matched, text("added"))
+    deleted = pc.if_else(matched, text("deleted"), text("skipped"))
     return pc.if_else(pc.fill_null(flagged, False), deleted, effect)
 
 
-def expressions_for(plan: Plan) -> Mapping[str, Any]:
-    return plan.sql_expressions()
