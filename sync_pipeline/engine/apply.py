@@ -145,7 +145,7 @@ class PostgresWriter(TableWriter):
         sequence = sa.func.pg_get_serial_sequence(self.table.fullname, column)
         highest = sa.select(sa.func.max(col)).scalar_subquery()
         self.conn.execute(
-            sa.select(sa.func.setval(sequence, highest)).where(
+            sa.select(sa.func.setval(sequence, sa.func.greatest(highest, 1), highest >= 1)).where(
                 sequence.is_not(None), highest.is_not(None)
             )
         )

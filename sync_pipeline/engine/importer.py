@@ -190,11 +190,8 @@ class Importer:
         constants: dict[str, Any] = {}
         if self.batch_id is not None:
             constants[self.options.batch_column] = self.batch_id
-        if (
-            len(self.plan.managed_timestamps) > 1
-            and self.plan.managed_timestamps[1] not in compared
-        ):
-            constants[self.plan.managed_timestamps[1]] = self.now
+        if self.plan.updated_column and self.plan.updated_column not in compared:
+            constants[self.plan.updated_column] = self.now
         return constants
 
     def _inserts(self, rows: pa.Table) -> pa.Table:
@@ -202,7 +199,7 @@ class Importer:
         if self.options.strategy == "append":
             data = data.drop_columns([c for c in self.target.primary_key if c in data.column_names])
         n = data.num_rows
-        for column in self.plan.managed_timestamps:
+        for column in (c for c in (self.plan.created_column, self.plan.updated_column) if c):
             if column not in data.column_names:
                 data = data.append_column(
                     column,

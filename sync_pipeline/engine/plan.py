@@ -20,7 +20,9 @@ class Plan:
     options: ImportOptions
     keys: KeySpec
     scope: sa.ColumnElement[bool] | None
-    managed_timestamps: tuple[str, ...]
+    created_column: str | None
+    updated_column: str | None
+    expressions: Mapping[str, sa.ColumnElement[Any]]
 
     @property
     def table(self) -> sa.Table:
@@ -42,9 +44,9 @@ class Plan:
         fields = self.options.update_fields
         return COPY if fields is None else fields[column]
 
-    def sql_expressions(self) -> dict[str, sa.ColumnElement[Any]]:
-        fields = self.options.update_fields or {}
-        return {k: v for k, v in fields.items() if isinstance(v, sa.ClauseElement)}
+    def sql_expressions(self) -> Mapping[str, sa.ColumnElement[Any]]:
+        """update_if_exists SQL expressions, bound to the reflected table."""
+        return self.expressions
 
 
 def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
@@ -71,9 +73,15 @@ def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
             f"strategy 'append' drops the source primary key, but {target.name!r} does not "
             "generate one (no serial/identity/default)"
         )
-    managed = tuple(c for c in options.timestamps or () if c in target.table.c)
+    created, updated = (c if c in target.table.c else None for c in options.timestamps or (None, None))
     keys = KeySpec(fields, options.key_callables, options.case_sensitive, options.comparison_key)
-    return Plan(target, options, keys, scope_clause(target, options.where), managed)
+    scope = scope_clause(target, options.where)
+    expressions = {
+        name: _checked(target, value, f"update_if_exists[{name!r}]")
+        for name, value in (options.update_fields or {}).items()
+        if isinstance(value, sa.ColumnElement)
+    }
+    return Plan(target, options, keys, scope, created, updated, expressions)
 
 
 def scope_clause(
@@ -89,11 +97,17 @@ def scope_clause(
             parts.append(col.is_(None) if value is None else col == value)
         return sa.and_(sa.true(), *parts)
     if isinstance(where, sa.ColumnElement):
-        for col in sa.sql.visitors.iterate(where):
-            if isinstance(col, sa.ColumnClause) and col.name not in target.table.c:
-                raise SchemaError(f"where refers to {col.name!r}, which is not in {target.name!r}")
-        return _rebind(where, target.table)
+        return _checked(target, where, "where")
     raise ConfigError(f"where must be a mapping or a SQLAlchemy clause, got {type(where).__name__}")
+
+
+def _checked(target: TargetTable, clause: Any, option: str) -> Any:
+    """Check the columns a user clause names against the table, then bind them to it."""
+    for col in sa.sql.visitors.iterate(clause):
+        if isinstance(col, sa.ColumnClause) and not col.is_literal:
+            if col.name not in target.table.c:
+                raise SchemaError(f"{option} refers to {col.name!r}, which is not in {target.name!r}")
+    return _rebind(clause, target.table)
 
 
 def _rebind(clause: sa.ColumnElement[bool], table: sa.Table) -> sa.ColumnElement[bool]:
