@@ -20,8 +20,8 @@ def as_engine(target: Target) -> sa.Engine | sa.Connection:
 
 
 @contextmanager
-def transaction(target: Target) -> Iterator[tuple[sa.Connection, bool]]:
-    """Yield (connection, owns_transaction).
+def transaction(target: Target) -> Iterator[sa.Connection]:
+    """Yield a connection inside a transaction.
 
     With an Engine or a URL we open a connection and own its transaction: commit on success,
     roll back on error. With a Connection the caller owns the transaction; our work runs in a
@@ -30,14 +30,23 @@ def transaction(target: Target) -> Iterator[tuple[sa.Connection, bool]]:
     bind = as_engine(target)
     if isinstance(bind, sa.Connection):
         if bind.in_transaction():
+            _begin_sqlite(bind)
             with bind.begin_nested():
-                yield bind, False
+                yield bind
         else:
             with bind.begin():
-                yield bind, False
+                yield bind
         return
     with bind.begin() as conn:
-        yield conn, True
+        yield conn
+
+
+def _begin_sqlite(conn: sa.Connection) -> None:
+    """pysqlite defers BEGIN until the first write; a SAVEPOINT issued before it would start,
+    and its RELEASE commit, a transaction of its own. Open the caller's transaction for real."""
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite" and raw is not None and not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN")
 
 
 @contextmanager

@@ -29,7 +29,7 @@ def read_rows(
     where: sa.ColumnElement[bool] | None = None,
     extra: Mapping[str, sa.ColumnElement[Any]] | None = None,
 ) -> pa.Table:
-    """All columns of the rows in scope, plus `extra` labelled expressions (kind of their column)."""
+    """All columns of the rows in scope, plus the `extra` expressions labelled `__expr_<name>`."""
     extra = dict(extra or {})
     if conn.dialect.name == "postgresql":
         return _read_postgres(conn, table, kinds, where, extra)
@@ -68,7 +68,7 @@ def _read_postgres(
     assert raw is not None
     buf = io.BytesIO()
     with raw.cursor() as cur:
-        sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"  # noqa: S608 - compiled by SQLAlchemy, params bound below
+        sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
         with cur.copy(sql, compiled.params) as copy:
             for chunk in copy:
                 buf.write(chunk)

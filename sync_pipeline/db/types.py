@@ -15,7 +15,7 @@ KINDS: tuple[Kind, ...] = get_args(Kind)
 TEXT_CARRIED: frozenset[Kind] = frozenset({"decimal_text", "json", "uuid"})
 
 
-def column_kind(type_: sa.types.TypeEngine) -> Kind:  # noqa: PLR0911 - one branch per family
+def column_kind(type_: sa.types.TypeEngine) -> Kind:
     """Map a reflected SQLAlchemy type to the kind the engine uses for it."""
     if isinstance(type_, sa.Boolean):
         return "bool"

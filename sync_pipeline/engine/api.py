@@ -11,9 +11,8 @@ from sync_pipeline.db.read import read_rows
 from sync_pipeline.db.schema import reflect, split_name
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.diff import BatchDiff
-from sync_pipeline.engine.importer import Importer, normalize_collecting, split_delete_flag
+from sync_pipeline.engine.importer import Importer, diff_batch
 from sync_pipeline.engine.keys import KeyCodes
-from sync_pipeline.engine.matching import compute_diff
 from sync_pipeline.engine.normalize import Records
 from sync_pipeline.engine.plan import make_plan, scope_clause
 from sync_pipeline.engine.results import ImportResult
@@ -33,7 +32,7 @@ class BatchImport:
 
     def run(self, records: Records) -> ImportResult:
         """Import `records` as one batch in one transaction."""
-        with transaction(self.target) as (conn, owns):
+        with transaction(self.target) as conn:
             importer = self._importer(conn)
             importer.process(records)
             result = importer.finish()
@@ -44,28 +43,12 @@ class BatchImport:
         """The diff `run` would apply, computed without writing anything."""
         with read_connection(self.target) as conn:
             plan = make_plan(reflect(conn, self.table), self.options)
-            records, deletes = split_delete_flag(records, self.options.delete_flag)
-            batch, errors, alive = normalize_collecting(
-                records, plan.target, self.options.on_error == "skip_record"
-            )
-            if alive and deletes is not None:
-                import pyarrow as pa
-
-                deletes = deletes.take(pa.array(alive, type=pa.int64()))
-            existing = read_rows(
-                conn, plan.table, plan.target.kinds, plan.scope, plan.sql_expressions()
-            )
-            diff = compute_diff(plan, batch, existing, deletes=deletes, codes=KeyCodes())
-        if errors:
-            from dataclasses import replace
-
-            diff = replace(diff, errors=tuple(errors))
-        return diff
+            return diff_batch(conn, plan, records, KeyCodes())
 
     @contextmanager
     def prepare(self) -> Iterator["PreparedImport"]:
         """A builder that writes chunks as its buffer fills; everything commits at the end."""
-        with transaction(self.target) as (conn, owns):
+        with transaction(self.target) as conn:
             prepared = PreparedImport(self._importer(conn), self.options.chunk(conn.dialect.name))
             yield prepared
             prepared.close()
@@ -130,7 +113,7 @@ def import_multiple(
     strategies = dict(strategies or {})
     importers: dict[str, Importer] = {}
     results: dict[str, ImportResult] = {}
-    with transaction(target) as (conn, owns):
+    with transaction(target) as conn:
         for name in _fk_order(conn, list(tables)):
             opts = ImportOptions.from_kwargs(strategies.get(name, "skip"), **options)
             importer = Importer(conn, make_plan(reflect(conn, name), opts))

@@ -52,7 +52,9 @@ casefold = VectorComparator(
 )
 """Text compared case-insensitively (Unicode casefold, NFC)."""
 
-ignore = VectorComparator("ignore", lambda new, old: False, lambda a, b: pa.array([False] * len(a), type=pa.bool_()))
+ignore = VectorComparator(
+    "ignore", lambda new, old: False, lambda a, b: pa.array([False] * len(a), type=pa.bool_())
+)
 """Never a change: the column is not compared (and so not written on matched rows)."""
 
 

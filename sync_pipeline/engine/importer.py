@@ -2,6 +2,7 @@
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
@@ -9,7 +10,6 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sync_pipeline.db.read import read_rows
-from sync_pipeline.db.schema import TargetTable
 from sync_pipeline.db.types import arrow_type
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.apply import (
@@ -21,10 +21,10 @@ from sync_pipeline.engine.apply import (
     writer_for,
 )
 from sync_pipeline.engine.diff import BatchDiff
-from sync_pipeline.engine.errors import ApplyError, ConfigError, RecordError
+from sync_pipeline.engine.errors import ApplyError, ConfigError
 from sync_pipeline.engine.keys import KeyCodes
 from sync_pipeline.engine.matching import compute_diff
-from sync_pipeline.engine.normalize import Records, normalize
+from sync_pipeline.engine.normalize import Records, normalize, normalize_batch
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.values import decode_row
@@ -32,46 +32,12 @@ from sync_pipeline.engine.values import decode_row
 Callback = Callable[[list[dict[str, Any]]], Any]
 
 
-def split_delete_flag(records: Records, flag: str | None) -> tuple[Records, pa.Array | None]:
-    """Take the sender's hard-delete flag column out of the batch (it is not a target column)."""
-    if flag is None:
-        return records, None
-    from sync_pipeline.engine.normalize import to_arrow
-
-    columns, _, count = to_arrow(records)
-    values = columns.pop(flag, None)
-    flags = (
-        pa.array([False] * count, type=pa.bool_())
-        if values is None
-        else pa.array(
-            [bool(v) for v in (values if isinstance(values, list) else values.to_pylist())]
-        )
-    )
-    return pa.table(
-        {k: v if isinstance(v, pa.Array) else pa.array(v) for k, v in columns.items()}
-    ) if columns else [{}] * count, flags
-
-
-def normalize_collecting(
-    records: Records, target: TargetTable, skip_bad: bool
-) -> tuple[pa.Table, list[tuple[dict[str, Any], str]], list[int]]:
-    """Normalize; with skip_bad, drop each bad record into `errors` and go on."""
-    from sync_pipeline.engine.normalize import to_arrow
-
-    if not skip_bad:
-        return normalize(records, target), [], []
-    columns, row_at, count = to_arrow(records)
-    rows = [row_at(i) for i in range(count)]
-    alive = list(range(count))
-    errors: list[tuple[dict[str, Any], str]] = []
-    while True:
-        try:
-            return normalize([rows[i] for i in alive], target), errors, alive
-        except RecordError as exc:
-            if exc.index is None:
-                raise
-            original = alive.pop(exc.index)
-            errors.append((dict(rows[original]), str(exc)))
+def diff_batch(conn: sa.Connection, plan: Plan, records: Records, codes: KeyCodes) -> BatchDiff:
+    """Normalize the records and diff them against the target rows in scope (reads only)."""
+    batch = normalize_batch(records, plan.target, plan.options)
+    existing = read_rows(conn, plan.table, plan.target.kinds, plan.scope, plan.sql_expressions())
+    diff = compute_diff(plan, batch.table, existing, deletes=batch.deletes, codes=codes)
+    return replace(diff, errors=batch.errors)
 
 
 class Importer:
@@ -117,21 +83,8 @@ class Importer:
             )
 
     def process(self, records: Records) -> BatchDiff:
-        records, deletes = split_delete_flag(records, self.options.delete_flag)
-        batch, errors, alive = normalize_collecting(
-            records, self.target, self.options.on_error == "skip_record"
-        )
-        self.errors += errors
-        if alive and deletes is not None:
-            deletes = deletes.take(pa.array(alive, type=pa.int64()))
-        existing = read_rows(
-            self.conn,
-            self.plan.table,
-            self.target.kinds,
-            self.plan.scope,
-            self.plan.sql_expressions(),
-        )
-        diff = compute_diff(self.plan, batch, existing, deletes=deletes, codes=self.codes)
+        diff = diff_batch(self.conn, self.plan, records, self.codes)
+        self.errors += [(dict(r), reason) for r, reason in diff.errors]
         self.calls += 1
         self.last_missing = diff.missing_count
         self.counts["skipped"] += len(diff.dropped)
@@ -141,8 +94,8 @@ class Importer:
                 self._write_chunk(diff, start, min(start + chunk, diff.rows.num_rows))
             except sa.exc.DBAPIError as exc:
                 raise ApplyError(
-                    f"writing chunk {start // chunk + 1} of {self.target.name!r} failed; the batch was "
-                    f"rolled back: {exc.orig}",
+                    f"writing chunk {start // chunk + 1} of {self.target.name!r} failed; "
+                    f"the batch was rolled back: {exc.orig}",
                     batch_id=self.batch_id,
                     chunk=start // chunk + 1,
                 ) from exc

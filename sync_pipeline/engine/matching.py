@@ -1,6 +1,5 @@
 """Match a normalized batch to target rows and compare them: the computation behind BatchDiff."""
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +33,7 @@ def compute_diff(
     deletes: pa.Array | None = None,
     codes: KeyCodes | None = None,
 ) -> BatchDiff:
-    """Classify every record as added / changed / unchanged / skipped / deleted, and find missing rows."""
+    """Classify each record (added/changed/unchanged/skipped/deleted); find missing rows."""
     codes = codes or KeyCodes()
     kinds = plan.target.kinds
     if plan.options.strategy == "append":
@@ -53,7 +52,9 @@ def compute_diff(
     new, changed = _compare(plan, rows, existing, e_index, compared)
     row_changed = _any(changed, rows.num_rows)
     flagged = (
-        deletes.take(selection.keep) if deletes is not None else pa.array([False] * rows.num_rows, type=pa.bool_())
+        deletes.take(selection.keep)
+        if deletes is not None
+        else pa.array([False] * rows.num_rows, type=pa.bool_())
     )
     effect = _effects(plan, e_index, row_changed, flagged)
     rows = rows.append_column("__effect", effect).append_column("__e", e_index)
@@ -101,11 +102,12 @@ def _select(plan: Plan, batch: pa.Table, keys: Keys) -> Selection:
         if dupes and plan.options.duplicates == "error":
             raise DuplicateKeyError({_key_of(batch, plan, ix[0]): ix for ix in dupes[:20]})
         for ix in dupes:
+            winner = ix[0] if plan.options.duplicates == "first" else ix[-1]
             losers = ix[1:] if plan.options.duplicates == "first" else ix[:-1]
             dropped += [
                 (
                     i,
-                    f"duplicate key; kept record {ix[0] if plan.options.duplicates == 'first' else ix[-1]}",
+                    f"duplicate key; kept record {winner}",
                 )
                 for i in losers
             ]
@@ -230,7 +232,7 @@ def _from_callable(
     convert: Any,
     typ: pa.DataType,
 ) -> pa.Array:
-    """callable(new_value, existing_row, record), with a snapshot of the row taken before any change."""
+    """callable(new_value, existing_row, record); existing_row: a snapshot taken before changes."""
     kinds = plan.target.kinds
     records = rows.to_pylist()
     olds = existing.take(safe_e).to_pylist() if existing.num_rows else [{}] * len(records)
@@ -283,5 +285,3 @@ def _effects(plan: Plan, e_index: pa.Array, row_changed: pa.Array, flagged: pa.A
     effect = pc.if_else(matched, when_matched, text("added"))
     deleted = pc.if_else(matched, text("deleted"), text("skipped"))
     return pc.if_else(pc.fill_null(flagged, False), deleted, effect)
-
-

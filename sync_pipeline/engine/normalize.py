@@ -5,7 +5,8 @@ to find the offending record when a fast conversion fails) value by value with c
 """
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
@@ -15,8 +16,9 @@ from sync_pipeline.db.schema import TargetTable
 from sync_pipeline.db.types import TEXT_CARRIED, Kind, arrow_type
 from sync_pipeline.engine.coerce import CoercionError, coercer
 from sync_pipeline.engine.errors import RecordError, SchemaError
+from sync_pipeline.engine.spec import ImportOptions
 
-Records = Iterable[Mapping[str, Any]] | pd.DataFrame | pa.Table
+Records: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | pa.Table
 RowAt = Callable[[int], Mapping[str, Any]]
 
 # Python values Arrow converts exactly as coerce.py would (anything else raises, then we coerce).
@@ -41,10 +43,12 @@ _FAST_ARROW: dict[Kind, Callable[[pa.DataType], bool]] = {
 def to_arrow(records: Records) -> tuple[dict[str, pa.Array | list[Any]], RowAt, int]:
     """Split any accepted input into columns, a way to show record i, and the row count."""
     if isinstance(records, pd.DataFrame):
+        frame = records
         try:
-            records = pa.Table.from_pandas(records, preserve_index=False)
+            records = pa.Table.from_pandas(frame, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            records = records.astype(object).where(records.notna(), None).to_dict("records")
+            plain = frame.astype(object).where(frame.notna(), None)
+            records = [{str(k): v for k, v in r.items()} for r in plain.to_dict("records")]
     if isinstance(records, pa.Table):
         table = records.combine_chunks()
         cols: dict[str, pa.Array | list[Any]] = {
@@ -54,7 +58,7 @@ def to_arrow(records: Records) -> tuple[dict[str, pa.Array | list[Any]], RowAt, 
             for n in table.column_names
         }
         return cols, lambda i: table.slice(i, 1).to_pylist()[0], table.num_rows
-    rows = list(records)
+    rows: list[Any] = list(records)
     for i, row in enumerate(rows):
         if not isinstance(row, Mapping):
             raise RecordError(i, None, f"expected a mapping, got {type(row).__name__}", None)
@@ -62,9 +66,57 @@ def to_arrow(records: Records) -> tuple[dict[str, pa.Array | list[Any]], RowAt, 
     return {n: [r.get(n) for r in rows] for n in names}, lambda i: rows[i], len(rows)
 
 
+@dataclass(frozen=True, slots=True)
+class NormalizedBatch:
+    """A batch typed like the target, its hard-delete flags, and the records skipped as bad."""
+
+    table: pa.Table
+    deletes: pa.Array | None
+    errors: tuple[tuple[dict[str, Any], str], ...]
+
+
+def normalize_batch(
+    records: Records, target: TargetTable, options: ImportOptions
+) -> NormalizedBatch:
+    """Normalize with the import's policies: the delete flag and on_error."""
+    columns, row_at, count = to_arrow(records)
+    rows: list[Mapping[str, Any]] = (
+        [row_at(i) for i in range(count)] if options.on_error == "skip_record" else []
+    )
+    flags = columns.pop(options.delete_flag, None) if options.delete_flag else None
+    deletes = None
+    if options.delete_flag:
+        values = [] if flags is None else (flags if isinstance(flags, list) else flags.to_pylist())
+        deletes = pa.array([bool(v) for v in values] or [False] * count, type=pa.bool_())
+    if options.on_error != "skip_record":
+        return NormalizedBatch(_normalize_columns(columns, row_at, count, target), deletes, ())
+    alive = list(range(count))
+    errors: list[tuple[dict[str, Any], str]] = []
+    while True:
+        subset = [{k: v for k, v in rows[i].items() if k != options.delete_flag} for i in alive]
+        try:
+            table = normalize(subset, target)
+        except RecordError as exc:
+            if exc.index is None:
+                raise
+            original = alive.pop(exc.index)
+            errors.append((dict(rows[original]), str(exc)))
+            continue
+        kept = pa.array(alive, type=pa.int64())
+        return NormalizedBatch(
+            table, deletes.take(kept) if deletes is not None else None, tuple(errors)
+        )
+
+
 def normalize(records: Records, target: TargetTable) -> pa.Table:
     """Check every field against the target and convert the batch to the target's types."""
     columns, row_at, count = to_arrow(records)
+    return _normalize_columns(columns, row_at, count, target)
+
+
+def _normalize_columns(
+    columns: dict[str, pa.Array | list[Any]], row_at: RowAt, count: int, target: TargetTable
+) -> pa.Table:
     for name, values in columns.items():
         if name not in target.table.c:
             first = _first_present(values)

@@ -54,7 +54,8 @@ def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
     fields = options.match_by or target.primary_key
     if not fields and options.comparison_key is None and options.strategy != "append":
         raise SchemaError(
-            f"table {target.name!r} has no primary key: pass match_by=... to say how records match rows"
+            f"table {target.name!r} has no primary key: "
+            "pass match_by=... to say how records match rows"
         )
     target.check_columns(fields, role="match_by field")
     target.check_columns(options.comparators, role="comparator field")
@@ -73,7 +74,11 @@ def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
             f"strategy 'append' drops the source primary key, but {target.name!r} does not "
             "generate one (no serial/identity/default)"
         )
-    created, updated = (c if c in target.table.c else None for c in options.timestamps or (None, None))
+    created, updated = (
+        (c if c in target.table.c else None for c in options.timestamps)
+        if options.timestamps
+        else (None, None)
+    )
     keys = KeySpec(fields, options.key_callables, options.case_sensitive, options.comparison_key)
     scope = scope_clause(target, options.where)
     expressions = {
@@ -87,7 +92,7 @@ def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
 def scope_clause(
     target: TargetTable, where: Mapping[str, Any] | sa.ColumnElement[bool] | None
 ) -> sa.ColumnElement[bool] | None:
-    """`where` as a clause on the target: a {column: value} mapping or a checked SQLAlchemy clause."""
+    """`where` as a clause on the target: a {column: value} mapping or a SQLAlchemy clause."""
     if where is None:
         return None
     if isinstance(where, Mapping):
@@ -104,19 +109,23 @@ def scope_clause(
 def _checked(target: TargetTable, clause: Any, option: str) -> Any:
     """Check the columns a user clause names against the table, then bind them to it."""
     for col in sa.sql.visitors.iterate(clause):
-        if isinstance(col, sa.ColumnClause) and not col.is_literal:
-            if col.name not in target.table.c:
-                raise SchemaError(f"{option} refers to {col.name!r}, which is not in {target.name!r}")
+        if (
+            isinstance(col, sa.ColumnClause)
+            and not col.is_literal
+            and col.name not in target.table.c
+        ):
+            raise SchemaError(f"{option} refers to {col.name!r}, which is not in {target.name!r}")
     return _rebind(clause, target.table)
 
 
 def _rebind(clause: sa.ColumnElement[bool], table: sa.Table) -> sa.ColumnElement[bool]:
     """Point columns of another Table object (or sa.column()) at the reflected table's columns."""
 
-    def replace(element: Any) -> Any:
-        if isinstance(element, sa.ColumnClause) and element.name in table.c:
-            if getattr(element, "table", None) is not table:
-                return table.c[element.name]
+    def replace(element: Any, **kw: Any) -> Any:
+        rebind = isinstance(element, sa.ColumnClause) and element.name in table.c
+        if rebind and getattr(element, "table", None) is not table:
+            return table.c[element.name]
         return None
 
-    return sa.sql.visitors.replacement_traverse(clause, {}, replace)
+    rebound: sa.ColumnElement[bool] = sa.sql.visitors.replacement_traverse(clause, {}, replace)
+    return rebound

@@ -105,9 +105,9 @@ class ImportOptions:
                 not isinstance(size, int) or isinstance(size, bool) or size < 1
             ):
                 raise ConfigError(f"{name} must be an integer of at least 1, got {size!r}")
-        if self.batch_id is not None and self.batch_id is not False:
-            if not isinstance(self.batch_id, int) or isinstance(self.batch_id, bool):
-                raise ConfigError(f"batch_id must be an int, None or False, got {self.batch_id!r}")
+        bad_id = not isinstance(self.batch_id, int) or isinstance(self.batch_id, bool)
+        if self.batch_id is not None and self.batch_id is not False and bad_id:
+            raise ConfigError(f"batch_id must be an int, None or False, got {self.batch_id!r}")
         if self.comparison_key is not None and not callable(self.comparison_key):
             raise ConfigError("comparison_key must be a callable(record) -> key | None")
         for name, comparator in self.comparators.items():

@@ -24,12 +24,24 @@ def stamps(db, table="people"):
 
 def test_inserted_changed_unchanged_and_skipped_rows_are_all_stamped(two_tables):
     db = two_tables
-    first = import_records(db.engine, "people", [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 3, "name": "c"}])
+    first = import_records(
+        db.engine,
+        "people",
+        [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 3, "name": "c"}],
+    )
     second = import_records(
-        db.engine, "people", [{"id": 1, "name": "a"}, {"id": 2, "name": "B"}, {"id": 4, "name": "d"}], "overwrite"
+        db.engine,
+        "people",
+        [{"id": 1, "name": "a"}, {"id": 2, "name": "B"}, {"id": 4, "name": "d"}],
+        "overwrite",
     )
     assert (second.created, second.updated, second.unchanged, second.missing) == (1, 1, 1, 1)
-    assert stamps(db) == {1: second.batch_id, 2: second.batch_id, 3: first.batch_id, 4: second.batch_id}
+    assert stamps(db) == {
+        1: second.batch_id,
+        2: second.batch_id,
+        3: first.batch_id,
+        4: second.batch_id,
+    }
     third = import_records(db.engine, "people", [{"id": 1, "name": "zzz"}], "skip")
     assert third.skipped == 1 and stamps(db)[1] == third.batch_id
 
@@ -72,20 +84,35 @@ def test_missing_after_batch_scoped_by_where(two_tables):
     tenant_a = [r for r in rows if r["tenant"] == "a" and r["id"] != 3]
     batch = import_records(db.engine, "products", tenant_a, where={"tenant": "a"})
     assert batch.missing == 1
-    assert [r["id"] for r in missing_after_batch(db.engine, "products", batch.batch_id, where={"tenant": "a"})] == [3]
+    assert [
+        r["id"]
+        for r in missing_after_batch(db.engine, "products", batch.batch_id, where={"tenant": "a"})
+    ] == [3]
     everywhere = missing_after_batch(db.engine, "products", batch.batch_id)
     assert [r["id"] for r in everywhere] == [2, 3, 4, 6]
 
 
 def test_where_scopes_matching_too(two_tables):
     db = two_tables
-    import_records(db.engine, "products", [{"id": 1, "sku": "s", "tenant": "a", "deleted_at": "2025-01-01T00:00:00Z"}])
+    import_records(
+        db.engine,
+        "products",
+        [{"id": 1, "sku": "s", "tenant": "a", "deleted_at": "2025-01-01T00:00:00Z"}],
+    )
     # the soft-deleted row is outside the scope, so the record does not match it
     live_only = sa.table("products", sa.column("deleted_at")).c.deleted_at.is_(None)
-    diff = BatchImport(db.engine, "products", "overwrite", match_by="sku", where=live_only).plan([{"sku": "s", "tenant": "b"}])
+    diff = BatchImport(db.engine, "products", "overwrite", match_by="sku", where=live_only).plan(
+        [{"sku": "s", "tenant": "b"}]
+    )
     assert (diff.added, diff.changed_count) == (1, 0)
     # a where that includes soft-deleted rows brings them into matching
-    result = import_records(db.engine, "products", [{"sku": "s", "tenant": "b", "deleted_at": None}], "overwrite", match_by="sku")
+    result = import_records(
+        db.engine,
+        "products",
+        [{"sku": "s", "tenant": "b", "deleted_at": None}],
+        "overwrite",
+        match_by="sku",
+    )
     assert result.updated == 1
     assert db.rows("products")[0]["tenant"] == "b" and db.rows("products")[0]["deleted_at"] is None
 

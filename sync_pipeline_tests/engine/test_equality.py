@@ -90,7 +90,11 @@ def test_real_changes_are_detected_with_old_and_new(shop, field, value):
 def test_user_comparator_overrides_equality(shop):
     result = sync(shop, {**BASE, "sku": "a-1"}, comparators={"sku": comparators.casefold})
     assert result.unchanged == 1
-    result = sync(shop, {**BASE, "weight": 1.5000001}, comparators={"weight": comparators.float_tolerance(1e-3)})
+    result = sync(
+        shop,
+        {**BASE, "weight": 1.5000001},
+        comparators={"weight": comparators.float_tolerance(1e-3)},
+    )
     assert result.unchanged == 1
     calls = []
 
@@ -140,7 +144,12 @@ def test_unchanged_rows_write_nothing_on_postgres(pg):
     assert xmin_after == xmin_before
 
 
-numbers = st.one_of(st.integers(-(10**6), 10**6), st.decimals(places=2, allow_nan=False, allow_infinity=False, min_value=-(10**6), max_value=10**6))
+numbers = st.one_of(
+    st.integers(-(10**6), 10**6),
+    st.decimals(
+        places=2, allow_nan=False, allow_infinity=False, min_value=-(10**6), max_value=10**6
+    ),
+)
 
 
 @given(numbers, numbers)
@@ -149,6 +158,10 @@ def test_values_equal_is_numeric_for_ints_and_decimals(a, b):
     assert values_equal(a, b) == values_equal(b, a)
 
 
-@given(st.datetimes(timezones=st.sampled_from([dt.UTC, ZoneInfo("Asia/Tokyo"), ZoneInfo("America/Lima")])))
+@given(
+    st.datetimes(
+        timezones=st.sampled_from([dt.UTC, ZoneInfo("Asia/Tokyo"), ZoneInfo("America/Lima")])
+    )
+)
 def test_aware_datetimes_compare_as_instants(value):
     assert values_equal(value, value.astimezone(dt.UTC))

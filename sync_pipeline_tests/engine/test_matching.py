@@ -60,14 +60,20 @@ def test_match_by_callable_transforms_the_value_before_comparing(codes_db):
     import_records(codes_db.engine, "codes", [{"a": "Hans Maier", "label": "old"}], match_by="a")
     first_letter = {"a": lambda value, record: value[:1]}
     result = import_records(
-        codes_db.engine, "codes", [{"a": "Herbert", "label": "new"}], "overwrite", match_by=first_letter
+        codes_db.engine,
+        "codes",
+        [{"a": "Herbert", "label": "new"}],
+        "overwrite",
+        match_by=first_letter,
     )
     assert (result.created, result.updated) == (0, 1)
     assert labels(codes_db) == [("Herbert", None, "new")]
 
 
 def test_case_insensitive_matching_does_not_rely_on_collation(codes_db):
-    import_records(codes_db.engine, "codes", [{"a": "R1", "label": "old"}, {"a": "Straße"}], match_by="a")
+    import_records(
+        codes_db.engine, "codes", [{"a": "R1", "label": "old"}, {"a": "Straße"}], match_by="a"
+    )
     result = import_records(
         codes_db.engine,
         "codes",
@@ -103,7 +109,10 @@ def test_custom_comparison_key_replaces_the_built_in_key(codes_db):
 
 def test_keys_are_typed_not_joined_strings(codes_db):
     import_records(
-        codes_db.engine, "codes", [{"a": "09", "label": "a"}, {"a": "a|", "b": "b", "label": "p"}], match_by=["a", "b"]
+        codes_db.engine,
+        "codes",
+        [{"a": "09", "label": "a"}, {"a": "a|", "b": "b", "label": "p"}],
+        match_by=["a", "b"],
     )
     result = import_records(
         codes_db.engine,
@@ -117,7 +126,9 @@ def test_keys_are_typed_not_joined_strings(codes_db):
 
 @pytest.mark.parametrize("policy", ["insert", "skip"])
 def test_a_null_key_never_matches(codes_db, policy):
-    import_records(codes_db.engine, "codes", [{"a": None, "b": "1", "label": "null-row"}], match_by=["a", "b"])
+    import_records(
+        codes_db.engine, "codes", [{"a": None, "b": "1", "label": "null-row"}], match_by=["a", "b"]
+    )
     result = import_records(
         codes_db.engine,
         "codes",
@@ -139,7 +150,11 @@ def test_a_null_key_never_matches(codes_db, policy):
 def test_null_keys_error_names_the_record_and_field_and_writes_nothing(codes_db):
     with pytest.raises(RecordError) as err:
         import_records(
-            codes_db.engine, "codes", [{"a": "x", "b": "1"}, {"a": "y", "b": None}], match_by=["a", "b"], null_keys="error"
+            codes_db.engine,
+            "codes",
+            [{"a": "x", "b": "1"}, {"a": "y", "b": None}],
+            match_by=["a", "b"],
+            null_keys="error",
         )
     assert err.value.index == 1 and err.value.field == "b"
     assert labels(codes_db) == []
@@ -155,7 +170,12 @@ def test_duplicates_error_by_default_names_the_keys(codes_db):
 
 @pytest.mark.parametrize(("policy", "kept"), [("first", "1"), ("last", "3")])
 def test_duplicates_first_or_last_is_deterministic(codes_db, policy, kept):
-    batch = [{"a": "x", "label": "1"}, {"a": "y"}, {"a": "x", "label": "2"}, {"a": "X", "label": "3"}]
+    batch = [
+        {"a": "x", "label": "1"},
+        {"a": "y"},
+        {"a": "x", "label": "2"},
+        {"a": "X", "label": "3"},
+    ]
     result = import_records(
         codes_db.engine, "codes", batch, match_by="a", case_sensitive=False, duplicates=policy
     )

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import ImportResult, import_multiple, import_records
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.engine.errors import ConfigError, RecordError
 from sync_pipeline_tests.engine.tables import people, rows_without
 
 pytestmark = pytest.mark.integration
@@ -48,7 +48,11 @@ def test_overwrite_writes_every_incoming_column_nulls_included(seeded):
     result = import_records(
         seeded.engine,
         "people",
-        [{"id": 1, "name": "Anna", "email": None}, {"id": 2, "name": "Bob"}, {"id": 4, "name": "Di"}],
+        [
+            {"id": 1, "name": "Anna", "email": None},
+            {"id": 2, "name": "Bob"},
+            {"id": 4, "name": "Di"},
+        ],
         "overwrite",
     )
     assert (result.created, result.updated, result.unchanged, result.skipped) == (1, 2, 0, 0)
@@ -76,7 +80,10 @@ def test_merge_with_only_nulls_is_unchanged(seeded):
 
 def test_append_drops_the_source_key_and_lets_the_database_generate_it(seeded):
     result = import_records(
-        seeded.engine, "people", [{"id": 1, "name": "Ann again"}, {"id": 2, "name": "Bob2"}], "append"
+        seeded.engine,
+        "people",
+        [{"id": 1, "name": "Ann again"}, {"id": 2, "name": "Bob2"}],
+        "append",
     )
     assert (result.created, result.updated, result.skipped) == (2, 0, 0)
     rows = data(seeded)
@@ -105,7 +112,9 @@ def test_result_is_frozen(seeded):
 
 
 def test_update_if_exists_with_skip_is_a_configuration_error(seeded):
-    with pytest.raises(ConfigError, match="update_if_exists cannot be combined with strategy='skip'"):
+    with pytest.raises(
+        ConfigError, match="update_if_exists cannot be combined with strategy='skip'"
+    ):
         import_records(seeded.engine, "people", [{"id": 1}], "skip", update_if_exists=["name"])
     assert data(seeded)[0]["name"] == "Ann"
 
@@ -117,12 +126,20 @@ def test_unknown_strategy_lists_the_allowed_values(seeded):
 
 def test_import_multiple_applies_parents_first_and_defaults_to_skip(db):
     md = sa.MetaData()
-    sa.Table("owners", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.Text),
-             sa.Column("last_batch_id", sa.BigInteger))
     sa.Table(
-        "pets", md, sa.Column("id", sa.Integer, primary_key=True),
+        "owners",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.Text),
+        sa.Column("last_batch_id", sa.BigInteger),
+    )
+    sa.Table(
+        "pets",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("owner_id", sa.Integer, sa.ForeignKey("owners.id"), nullable=False),
-        sa.Column("name", sa.Text), sa.Column("last_batch_id", sa.BigInteger),
+        sa.Column("name", sa.Text),
+        sa.Column("last_batch_id", sa.BigInteger),
     )
     md.create_all(db.engine)
     if db.kind == "sqlite":
@@ -144,9 +161,12 @@ def test_import_multiple_is_one_transaction(db):
     people(md)
     people(md, "others")
     md.create_all(db.engine)
-    with pytest.raises(Exception):
+    with pytest.raises(RecordError):
         import_multiple(
             db.engine,
-            {"people": [{"id": 1, "name": "ok"}], "others": [{"id": 1, "name": "x", "age": "not a number"}]},
+            {
+                "people": [{"id": 1, "name": "ok"}],
+                "others": [{"id": 1, "name": "x", "age": "not a number"}],
+            },
         )
     assert db.rows("people") == [] and db.rows("others") == []
