@@ -135,7 +135,7 @@ class PostgresWriter(TableWriter):
         self.conn.execute(
             sa.insert(self.table).from_select(cols, sa.select(*[stage.c[c] for c in cols]))
         )
-        for column in (c for c in self.pk if c in cols):
+        for column in (c for c in self.pk if c in cols and self.kinds[c] == "int"):
             self._advance_sequence(column)
 
     def _advance_sequence(self, column: str) -> None:

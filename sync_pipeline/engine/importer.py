@@ -48,9 +48,7 @@ class Importer:
         self.plan = plan
         self.options = plan.options
         self.target = plan.target
-        self.writer: TableWriter = writer_for(
-            conn, plan.table, plan.target.primary_key, plan.target.kinds
-        )
+        self.writer: TableWriter = writer_for(conn, plan.table, plan.identity, plan.target.kinds)
         self.codes = KeyCodes()
         self.counts = {
             "created": 0,
@@ -109,13 +107,13 @@ class Importer:
         e_index = rows.column("__e")
         inserts = self._inserts(rows.filter(pc.equal(effect, "added")))
         upd_ix = mask_indices(pc.equal(effect, "changed"))
-        updates = pk_table(diff.old, e_index.take(upd_ix), self.target.primary_key, "__pk_")
+        updates = pk_table(diff.old, e_index.take(upd_ix), self.plan.identity, "__pk_")
         for c in new.column_names:
             updates = updates.append_column(c, new.column(c).take(upd_ix))
         seen_ix = mask_indices(pc.is_in(effect, value_set=pa.array(["unchanged", "skipped"])))
-        stamps = pk_table(diff.old, pc.drop_null(e_index.take(seen_ix)), self.target.primary_key)
+        stamps = pk_table(diff.old, pc.drop_null(e_index.take(seen_ix)), self.plan.identity)
         del_ix = mask_indices(pc.equal(effect, "deleted"))
-        deletes = pk_table(diff.old, e_index.take(del_ix), self.target.primary_key)
+        deletes = pk_table(diff.old, e_index.take(del_ix), self.plan.identity)
         self.writer.write(
             ChunkWrite(
                 inserts,

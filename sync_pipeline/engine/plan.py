@@ -29,6 +29,12 @@ class Plan:
         return self.target.table
 
     @property
+    def identity(self) -> tuple[str, ...]:
+        """The columns that address one target row in UPDATE/DELETE: the primary key, or for a
+        table without one the (plain, unique within scope) match-by fields."""
+        return self.target.primary_key or self.keys.fields
+
+    @property
     def batch_column(self) -> str | None:
         return self.options.batch_column if self.options.stamps else None
 
@@ -58,6 +64,11 @@ def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
             "pass match_by=... to say how records match rows"
         )
     target.check_columns(fields, role="match_by field")
+    if not target.primary_key and (options.key_callables or not options.case_sensitive):
+        raise ConfigError(
+            f"table {target.name!r} has no primary key, so rows are addressed by the match_by "
+            "fields themselves: they cannot be transformed (callables, case_sensitive=False)"
+        )
     target.check_columns(options.comparators, role="comparator field")
     target.check_columns(options.on_updated_when or (), role="on_updated_when field")
     if options.update_fields is not None:
