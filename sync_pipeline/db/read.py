@@ -60,7 +60,7 @@ def _read_postgres(
         return sa.func.timezone("UTC", expr) if kinds[name] == "datetime_tz" else expr
 
     stmt = _select(table, where, extra, utc)
-    compiled = stmt.compile(dialect=conn.dialect)
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     names = [c.name for c in table.columns] + [f"__expr_{n}" for n in extra]
     col_kinds = [kinds[c.name] for c in table.columns] + [kinds[n] for n in extra]
     sa_types = [c.type for c in table.columns] + [table.c[n].type for n in extra]

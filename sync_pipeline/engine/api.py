@@ -155,10 +155,17 @@ def missing_after_batch(
     column: str = "last_batch_id",
     where: Mapping[str, Any] | sa.ColumnElement[bool] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows whose batch column is NULL or less than `batch_id` (optionally scoped by `where`)."""
+    """Rows whose batch column is NULL or less than `batch_id` (optionally scoped by `where`).
+
+    For a batch that ran with batch_mode="ledger", the rows it recorded as not seen (and that no
+    later batch saw), read from the ledger instead of the column.
+    """
     with read_connection(target) as conn:
         t = reflect(conn, table)
-        clause = batches.missing_clause(t, column, batch_id)
+        if batches.batch_mode(conn, t, column, batch_id) == "ledger":
+            clause = batches.identity_in(t, batches.missing_keys(conn, t, column, batch_id))
+        else:
+            clause = batches.missing_clause(t, column, batch_id)
         scope = scope_clause(t, where)
         if scope is not None:
             clause = sa.and_(clause, scope)

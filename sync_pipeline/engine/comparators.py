@@ -39,17 +39,26 @@ def _fold_array(values: pa.Array) -> pa.Array:
     return pa.array([fold(v) for v in values.to_pylist()], type=pa.string())
 
 
-casefold = VectorComparator(
-    "casefold",
-    lambda new, old: (
-        not values_equal(
-            fold(new) if isinstance(new, str) else new, fold(old) if isinstance(old, str) else old
-        )
-    ),
-    lambda a, b: pc.and_(
-        _null_safe_differs(a, b), _null_safe_differs(_fold_array(a), _fold_array(b))
-    ),
-)
+def _casefold_scalar(new: Any, old: Any) -> bool:
+    def folded(v: Any) -> Any:
+        return fold(v) if isinstance(v, str) else v
+
+    return not values_equal(folded(new), folded(old))
+
+
+def _casefold_vectorized(a: pa.Array, b: pa.Array) -> pa.Array:
+    """Fold only the pairs that differ as raw text (most rows are equal as they are)."""
+    differs = _null_safe_differs(a, b)
+    candidates = pc.indices_nonzero(differs)
+    if len(candidates) == 0:
+        return differs
+    still = _null_safe_differs(_fold_array(a.take(candidates)), _fold_array(b.take(candidates)))
+    mask = pa.array([False] * len(a), type=pa.bool_()).to_numpy(zero_copy_only=False).copy()
+    mask[candidates.to_numpy()] = still.to_numpy(zero_copy_only=False)
+    return pa.array(mask, type=pa.bool_())
+
+
+casefold = VectorComparator("casefold", _casefold_scalar, _casefold_vectorized)
 """Text compared case-insensitively (Unicode casefold, NFC)."""
 
 ignore = VectorComparator(

@@ -65,7 +65,8 @@ class Importer:
         self.ledger: sa.Table | None = None
         self.now = self.options.clock()
         self.calls = 0
-        self.last_missing = 0
+        self.last_diff: BatchDiff | None = None
+        self.seen_ids: list[pa.Table] = []
 
     def begin(self) -> None:
         batches.lock_table(self.conn, self.target)
@@ -84,7 +85,9 @@ class Importer:
         diff = diff_batch(self.conn, self.plan, records, self.codes)
         self.errors += [(dict(r), reason) for r, reason in diff.errors]
         self.calls += 1
-        self.last_missing = diff.missing_count
+        self.last_diff = diff
+        if self.options.batch_mode == "ledger":
+            self.seen_ids.append(self._seen_identities(diff))
         self.counts["skipped"] += len(diff.dropped)
         chunk = self.options.chunk(self.conn.dialect.name)
         for start in range(0, diff.rows.num_rows, chunk):
@@ -122,7 +125,7 @@ class Importer:
                 deletes,
                 self._update_constants(new.column_names),
             ),
-            batch=(self.options.batch_column, self.batch_id) if self.batch_id is not None else None,
+            batch=(self.options.batch_column, self.batch_id) if self._stamping else None,
             delete=(self.options.soft_delete_column, self.now)
             if self.options.delete_mode == "soft_delete"
             else None,
@@ -137,9 +140,53 @@ class Importer:
         if self.options.on_updated or self.options.on_inserted_or_updated:
             self._collect_updates(updates, changed.take(upd_ix))
 
+    @property
+    def _stamping(self) -> bool:
+        """Whether written rows carry the batch id (ledger mode: only if the column exists)."""
+        return self.batch_id is not None and self.options.batch_column in self.plan.table.c
+
+    def _seen_identities(self, diff: BatchDiff) -> pa.Table:
+        """Identity columns of the target rows this call matched or inserted (ledger mode)."""
+        identity = self.plan.identity
+        matched = pk_table(diff.old, pc.drop_null(diff.rows.column("__e")), identity)
+        added = diff.rows.filter(pc.equal(diff.rows.column("__effect"), "added"))
+        if all(c in added.column_names for c in identity):
+            matched = pa.concat_tables([matched, added.select(list(identity)).cast(matched.schema)])
+        return matched
+
+    def _missing_identities(self) -> list[tuple[Any, ...]]:
+        """Target rows in scope that no call of this import saw (ledger mode)."""
+        assert self.last_diff is not None
+        identity = self.plan.identity
+        missing = self.last_diff.missing.select(list(identity))
+        if self.calls > 1 and missing.num_rows:
+            seen = pa.concat_tables(self.seen_ids)
+            seen = seen.append_column("__seen", pa.array([True] * seen.num_rows, pa.bool_()))
+            joined = missing.join(
+                seen, keys=list(identity), join_type="left outer", use_threads=False
+            )
+            missing = joined.filter(pc.is_null(joined.column("__seen"))).select(list(identity))
+        return [tuple(r.values()) for r in missing.to_pylist()]
+
+    def _already_seen(self, keys: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Which of `keys` (rows missing in earlier batches) this import saw again."""
+        if not keys or not self.seen_ids:
+            return []
+        identity = list(self.plan.identity)
+        seen = pa.concat_tables(self.seen_ids)
+        candidates = pa.table({c: [k[i] for k in keys] for i, c in enumerate(identity)}).cast(
+            seen.schema
+        )
+        return [
+            tuple(r.values())
+            for r in candidates.join(seen, keys=identity, join_type="inner", use_threads=False)
+            .select(identity)
+            .to_pylist()
+        ]
+
     def _update_constants(self, compared: list[str]) -> dict[str, Any]:
         constants: dict[str, Any] = {}
-        if self.batch_id is not None:
+        if self._stamping:
             constants[self.options.batch_column] = self.batch_id
         if self.plan.updated_column and self.plan.updated_column not in compared:
             constants[self.plan.updated_column] = self.now
@@ -160,7 +207,7 @@ class Importer:
                         arrow_type(self.target.kinds[column], self.plan.table.c[column].type),
                     ),
                 )
-        if self.batch_id is not None:
+        if self._stamping:
             batch_col = self.options.batch_column
             if batch_col in data.column_names:
                 data = data.drop_columns([batch_col])
@@ -189,21 +236,24 @@ class Importer:
             self.updated.append(decode_row(out, self.target.kinds))
 
     def finish(self) -> ImportResult:
-        """Count missing rows, write the ledger row; callbacks fire later (see fire_callbacks)."""
-        if self.batch_id is not None:
-            clause = batches.missing_clause(self.target, self.options.batch_column, self.batch_id)
-            if self.plan.scope is not None:
-                clause = sa.and_(clause, self.plan.scope)
-            if self.options.delete_mode == "soft_delete" and self.options.delete_flag:
-                clause = sa.and_(
-                    clause, self.plan.table.c[self.options.soft_delete_column].is_(None)
+        """Count missing rows, write the ledger; callbacks fire later (see fire_callbacks)."""
+        if self.options.batch_mode == "ledger" and self.last_diff is not None:
+            missing = self._missing_identities()
+            self.counts["missing"] = len(missing)
+            if self.batch_id is not None:
+                batches.record_missing(
+                    self.conn,
+                    self.target,
+                    self.options.batch_column,
+                    self.batch_id,
+                    missing,
+                    self._already_seen,
                 )
-            self.counts["missing"] = int(
-                self.conn.execute(
-                    sa.select(sa.func.count()).select_from(self.plan.table).where(clause)
-                ).scalar()
-                or 0
-            )
+        elif self.batch_id is not None:
+            self.counts["missing"] = self._count_missing_by_column()
+        elif self.last_diff is not None:
+            self.counts["missing"] = self.last_diff.missing_count
+        if self.batch_id is not None:
             assert self.ledger is not None
             batches.record_batch(
                 self.conn,
@@ -216,8 +266,6 @@ class Importer:
                 scope=_scope_text(self.plan.scope),
                 now=self.now,
             )
-        else:
-            self.counts["missing"] = self.last_missing
         return ImportResult(
             table=self.target.name,
             errors=list(self.errors),
@@ -225,6 +273,14 @@ class Importer:
             txid=self._txid(),
             **self.counts,
         )
+
+    def _count_missing_by_column(self) -> int:
+        assert self.batch_id is not None
+        clause = batches.missing_clause(self.target, self.options.batch_column, self.batch_id)
+        if self.plan.scope is not None:
+            clause = sa.and_(clause, self.plan.scope)
+        count = sa.select(sa.func.count()).select_from(self.plan.table).where(clause)
+        return int(self.conn.execute(count).scalar() or 0)
 
     def _txid(self) -> int | None:
         if self.conn.dialect.name != "postgresql":

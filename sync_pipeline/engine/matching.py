@@ -93,31 +93,32 @@ def _select(plan: Plan, batch: pa.Table, keys: Keys) -> Selection:
         raise RecordError(i, field, "the match key is null (null_keys='error')", record)
     if plan.options.null_keys == "skip":
         dropped += [(i, "null match key") for i in nulls]
-    table = keys.table("__b")
-    drop = set(i for i, _ in dropped)
-    if table.num_rows:
-        groups = table.group_by(keys.names, use_threads=False).aggregate([("__b", "list")])
-        lists = groups.column("__b_list").to_pylist()
-        dupes = [sorted(ix) for ix in lists if len(ix) > 1]
-        if dupes and plan.options.duplicates == "error":
-            raise DuplicateKeyError({_key_of(batch, plan, ix[0]): ix for ix in dupes[:20]})
-        for ix in dupes:
-            winner = ix[0] if plan.options.duplicates == "first" else ix[-1]
-            losers = ix[1:] if plan.options.duplicates == "first" else ix[:-1]
-            dropped += [
-                (
-                    i,
-                    f"duplicate key; kept record {winner}",
-                )
-                for i in losers
-            ]
-            drop.update(losers)
-    keep = (
-        pa.array([i for i in range(n) if i not in drop], type=pa.int64())
-        if drop
-        else pa.array(range(n), type=pa.int64())
-    )
+    drop = {i for i, _ in dropped}
+    for ix in _duplicate_groups(keys):
+        if plan.options.duplicates == "error":
+            raise DuplicateKeyError(
+                {_key_of(batch, plan, g[0]): g for g in _duplicate_groups(keys)[:20]}
+            )
+        winner = ix[0] if plan.options.duplicates == "first" else ix[-1]
+        losers = [i for i in ix if i != winner]
+        dropped += [(i, f"duplicate key; kept record {winner}") for i in losers]
+        drop.update(losers)
+    keep = pa.array(range(n), type=pa.int64())
+    if drop:
+        keep = keep.filter(pc.invert(pc.is_in(keep, value_set=pa.array(sorted(drop), pa.int64()))))
     return Selection(keep, tuple(sorted(dropped)))
+
+
+def _duplicate_groups(keys: Keys) -> list[list[int]]:
+    """Positions of records sharing a complete key, per key, in sender order (cheap if none)."""
+    table = keys.table("__b")
+    if table.num_rows == 0:
+        return []
+    counts = table.group_by(keys.names, use_threads=False).aggregate([("__b", "count")])
+    if pc.max(counts.column("__b_count")).as_py() <= 1:
+        return []
+    groups = table.group_by(keys.names, use_threads=False).aggregate([("__b", "list")])
+    return [sorted(ix) for ix in groups.column("__b_list").to_pylist() if len(ix) > 1]
 
 
 def _key_of(batch: pa.Table, plan: Plan, i: int) -> tuple[Any, ...]:

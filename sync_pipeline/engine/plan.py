@@ -76,8 +76,10 @@ def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
         pk = [f for f in options.update_fields if f in target.primary_key]
         if pk:
             raise ConfigError(f"update_if_exists cannot rewrite primary key column(s) {pk}")
-    if options.stamps:
+    if options.stamps and options.batch_mode == "column":
         target.column(options.batch_column, role="batch column")
+    if options.batch_mode == "ledger" and not target.primary_key:
+        raise ConfigError(f"batch_mode='ledger' needs a primary key on {target.name!r}")
     if options.delete_mode == "soft_delete" and options.delete_flag:
         target.column(options.soft_delete_column, role="soft-delete column")
     if options.strategy == "append" and not target.has_generated_pk():
