@@ -66,19 +66,18 @@ def _read_postgres(
     sa_types = [c.type for c in table.columns] + [table.c[n].type for n in extra]
     raw = conn.connection.driver_connection
     assert raw is not None
-    buf = io.BytesIO()
     with raw.cursor() as cur:
+        # The SELECT is compiled by SQLAlchemy; psycopg binds its parameters.
         sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
         with cur.copy(sql, compiled.params) as copy:
-            for chunk in copy:
-                buf.write(chunk)
+            buf = io.BytesIO(b"".join(copy))
     csv_types = {
         n: (pa.timestamp("us") if k == "datetime_tz" else arrow_type(k, t))
         if k in _CSV_NATIVE
         else pa.string()
         for n, k, t in zip(names, col_kinds, sa_types, strict=True)
     }
-    if buf.tell() == 0:
+    if buf.getbuffer().nbytes == 0:
         return pa.table(
             {
                 n: pa.array([], type=arrow_type(k, t))

@@ -125,7 +125,7 @@ class Importer:
                 deletes,
                 self._update_constants(new.column_names),
             ),
-            batch=(self.options.batch_column, self.batch_id) if self._stamping else None,
+            batch=self._stamp,
             delete=(self.options.soft_delete_column, self.now)
             if self.options.delete_mode == "soft_delete"
             else None,
@@ -141,9 +141,11 @@ class Importer:
             self._collect_updates(updates, changed.take(upd_ix))
 
     @property
-    def _stamping(self) -> bool:
-        """Whether written rows carry the batch id (ledger mode: only if the column exists)."""
-        return self.batch_id is not None and self.options.batch_column in self.plan.table.c
+    def _stamp(self) -> tuple[str, int] | None:
+        """(column, batch id) that written rows carry (ledger mode: only if the column exists)."""
+        if self.batch_id is None or self.options.batch_column not in self.plan.table.c:
+            return None
+        return self.options.batch_column, self.batch_id
 
     def _seen_identities(self, diff: BatchDiff) -> pa.Table:
         """Identity columns of the target rows this call matched or inserted (ledger mode)."""
@@ -186,7 +188,7 @@ class Importer:
 
     def _update_constants(self, compared: list[str]) -> dict[str, Any]:
         constants: dict[str, Any] = {}
-        if self._stamping:
+        if self._stamp is not None:
             constants[self.options.batch_column] = self.batch_id
         if self.plan.updated_column and self.plan.updated_column not in compared:
             constants[self.plan.updated_column] = self.now
@@ -207,7 +209,7 @@ class Importer:
                         arrow_type(self.target.kinds[column], self.plan.table.c[column].type),
                     ),
                 )
-        if self._stamping:
+        if self._stamp is not None:
             batch_col = self.options.batch_column
             if batch_col in data.column_names:
                 data = data.drop_columns([batch_col])

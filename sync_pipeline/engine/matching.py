@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -142,13 +143,11 @@ def _match(
     joined = left.join(right, keys=ekeys.names, join_type="inner", use_threads=False)
     b = joined.column("__b").to_numpy()
     e = joined.column("__e").to_numpy()
-    if len(set(b.tolist())) != len(b):
+    if np.unique(b).size != b.size:
         _raise_ambiguous(plan, existing, b, e)
-    positions = {int(x): i for i, x in enumerate(selection.keep.to_pylist())}
-    out: list[int | None] = [None] * n
-    for bi, ei in zip(b.tolist(), e.tolist(), strict=True):
-        out[positions[bi]] = ei
-    return pa.array(out, type=pa.int64())
+    out = np.full(n, -1, dtype=np.int64)
+    out[np.searchsorted(selection.keep.to_numpy(), b)] = e  # keep is sorted: position of each b
+    return pa.array(out, mask=out < 0, type=pa.int64())
 
 
 def _raise_ambiguous(plan: Plan, existing: pa.Table, b: Any, e: Any) -> None:
