@@ -1,0 +1,3 @@
+from sync_pipeline.engine.mutations import Writer, WriteRejected
+
+__all__ = ["WriteRejected", "Writer"]
