@@ -1,5 +1,7 @@
 """Writer: order of steps and rejection rules of Phoenix.Sync.Writer (reference §A2)."""
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
 
@@ -381,3 +383,37 @@ def test_allow_validates_its_arguments() -> None:
         Writer().allow("todos", update={"load": lambda d: None})
     with pytest.raises(ConfigError, match="client_table"):
         Writer().allow("todos", client_table=("a", "b", "c"))  # type: ignore[arg-type]
+
+
+def test_writer_on_mariadb_casts_booleans_and_rejects_whole() -> None:
+    from sync_pipeline_tests.senders.sources import mariadb_db
+
+    mdb = mariadb_db()
+    name = f"todos_{uuid.uuid4().hex[:8]}"
+    md = sa.MetaData()
+    table = sa.Table(
+        name, md,
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("title", sa.String(50), nullable=False),
+        sa.Column("completed", sa.Boolean, nullable=False, server_default=sa.false()),
+    )  # fmt: skip
+    md.create_all(mdb.engine)
+    try:
+        writer = Writer().allow(name)
+        result = writer.apply(
+            payload(ins({"id": "1", "title": "a", "completed": "true"}, name)), mdb.engine
+        )
+        assert result.txid is None
+        with pytest.raises(WriteRejected, match="allows 50"):
+            writer.apply(
+                payload(
+                    ins({"id": "2", "title": "b"}, name),
+                    upd({"id": "1"}, {"title": "x" * 51}, name),
+                ),
+                mdb.engine,
+            )
+        with mdb.engine.connect() as conn:
+            assert conn.execute(sa.select(table)).all() == [(1, "a", True)]
+    finally:
+        md.drop_all(mdb.engine)
+        mdb.engine.dispose()

@@ -1,44 +1,12 @@
-"""Source databases for sender tests: Postgres, SQLite and MariaDB (database `test`)."""
+"""Fixtures: a Source on Postgres, SQLite and MariaDB; tables made through it are dropped."""
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from sync_pipeline_tests.dbs import TestDb, postgres_db, sqlite_db
-
-MARIADB_URL = os.environ.get("SYNC_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
-
-
-class Source:
-    """A database plus a unique table name; tables created through it are dropped afterwards."""
-
-    def __init__(self, db: TestDb) -> None:
-        self.db = db
-        self.kind = db.kind
-        self.engine = db.engine
-        self.url = db.url
-        self.metadata = sa.MetaData()
-        self.name = f"src_{uuid.uuid4().hex[:10]}"
-
-    def table(self, *columns: sa.Column, name: str | None = None) -> sa.Table:
-        t = sa.Table(name or self.name, self.metadata, *columns)
-        t.create(self.engine)
-        return t
-
-    def insert(self, table: sa.Table, rows: list[dict]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(table.insert(), rows)
-
-    def drop(self) -> None:
-        self.metadata.drop_all(self.engine)
-
-
-def _mariadb() -> TestDb:
-    return TestDb("mariadb", sa.create_engine(MARIADB_URL), MARIADB_URL)
+from sync_pipeline_tests.dbs import postgres_db, sqlite_db
+from sync_pipeline_tests.senders.sources import Source, mariadb_db
 
 
 @pytest.fixture(params=["postgres", "sqlite", "mariadb"])
@@ -55,7 +23,7 @@ def source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Source]:
             yield s
             s.drop()
     else:
-        d = _mariadb()
+        d = mariadb_db()
         s = Source(d)
         try:
             yield s
@@ -66,7 +34,7 @@ def source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Source]:
 
 @pytest.fixture
 def mariadb() -> Iterator[Source]:
-    d = _mariadb()
+    d = mariadb_db()
     s = Source(d)
     try:
         yield s

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.senders.drift import check_drift, reconcile_drift
 from sync_pipeline.senders.errors import SchemaDriftError
-from sync_pipeline_tests.senders.conftest import Source
+from sync_pipeline_tests.senders.sources import Source
 
 
 def _target(source: Source) -> sa.Table:

@@ -12,7 +12,7 @@ from sync_pipeline.senders import PartitionFilter, build_sender
 from sync_pipeline.senders.errors import SchemaDriftError, SenderError
 from sync_pipeline.senders.sql import SqlSender
 from sync_pipeline.senders.state import CursorStore
-from sync_pipeline_tests.senders.conftest import Source
+from sync_pipeline_tests.senders.sources import Source
 
 
 def _orders(source: Source, n: int = 7) -> sa.Table:
@@ -180,3 +180,38 @@ def test_build_sender_sql(source: Source) -> None:
     _orders(source, 2)
     sender = build_sender("sql", url=source.url, table=source.name, columns=["id"])
     assert sorted(r["id"] for c in sender.read() for r in c.to_pylist()) == [1, 2]
+
+
+def test_reads_use_server_side_cursors(source: Source) -> None:
+    """Memory does not grow with the table: Postgres and MariaDB stream via server cursors."""
+    _orders(source, 5)
+    cursors: list[str] = []
+
+    def spy(conn, cursor, *args) -> None:
+        cursors.append(type(cursor).__name__)
+
+    engine = sa.create_engine(source.url)
+    sa.event.listen(engine, "before_cursor_execute", spy)
+    try:
+        chunks = list(SqlSender(engine, table=source.name, chunk_size=2).read())
+    finally:
+        engine.dispose()
+    assert [c.num_rows for c in chunks] == [2, 2, 1]
+    expected = {"postgres": "ServerCursor", "mariadb": "SSCursor", "sqlite": "Cursor"}[source.kind]
+    assert cursors[-1] == expected  # SQLite's cursor fetches lazily by itself
+
+
+def test_first_chunk_arrives_without_reading_the_whole_result(pg) -> None:
+    sender = SqlSender(
+        pg.url, query="SELECT g AS id FROM generate_series(1, 3000000) g", chunk_size=10
+    )
+    reader = sender.read()
+    assert next(reader).column("id").to_pylist() == list(range(1, 11))
+    reader.close()
+
+
+def test_schema_qualified_table_on_postgres(pg) -> None:
+    src = Source(pg)
+    _orders(src, 2)
+    rows = _rows(SqlSender(pg.url, table=f"{pg.schema}.{src.name}", columns=["id"]))
+    assert sorted(r["id"] for r in rows) == [1, 2]

@@ -78,6 +78,8 @@ def caster(column: sa.Column[Any]) -> Callable[[Any], Any]:
         return _enum(column)
     if isinstance(t, sa.Boolean):
         return _reader("bool")
+    if isinstance(t, sa.Integer) and _is_mysql_bool(t):
+        return _mysql_bool
     if isinstance(t, sa.Integer):
         return _reader("int")
     if isinstance(t, sa.Float):
@@ -99,6 +101,15 @@ def caster(column: sa.Column[Any]) -> Callable[[Any], Any]:
     if isinstance(t, sa.LargeBinary):
         return _reject_binary
     return _text(column)
+
+
+def _is_mysql_bool(t: sa.types.TypeEngine[Any]) -> bool:
+    """MySQL/MariaDB spell BOOLEAN as TINYINT(1); reflection returns that type."""
+    return type(t).__name__ == "TINYINT" and getattr(t, "display_width", None) == 1
+
+
+def _mysql_bool(v: Any) -> int:
+    return int(_reader("bool")(v))
 
 
 def _reject_binary(v: Any) -> Any:
