@@ -172,7 +172,7 @@ class FileSender:
                     typed[col] = self._type(col).read(record.get(col), empty_is_null=csv_like)
                 except ValueError as exc:
                     raise BadValueError(source, line, col, str(exc)) from None
-            if _in_partition(typed, partition, self.selection, source):
+            if _in_partition(typed, partition, self.selection, source, self.types):
                 buffer.append(typed)
             if len(buffer) >= self.chunk_size:
                 yield self._build(buffer, selected, state, source)
@@ -210,7 +210,7 @@ class FileSender:
                         raise BadValueError(
                             str(path), row + offset + 1, col, str(exc), "row"
                         ) from None
-                if _in_partition(typed, partition, self.selection, str(path)):
+                if _in_partition(typed, partition, self.selection, str(path), self.types):
                     typed_rows.append(typed)
             row += batch.num_rows
             if typed_rows:
@@ -229,8 +229,26 @@ class FileSender:
         }
 
 
+def _partition_reader(ctype: ColumnType | None) -> Any:
+    """Partition keys often arrive as text (e.g. Dagster keys): read them as the column type."""
+
+    def read(value: Any) -> Any:
+        if ctype is None or not isinstance(value, str):
+            return value
+        try:
+            return ctype.read(value)
+        except ValueError as exc:
+            raise ConfigError(f"partition value {value!r} does not fit its column: {exc}") from None
+
+    return read
+
+
 def _in_partition(
-    row: dict[str, Any], partition: PartitionFilter | None, selection: Selection, source: str
+    row: dict[str, Any],
+    partition: PartitionFilter | None,
+    selection: Selection,
+    source: str,
+    types: Mapping[str, ColumnType],
 ) -> bool:
     if partition is None:
         return True
@@ -238,13 +256,13 @@ def _in_partition(
     column = back.get(partition.column, partition.column)
     if column not in row:
         raise SchemaDriftError(f"partition column {partition.column!r} is not read from {source}")
-    value = row[column]
+    value, read = row[column], _partition_reader(types.get(column))
     if not partition.is_window:
-        return bool(value == partition.value)
+        return bool(value == read(partition.value))
     if value is None:
         return False
     try:
-        return bool(partition.start <= value < partition.end)
+        return bool(read(partition.start) <= value < read(partition.end))
     except TypeError:
         raise ConfigError(
             f"partition column {partition.column!r} must be typed date or datetime to filter a "

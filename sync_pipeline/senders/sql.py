@@ -21,11 +21,24 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.engine.mutations.casting import cast_value
 from sync_pipeline.senders.arrow import ChunkBuilder, arrow_type_for
 from sync_pipeline.senders.base import PartitionFilter
 from sync_pipeline.senders.errors import SenderError
 from sync_pipeline.senders.selection import Selection
 from sync_pipeline.senders.state import CursorStore
+
+
+def _typed(column: sa.ColumnElement[Any], value: Any) -> Any:
+    """Partition keys often arrive as text (e.g. Dagster keys): read them as the column's type."""
+    if not isinstance(value, str) or not isinstance(column, sa.Column):
+        return value
+    try:
+        return cast_value(column, value)
+    except ValueError as exc:
+        raise ConfigError(
+            f"partition value {value!r} does not fit column {column.name!r}: {exc}"
+        ) from None
 
 
 class SqlSender:
@@ -105,9 +118,11 @@ class SqlSender:
         if partition is not None:
             col = src.c[self.selection.source_name(partition.column, available, self.name)]
             if partition.is_window:
-                stmt = stmt.where(col >= partition.start, col < partition.end)
+                stmt = stmt.where(
+                    col >= _typed(col, partition.start), col < _typed(col, partition.end)
+                )
             else:
-                stmt = stmt.where(col == partition.value)
+                stmt = stmt.where(col == _typed(col, partition.value))
         if self.cursor_column:
             cursor = src.c[self.cursor_column]
             if since is not None:

@@ -417,3 +417,41 @@ def test_writer_on_mariadb_casts_booleans_and_rejects_whole() -> None:
     finally:
         md.drop_all(mdb.engine)
         mdb.engine.dispose()
+
+
+def test_default_validate_refuses_to_change_the_primary_key(db: dbs.TestDb) -> None:
+    make_todos(db)
+    writer = Writer().allow("todos")
+    with pytest.raises(WriteRejected, match="cannot change the primary key 'id'") as err:
+        writer.apply(payload(upd({"id": "1"}, {"id": "7", "title": "moved"})), db.engine)
+    assert err.value.step == "validate"
+    writer.apply(payload(upd({"id": "1"}, {"id": "1", "title": "same id"})), db.engine)
+    assert rows(db)[0] == {"id": 1, "title": "same id", "completed": False}
+
+
+def test_insert_without_key_gets_the_generated_one(db: dbs.TestDb) -> None:
+    db.create(
+        sa.Table(
+            "notes",
+            sa.MetaData(),
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("body", sa.Text),
+        )
+    )
+    result = (
+        Writer()
+        .allow("notes")
+        .apply(payload(ins({"body": "a"}, "notes"), ins({"body": "b"}, "notes")), db.engine)
+    )
+    assert [dict(c.pk) for c in result.changes] == [{"id": 1}, {"id": 2}]
+    assert [dict(c.row) for c in result.changes][1] == {"id": 2, "body": "b"}
+
+
+def test_a_database_error_is_an_apply_rejection(db: dbs.TestDb) -> None:
+    make_todos(db)
+    with pytest.raises(WriteRejected, match="(?i)unique") as err:
+        Writer().allow("todos").apply(
+            payload(ins({"id": "3", "title": "a"}), ins({"id": "1", "title": "dup"})), db.engine
+        )
+    assert (err.value.step, err.value.index) == ("apply", 1)
+    assert rows(db) == SEEDED

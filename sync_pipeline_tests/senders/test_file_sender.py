@@ -209,3 +209,13 @@ def test_build_sender_files(tmp_path: Path) -> None:
         build_sender("ftp")
     with pytest.raises(ConfigError, match="bad config"):
         build_sender("files", paht="x")
+
+
+def test_partition_keys_given_as_text_are_read_as_the_column_type(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "p.csv", "csv", [{"id": str(i), "day": f"2025-01-0{i}"} for i in range(1, 6)]
+    )
+    sender = FileSender(path, types={"id": "int", "day": "date"})
+    assert [r["id"] for r in _rows(sender, PartitionFilter.static("id", "2"))] == [2]
+    window = PartitionFilter(column="day", start="2025-01-02", end="2025-01-04")  # type: ignore[arg-type]
+    assert [r["id"] for r in _rows(sender, window)] == [2, 3]

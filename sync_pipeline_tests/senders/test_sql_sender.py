@@ -215,3 +215,13 @@ def test_schema_qualified_table_on_postgres(pg) -> None:
     _orders(src, 2)
     rows = _rows(SqlSender(pg.url, table=f"{pg.schema}.{src.name}", columns=["id"]))
     assert sorted(r["id"] for r in rows) == [1, 2]
+
+
+def test_partition_keys_given_as_text_are_read_as_the_column_type(source: Source) -> None:
+    _orders(source, 5)
+    sender = SqlSender(source.url, table=source.name)
+    assert sorted(r["id"] for r in _rows(sender, PartitionFilter.static("id", "3"))) == [3]
+    window = PartitionFilter(column="day", start="2025-01-04", end="2025-01-06")  # type: ignore[arg-type]
+    assert sorted(r["id"] for r in _rows(sender, window)) == [4, 5]
+    with pytest.raises(ConfigError, match="does not fit column 'id'"):
+        list(sender.read(PartitionFilter.static("id", "three")))

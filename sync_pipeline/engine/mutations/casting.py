@@ -147,10 +147,20 @@ def cast_row(table: sa.Table, values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def default_validate(table: sa.Table) -> Callable[[Mapping[str, Any], Mapping[str, Any], str], Any]:
-    """validate(row, changes, operation): the cast changes (insert/update), {} for delete."""
+    """validate(row, changes, operation): the cast changes (insert/update), {} for delete.
+
+    An update may not change the primary key (sending the same value is fine).
+    """
 
     def validate(row: Mapping[str, Any], changes: Mapping[str, Any], operation: str) -> Any:
-        return {} if operation == "delete" else cast_row(table, changes)
+        if operation == "delete":
+            return {}
+        values = cast_row(table, changes)
+        if operation == "update":
+            for col in table.primary_key:
+                if col.name in values and values[col.name] != row.get(col.name):
+                    raise ValueError(f"an update cannot change the primary key {col.name!r}")
+        return values
 
     return validate
 
