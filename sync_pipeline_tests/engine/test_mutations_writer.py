@@ -449,7 +449,7 @@ def test_insert_without_key_gets_the_generated_one(db: dbs.TestDb) -> None:
 
 def test_a_database_error_is_an_apply_rejection(db: dbs.TestDb) -> None:
     make_todos(db)
-    with pytest.raises(WriteRejected, match="(?i)unique") as err:
+    with pytest.raises(WriteRejected, match=r"(?i)unique") as err:
         Writer().allow("todos").apply(
             payload(ins({"id": "3", "title": "a"}), ins({"id": "1", "title": "dup"})), db.engine
         )
