@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.senders.base import PartitionFilter
+from sync_pipeline.senders.partition import in_window
 
 
 class FakeSender:
@@ -50,7 +51,7 @@ def _filter(table: pa.Table, partition: PartitionFilter) -> pa.Table:
         raise ConfigError(f"partition column {column!r} is not in {table.column_names}")
     values = table.column(column).to_pylist()
     if partition.is_window:
-        keep = [v is not None and partition.start <= v < partition.end for v in values]
+        keep = [in_window(v, partition) for v in values]
     else:
         keep = [v == partition.value for v in values]
     return table.filter(pa.array(keep, type=pa.bool_()))

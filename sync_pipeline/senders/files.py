@@ -30,6 +30,7 @@ from sync_pipeline.senders.arrow import ChunkBuilder
 from sync_pipeline.senders.base import PartitionFilter
 from sync_pipeline.senders.errors import BadValueError, SchemaDriftError, SenderError
 from sync_pipeline.senders.file_formats import csv_records, json_array_records, ndjson_records
+from sync_pipeline.senders.partition import in_window
 from sync_pipeline.senders.selection import Selection
 from sync_pipeline.senders.types import ColumnType, column_types
 
@@ -259,15 +260,5 @@ def _in_partition(
     value, read = row[column], _partition_reader(types.get(column))
     if not partition.is_window:
         return bool(value == read(partition.value))
-    if value is None:
-        return False
-    try:
-        return bool(read(partition.start) <= value < read(partition.end))
-    except TypeError:
-        raise ConfigError(
-            f"partition column {partition.column!r} must be typed date or datetime to filter a "
-            f"time window (got {type(value).__name__})"
-        ) from None
-
-
-__all__ = ["FILE_FORMATS", "FileSender"]
+    bounds = PartitionFilter(partition.column, read(partition.start), read(partition.end))
+    return in_window(value, bounds)

@@ -219,3 +219,15 @@ def test_partition_keys_given_as_text_are_read_as_the_column_type(tmp_path: Path
     assert [r["id"] for r in _rows(sender, PartitionFilter.static("id", "2"))] == [2]
     window = PartitionFilter(column="day", start="2025-01-02", end="2025-01-04")  # type: ignore[arg-type]
     assert [r["id"] for r in _rows(sender, window)] == [2, 3]
+
+
+def test_daily_datetime_window_on_a_date_column(tmp_path: Path) -> None:
+    """Dagster daily partitions give aware datetimes; a date column compares as its midnight."""
+    path = _write(
+        tmp_path / "p.csv", "csv", [{"id": str(i), "day": f"2025-01-0{i}"} for i in range(1, 6)]
+    )
+    sender = FileSender(path, types={"id": "int", "day": "date"})
+    window = PartitionFilter.window(
+        "day", dt.datetime(2025, 1, 2, tzinfo=dt.UTC), dt.datetime(2025, 1, 3, tzinfo=dt.UTC)
+    )
+    assert [r["id"] for r in _rows(sender, window)] == [2]

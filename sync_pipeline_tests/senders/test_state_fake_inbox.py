@@ -105,3 +105,11 @@ def test_inbox_read_raises_on_unparseable_file(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text("[]")
     with pytest.raises(SenderError, match="empty transaction"):
         list(InboxSender(tmp_path).read())
+
+
+def test_fake_sender_window_with_naive_values_and_aware_bounds() -> None:
+    sender = FakeSender(records=[{"at": dt.datetime(2025, 1, d, 5)} for d in (1, 2, 3)])
+    window = PartitionFilter.window(
+        "at", dt.datetime(2025, 1, 2, tzinfo=dt.UTC), dt.datetime(2025, 1, 3, tzinfo=dt.UTC)
+    )
+    assert [r["at"].day for c in sender.read(window) for r in c.to_pylist()] == [2]
