@@ -9,7 +9,7 @@ Config keys (build_sender("files", ...)):
     rename       {source column: output name}
     delete_flag  output column delivered as bool (the engine's hard-delete flag)
     chunk_size   rows per Arrow chunk (default 10000)
-    delimiter, encoding   CSV options (default "," and "utf-8")
+    delimiter, encoding   text options (default "," and "utf-8-sig": UTF-8, a BOM is skipped)
     name         the sender's name (default: the path)
 
 A bad value raises BadValueError naming the file, the line (Parquet: the row) and the field.
@@ -55,7 +55,7 @@ class FileSender:
         delete_flag: str | None = None,
         chunk_size: int = 10_000,
         delimiter: str = ",",
-        encoding: str = "utf-8",
+        encoding: str = "utf-8-sig",
         name: str | None = None,
     ) -> None:
         if format is not None and format not in FILE_FORMATS:

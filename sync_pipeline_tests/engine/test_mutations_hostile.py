@@ -169,3 +169,18 @@ def test_well_shaped_random_values_either_apply_or_are_rejected_whole(pg: dbs.Te
         assert rows(pg) == before  # all or nothing
     else:
         assert len(result.changes) == len(ops)
+
+
+def test_rejection_messages_never_echo_huge_client_input(db: dbs.TestDb) -> None:
+    make_todos(db)
+    db.execute("CREATE TABLE stamps (id INTEGER PRIMARY KEY, at TIMESTAMP)")
+    writer = Writer().allow("todos").allow("stamps")
+    for bad in (
+        payload(ins({"id": "3", "title": "x"}, "t" * 900_000)),
+        payload(ins({"id": "3", "at": "9" * 900_000}, "stamps")),
+        payload(ins({"id": "3", "title": "x", "c" * 900_000: "1"})),
+    ):
+        with pytest.raises(WriteRejected) as err:
+            writer.apply(bad, db.engine)
+        assert len(str(err.value)) < 1300
+    assert rows(db) == SEEDED

@@ -231,3 +231,9 @@ def test_daily_datetime_window_on_a_date_column(tmp_path: Path) -> None:
         "day", dt.datetime(2025, 1, 2, tzinfo=dt.UTC), dt.datetime(2025, 1, 3, tzinfo=dt.UTC)
     )
     assert [r["id"] for r in _rows(sender, window)] == [2]
+
+
+def test_a_utf8_bom_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffid,name\n1,Zoë\n".encode())
+    assert _rows(FileSender(path, types={"id": "int"})) == [{"id": 1, "name": "Zoë"}]

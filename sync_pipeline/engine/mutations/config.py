@@ -132,17 +132,17 @@ def resolve(configs: Mapping[Relation, TableConfig], op: Operation) -> TableConf
     if isinstance(rel, tuple):
         found = configs.get(rel) or configs.get(rel[1])
         if found is None:
-            raise ValueError(f"table {'.'.join(rel)!r} does not accept writes")
+            raise ValueError(f"table {'.'.join(rel)!r:.100} does not accept writes")
         return found
     if rel in configs:
         return configs[rel]
     matches = [c for k, c in configs.items() if isinstance(k, tuple) and k[1] == rel]
     if len(matches) > 1:
         raise ValueError(
-            f"Multiple matches for relation {rel!r}: "
+            f"Multiple matches for relation {rel!r:.100}: "
             f"{sorted('.'.join(c.client_key) for c in matches)}; "
             "please send the full [schema, name]"
         )
     if not matches:
-        raise ValueError(f"table {rel!r} does not accept writes")
+        raise ValueError(f"table {rel!r:.100} does not accept writes")
     return matches[0]

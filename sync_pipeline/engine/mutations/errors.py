@@ -11,6 +11,7 @@ Step = Literal[
     "parse", "check", "before_all", "load", "validate", "pre_apply", "apply", "post_apply"
 ]
 STEPS: tuple[str, ...] = get_args(Step)
+MAX_MESSAGE = 1000  # messages may quote client input; never echo a huge payload back
 
 
 class WriteRejected(SyncError):
@@ -28,7 +29,11 @@ class WriteRejected(SyncError):
         self.step = step
         self.index = index
         self.operation = operation
-        self.message = message
+        self.message = (
+            message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+        )
         where = "" if index is None else f" at operation {index}"
-        what = "" if operation is None else f" ({operation.operation} on {operation.relation!r})"
-        super().__init__(f"transaction rejected in step {step!r}{where}{what}: {message}")
+        what = (
+            "" if operation is None else f" ({operation.operation} on {operation.relation!r:.100})"
+        )
+        super().__init__(f"transaction rejected in step {step!r}{where}{what}: {self.message}")
