@@ -1,13 +1,17 @@
 """FileSender on real temp files: CSV, JSON, NDJSON, Parquet; declared types only."""
 
+import csv
 import datetime as dt
 import json
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sync_pipeline.engine.errors import ConfigError, SyncError
 from sync_pipeline.senders import PartitionFilter, build_sender
@@ -237,3 +241,21 @@ def test_a_utf8_bom_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes("\ufeffid,name\n1,Zoë\n".encode())
     assert _rows(FileSender(path, types={"id": "int"})) == [{"id": 1, "name": "Zoë"}]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=30),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_untyped_csv_text_round_trips_exactly(values: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "t.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["n", "v"])
+            writer.writerows([[i, v] for i, v in enumerate(values)])
+        assert [r["v"] for r in _rows(FileSender(path))] == values

@@ -225,3 +225,17 @@ def test_partition_keys_given_as_text_are_read_as_the_column_type(source: Source
     assert sorted(r["id"] for r in _rows(sender, window)) == [4, 5]
     with pytest.raises(ConfigError, match="does not fit column 'id'"):
         list(sender.read(PartitionFilter.static("id", "three")))
+
+
+@pytest.mark.parametrize(
+    "bad", ["orders; DROP TABLE x; --", "orders' OR '1'='1", 'o"; DELETE FROM x; --']
+)
+def test_sql_metacharacters_in_names_are_rejected_not_run(source: Source, bad: str) -> None:
+    _orders(source, 2)
+    with pytest.raises(SenderError):
+        list(SqlSender(source.url, table=bad).read())
+    with pytest.raises(SchemaDriftError):
+        list(SqlSender(source.url, table=source.name, columns=["id", bad]).read())
+    with pytest.raises(SchemaDriftError):
+        list(SqlSender(source.url, table=source.name).read(PartitionFilter.static(bad, 1)))
+    assert len(_rows(SqlSender(source.url, table=source.name))) == 2
