@@ -58,18 +58,32 @@ class ChunkBuilder:
     def __init__(self, names: Sequence[str], types: Mapping[str, pa.DataType | None]) -> None:
         self.names = list(names)
         self.types: dict[str, pa.DataType | None] = {n: types.get(n) for n in self.names}
+        self.inferred: set[str] = set()
 
     def build(self, columns: Mapping[str, list[Any]], source: str) -> pa.Table:
-        arrays = []
-        for name in self.names:
-            arrow = self.types[name]
-            try:
-                array = pa.array(_prepare(columns[name], arrow), type=arrow)
-            except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
+        return pa.Table.from_arrays(
+            [self._array(name, columns[name], source) for name in self.names], names=self.names
+        )
+
+    def _array(self, name: str, values: list[Any], source: str) -> pa.Array:
+        arrow = self.types[name]
+        prepared = _prepare(values, arrow)
+        try:
+            array = pa.array(prepared, type=arrow)
+        except _ARROW_ERRORS as exc:
+            if name not in self.inferred:
                 raise SenderError(
                     f"{source}: column {name!r} cannot become {arrow}: {exc}"
                 ) from None
-            if arrow is None and array.type != pa.null():
-                self.types[name] = array.type
-            arrays.append(array)
-        return pa.Table.from_arrays(arrays, names=self.names)
+            array = pa.array(prepared)  # wider than the first chunk's values: infer this chunk
+        if arrow is None and array.type != pa.null():
+            kept = array.type
+            if pa.types.is_decimal(kept):  # room for later chunks with more digits
+                kept = pa.decimal128(38, max(kept.scale, 10))
+                array = array.cast(kept)
+            self.types[name] = kept
+            self.inferred.add(name)
+        return array
+
+
+_ARROW_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError)
