@@ -4,6 +4,7 @@ Columns are converted vectorized when Arrow's conversion means the same as ours;
 to find the offending record when a fast conversion fails) value by value with coerce.py.
 """
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -156,6 +157,11 @@ def _convert(
     kind = target.kinds[name]
     col = target.table.c[name]
     typ = arrow_type(kind, col.type)
+    if isinstance(values, pa.Array) and hasattr(values.type, "extension_name"):
+        if values.type.extension_name == "arrow.json" and kind == "json":
+            values = [None if v is None else json.loads(v) for v in values.storage.to_pylist()]
+        else:
+            values = values.storage
     result = _fast(kind, values, typ)
     if result is None:
         py = values if isinstance(values, list) else values.to_pylist()
