@@ -34,8 +34,7 @@ def build_location(
         # Known and accepted: backfill_policy is beta, partitioned checks are preview (notes §1).
         warnings.simplefilter("ignore", dg.BetaWarning)
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        families = [build_sync(spec, target_kind) for spec in specs]
-    return dg.Definitions.merge(
-        *families,
-        dg.Definitions(resources=dict(resources), executor=dg.in_process_executor),
-    )
+        return dg.Definitions.merge(
+            *(build_sync(spec, target_kind) for spec in specs),
+            dg.Definitions(resources=dict(resources), executor=dg.in_process_executor),
+        )

@@ -34,7 +34,7 @@ def backfill_policy_for(spec: SyncSpec) -> dg.BackfillPolicy | None:
 def scope_for(context: dg.AssetExecutionContext, spec: SyncSpec) -> Scope | None:
     """The slice one run covers: the partition time window (range) or the static keys."""
     p = spec.partitioning
-    if p is None or not context.has_partition_key_range:
+    if p is None or not (context.has_partition_key or context.has_partition_key_range):
         return None
     if p.kind == "daily":
         window = context.partition_time_window

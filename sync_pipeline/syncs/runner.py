@@ -127,7 +127,9 @@ def scope_clause(engine: sa.Engine, spec: SyncSpec, scope: Scope | None) -> Any:
             f"sync {spec.name!r}: partition column {scope.target_column!r} "
             f"is not in target table {spec.table!r}"
         )
-    column = table.c[scope.target_column]
+    # An unbound column (checked above, typed from the reflection): the engine's own Table
+    # object for the target then renders it without a second FROM entry.
+    column = sa.column(scope.target_column, table.c[scope.target_column].type)
     if scope.start is not None and scope.end is not None:
         return sa.and_(column >= scope.start, column < scope.end)
     return column.in_(list(scope.values))
