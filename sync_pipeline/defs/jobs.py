@@ -7,7 +7,6 @@ import dagster as dg
 
 from sync_pipeline.defs.assets import FamilyKeys
 from sync_pipeline.defs.checks import missing_check_key
-from sync_pipeline.defs.partitions import partitions_for
 from sync_pipeline.defs.resources import SqlDatabase
 from sync_pipeline.syncs.cleanup import cleanup_missing
 from sync_pipeline.syncs.runner import Scope
@@ -46,7 +45,6 @@ def build_sync_job(spec: SyncSpec) -> SyncJob:
         sync_job_name(spec),
         selection=dg.AssetSelection.groups(spec.name)
         - dg.AssetSelection.checks(missing_check_key(spec)),
-        partitions_def=partitions_for(spec),
         tags={"sync_table": spec.table},
         description=f"Sync `{spec.name}` into `{spec.table}`.",
     )

@@ -98,19 +98,27 @@ def _outcome(
     rows = [i for i in pd.unique(cases["index"]) if i is not None and not pd.isna(i)]
     if rows:
         keys = [c for c in key_columns if c in frame.columns]
-        sample = tuple(_key_text(frame, int(i), keys) for i in rows[:SAMPLE_SIZE])
+        sample = tuple(dict.fromkeys(_key_text(frame, i, keys) for i in rows))[:SAMPLE_SIZE]
         return RuleOutcome(rule.name, False, len(rows), sample, _describe(cases))
     # No row index: the frame as a whole failed (missing column, custom frame-level check).
     failures = tuple(str(v) for v in pd.unique(cases["failure_case"].astype(str)))
     return RuleOutcome(rule.name, False, len(failures), failures[:SAMPLE_SIZE], _describe(cases))
 
 
-def _key_text(frame: pd.DataFrame, position: int, keys: Sequence[str]) -> str:
-    row = frame.loc[position]
+def _key_text(frame: pd.DataFrame, label: Any, keys: Sequence[str]) -> str:
+    """The offending row's key as text: `42`, `'abc'` or `(1, 'eu')`; its index without keys."""
     if not keys:
-        return f"row {position}"
-    values = tuple(None if pd.isna(row[k]) else row[k] for k in keys)
+        return f"row {label}"
+    row = frame.loc[label]
+    values = tuple(_plain(row[k]) for k in keys)
     return repr(values[0]) if len(values) == 1 else repr(values)
+
+
+def _plain(value: Any) -> Any:
+    """numpy/pandas scalars as Python values, nulls as None."""
+    if pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
 
 
 def _describe(cases: pd.DataFrame) -> str:
