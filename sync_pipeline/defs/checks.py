@@ -13,7 +13,7 @@ from sync_pipeline.defs.metadata import outcome_metadata
 from sync_pipeline.defs.partitions import partitions_for
 from sync_pipeline.defs.resources import SqlDatabase
 from sync_pipeline.syncs import rules, runner
-from sync_pipeline.syncs.rules import SAMPLE_SIZE, RuleOutcome
+from sync_pipeline.syncs.rules import SAMPLE_SIZE, RuleOutcome, key_text
 from sync_pipeline.syncs.runner import Scope
 from sync_pipeline.syncs.spec import Rule, SyncSpec
 
@@ -57,7 +57,7 @@ def missing_evaluation(
     """Rows in the batch's scope that batch `batch_id` did not see, as a check evaluation."""
     missing = runner.find_missing(engine, spec, batch_id, scope)
     keys = (list(spec.key_columns) or sorted(missing[0])) if missing else []
-    sample = [repr(tuple(row.get(k) for k in keys)) for row in missing[:SAMPLE_SIZE]]
+    sample = [key_text(tuple(row.get(k) for k in keys)) for row in missing[:SAMPLE_SIZE]]
     return dg.AssetCheckEvaluation(
         asset_key=FamilyKeys.of(spec).applied,
         check_name=MISSING_CHECK,

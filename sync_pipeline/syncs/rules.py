@@ -110,7 +110,11 @@ def _key_text(frame: pd.DataFrame, label: Any, keys: Sequence[str]) -> str:
     if not keys:
         return f"row {label}"
     row = frame.loc[label]
-    values = tuple(_plain(row[k]) for k in keys)
+    return key_text(tuple(_plain(row[k]) for k in keys))
+
+
+def key_text(values: tuple[Any, ...]) -> str:
+    """A key as shown in check evidence: `42` for one part, `(1, 'eu')` for several."""
     return repr(values[0]) if len(values) == 1 else repr(values)
 
 
