@@ -109,3 +109,21 @@ def test_cursor_makes_a_quiet_tick_cheap(
     again = evaluate(defs, "customers_missing_rows", instance, db, cursor=first.cursor)
 
     assert isinstance(again, dg.SkipReason)
+
+
+def test_empty_batch_is_reported_but_never_cleaned_up(
+    db: TestDb, sender_url: str, location: Location, instance: dg.DagsterInstance
+) -> None:
+    defs = location()
+    assert run(defs, "customers_sync", instance, partition_key="apac").success
+    first = evaluate(defs, "customers_missing_rows", instance, db)
+    everyone = ids_of_region(db, "apac")
+    delete_at_sender(sender_url, "customers", "customer_id", everyone)
+
+    assert run(defs, "customers_sync", instance, partition_key="apac").success
+    result = evaluate(defs, "customers_missing_rows", instance, db, cursor=first.cursor)
+
+    [evaluation] = result.asset_events
+    assert evaluation.metadata["missing_rows"].value == len(everyone)
+    assert result.run_requests == []  # soft_delete policy, but an empty batch proves nothing
+    assert all(r["deleted_at"] is None for r in db.rows("customers", order_by="customer_id"))
