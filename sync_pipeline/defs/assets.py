@@ -159,8 +159,8 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
 
 def _revalidate(spec: SyncSpec, frame: pd.DataFrame) -> None:
     """Blocking checks gate only their own run; `applied` launched alone checks again."""
-    failed = [o for o in rules.check_rows(rules.row_rules_for(spec), frame, spec.key_columns)]
-    failed = [o for o in failed if not o.passed]
+    outcomes = rules.check_rows(rules.row_rules_for(spec), frame, spec.key_columns)
+    failed = [o for o in outcomes if not o.passed]
     if failed:
         raise dg.Failure(
             description=(
