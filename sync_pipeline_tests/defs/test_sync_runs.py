@@ -93,9 +93,12 @@ def test_applied_launched_alone_revalidates_before_writing(
     )
 
     assert not result.success
-    assert (
-        checksum(db, "orders", "order_id") == before == (0, checksum(db, "orders", "order_id")[1])
-    )
+    assert executed_assets(result) == set()
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "orders__applied"
+    assert "validation rule(s) failed, nothing written" in str(failure.step_failure_data.error)
+    assert checksum(db, "orders", "order_id") == before
+    assert before[0] == 0
 
 
 def test_partitioned_run_writes_only_its_day(
