@@ -105,7 +105,7 @@ class Importer:
     def _write_chunk(self, diff: BatchDiff, start: int, end: int) -> None:
         rows = diff.rows.slice(start, end - start)
         new = diff.new.slice(start, end - start)
-        changed = diff.changed.slice(start, end - start)
+        changed = diff.changed_mask.slice(start, end - start)
         effect = rows.column("__effect")
         e_index = rows.column("__e")
         inserts = self._inserts(rows.filter(pc.equal(effect, "added")))
@@ -160,7 +160,7 @@ class Importer:
         """Target rows in scope that no call of this import saw (ledger mode)."""
         assert self.last_diff is not None
         identity = self.plan.identity
-        missing = self.last_diff.missing.select(list(identity))
+        missing = self.last_diff.missing_rows.select(list(identity))
         if self.calls > 1 and missing.num_rows:
             seen = pa.concat_tables(self.seen_ids)
             seen = seen.append_column("__seen", pa.array([True] * seen.num_rows, pa.bool_()))
@@ -254,7 +254,7 @@ class Importer:
         elif self.batch_id is not None:
             self.counts["missing"] = self._count_missing_by_column()
         elif self.last_diff is not None:
-            self.counts["missing"] = self.last_diff.missing_count
+            self.counts["missing"] = self.last_diff.missing
         if self.batch_id is not None:
             assert self.ledger is not None
             batches.record_batch(

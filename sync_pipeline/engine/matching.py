@@ -75,8 +75,8 @@ def compute_diff(
         rows=rows,
         old=existing,
         new=new,
-        changed=changed,
-        missing=missing,
+        changed_mask=changed,
+        missing_rows=missing,
         dropped=selection.dropped,
         counts=count_effects(effect),
     )

@@ -23,9 +23,9 @@ Records: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | pa.Table
 RowAt = Callable[[int], Mapping[str, Any]]
 
 # Python values Arrow converts exactly as coerce.py would (anything else raises, then we coerce).
-_FAST_PY: frozenset[Kind] = frozenset(
-    {"int", "decimal", "float", "text", "datetime", "datetime_tz"}
-)
+# Not datetimes: once pandera is imported, pyarrow takes the wall time of an aware datetime as
+# UTC (seen with zoneinfo zones), so coerce.py converts them to UTC explicitly.
+_FAST_PY: frozenset[Kind] = frozenset({"int", "decimal", "float", "text"})
 # Arrow source types that cast to each kind with our meaning (safe casts; failures fall back).
 _FAST_ARROW: dict[Kind, Callable[[pa.DataType], bool]] = {
     "int": lambda t: pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_string(t),

@@ -156,10 +156,15 @@ class SqlSender:
         builder = ChunkBuilder(out, {**btypes, **self.selection.type_overrides()})
         self.pending_cursor = None
         result = conn.execution_options(yield_per=self.chunk_size).execute(stmt)
+        empty = True
         for rows in result.partitions():
             columns = {o: [row[i] for row in rows] for i, o in enumerate(out)}
             self._track_cursor(columns, read, out)
             columns = self.selection.finish(columns, f"{self.name} ({self._safe_url()})")
+            empty = False
+            yield builder.build(columns, self.name).select(self.selection.final(out))
+        if empty:  # an empty batch still says which columns it has
+            columns = self.selection.finish({o: [] for o in out}, self.name)
             yield builder.build(columns, self.name).select(self.selection.final(out))
 
     def _track_cursor(self, columns: dict[str, list[Any]], read: list[str], out: list[str]) -> None:

@@ -1,10 +1,7 @@
-"""Plain-Python steps of one sync, called by the Dagster assets: read, normalize, plan, apply.
-
-The INTEGRATION POINTS with the other branches are marked `# INTEGRATION:`; each is one call.
-"""
+"""Plain-Python steps of one sync, called by the Dagster assets: read, normalize, plan, apply."""
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 
+from sync_pipeline.engine.api import BatchImport, missing_after_batch
+from sync_pipeline.senders import build_sender
 from sync_pipeline.senders.base import PartitionFilter, Sender
 from sync_pipeline.syncs.spec import SyncSpec
 
@@ -66,30 +65,12 @@ class Scope:
 
 
 def open_sender(spec: SyncSpec, sender_url: str) -> Sender:
-    """INTEGRATION: replace the body with `build_sender(spec.sender.kind, **config)`."""
+    """The sync's sender; a SQL sender without a `url` reads the `sender_db` resource."""
     config = dict(spec.sender.config)
-    config.setdefault("url", sender_url)
-    return _DemoSqlSender(name=spec.name, url=str(config["url"]), table=str(config["table"]))
-
-
-class _DemoSqlSender:
-    """INTEGRATION: minimal SQL reader until sync_pipeline.senders.sql.SqlSender is merged."""
-
-    def __init__(self, name: str, url: str, table: str) -> None:
-        self.name, self.url, self.table = name, url, table
-
-    def read(self, partition: PartitionFilter | None = None) -> Iterator[pa.Table]:
-        engine = sa.create_engine(self.url)
-        try:
-            table = sa.Table(self.table, sa.MetaData(), autoload_with=engine)
-            query = sa.select(table)
-            if partition is not None:
-                query = query.where(_filter_clause(table.c[partition.column], partition))
-            with engine.connect() as conn:
-                frame = pd.read_sql(query, conn)
-            yield pa.Table.from_pandas(frame, preserve_index=False)
-        finally:
-            engine.dispose()
+    if spec.sender.kind == "sql":
+        config.setdefault("url", sender_url)
+    config.setdefault("name", spec.name)
+    return build_sender(spec.sender.kind, **config)
 
 
 def read_frame(sender: Sender, scope: Scope | None) -> pd.DataFrame:
@@ -135,16 +116,8 @@ def scope_clause(engine: sa.Engine, spec: SyncSpec, scope: Scope | None) -> Any:
     return column.in_(list(scope.values))
 
 
-def _filter_clause(column: Any, partition: PartitionFilter) -> Any:
-    if partition.is_window:
-        return sa.and_(column >= partition.start, column < partition.end)
-    return column == partition.value
-
-
 def importer(engine: sa.Engine, spec: SyncSpec, scope: Scope | None) -> Any:
-    """INTEGRATION: the engine's BatchImport configured from the spec (contract in COMMON.md)."""
-    from sync_pipeline import BatchImport  # type: ignore[attr-defined]
-
+    """The engine's BatchImport configured from the spec."""
     return BatchImport(
         engine,
         spec.table,
@@ -170,9 +143,7 @@ def apply(engine: sa.Engine, spec: SyncSpec, frame: pd.DataFrame, scope: Scope |
 def find_missing(
     engine: sa.Engine, spec: SyncSpec, batch_id: int, scope: Scope | None
 ) -> list[dict[str, Any]]:
-    """INTEGRATION: target rows in the scope that batch `batch_id` did not see."""
-    from sync_pipeline import missing_after_batch  # type: ignore[attr-defined]
-
+    """Target rows in the scope that batch `batch_id` did not see."""
     rows: list[dict[str, Any]] = missing_after_batch(
         engine,
         spec.table,
