@@ -20,3 +20,11 @@ def test_the_library_example_runs(tmp_path, monkeypatch, capsys):
     assert "created=2" in out
     assert "\n1\n" in out  # again.unchanged
     assert "'email': 'bob@x.io'" in out  # bob is missing after batch 2
+
+
+@pytest.mark.integration
+def test_the_writer_example_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    [block] = [b for b in python_blocks() if "Writer" in b]
+    exec(compile(block, "README.md", "exec"), {})
+    assert capsys.readouterr().out.split() == ["None", "check", "0"]
