@@ -38,6 +38,27 @@ def copy_into(conn: sa.Connection, stage: sa.Table, data: pa.Table) -> None:
         copy.write(buf.getbuffer())
 
 
+def stage_values(conn: sa.Connection, columns: Sequence[sa.Column], data: pa.Table) -> sa.Table:
+    """A temporary table holding `data` (COPY on Postgres, executemany elsewhere); drop it with
+    `drop_stage` when done."""
+    if conn.dialect.name == "postgresql":
+        stage = create_stage(conn, columns)
+        copy_into(conn, stage, data)
+        if data.num_rows >= 1000:
+            conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(stage.name)}")
+        return stage
+    name = f"_sync_stage_{uuid.uuid4().hex[:12]}"
+    stage = sa.Table(name, sa.MetaData(), *columns, prefixes=["TEMPORARY"])
+    stage.create(conn)
+    if data.num_rows:
+        conn.execute(sa.insert(stage), data.to_pylist())
+    return stage
+
+
+def drop_stage(conn: sa.Connection, stage: sa.Table) -> None:
+    stage.drop(conn)
+
+
 def bulk_insert(conn: sa.Connection, table: sa.Table, data: pa.Table) -> None:
     """Insert many rows: COPY on Postgres, executemany elsewhere."""
     if data.num_rows == 0:

@@ -5,7 +5,7 @@ databases go through SQLAlchemy rows.
 """
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -28,30 +28,33 @@ def read_rows(
     kinds: Mapping[str, Kind],
     where: sa.ColumnElement[bool] | None = None,
     extra: Mapping[str, sa.ColumnElement[Any]] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pa.Table:
-    """All columns of the rows in scope, plus the `extra` expressions labelled `__expr_<name>`."""
+    """The rows in scope (all columns, or `columns`), plus `extra` labelled `__expr_<name>`."""
     extra = dict(extra or {})
+    cols = [c for c in table.columns if columns is None or c.name in columns]
     if conn.dialect.name == "postgresql":
-        return _read_postgres(conn, table, kinds, where, extra)
-    return _read_generic(conn, table, kinds, where, extra)
+        return _read_postgres(conn, table, cols, kinds, where, extra)
+    return _read_generic(conn, table, cols, kinds, where, extra)
 
 
 def _select(
-    table: sa.Table,
+    cols: Sequence[sa.Column[Any]],
     where: sa.ColumnElement[bool] | None,
     extra: Mapping[str, sa.ColumnElement[Any]],
     project: Any = None,
 ) -> sa.Select[Any]:
     project = project or (lambda name, col: col)
-    cols = [project(c.name, c).label(c.name) for c in table.columns]
-    cols += [project(name, expr).label(f"__expr_{name}") for name, expr in extra.items()]
-    stmt = sa.select(*cols)
+    selected = [project(c.name, c).label(c.name) for c in cols]
+    selected += [project(n, expr).label(f"__expr_{n}") for n, expr in extra.items()]
+    stmt = sa.select(*selected)
     return stmt.where(where) if where is not None else stmt
 
 
 def _read_postgres(
     conn: sa.Connection,
     table: sa.Table,
+    cols: Sequence[sa.Column[Any]],
     kinds: Mapping[str, Kind],
     where: sa.ColumnElement[bool] | None,
     extra: Mapping[str, sa.ColumnElement[Any]],
@@ -59,11 +62,11 @@ def _read_postgres(
     def utc(name: str, expr: Any) -> Any:
         return sa.func.timezone("UTC", expr) if kinds[name] == "datetime_tz" else expr
 
-    stmt = _select(table, where, extra, utc)
+    stmt = _select(cols, where, extra, utc)
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    names = [c.name for c in table.columns] + [f"__expr_{n}" for n in extra]
-    col_kinds = [kinds[c.name] for c in table.columns] + [kinds[n] for n in extra]
-    sa_types = [c.type for c in table.columns] + [table.c[n].type for n in extra]
+    names = [c.name for c in cols] + [f"__expr_{n}" for n in extra]
+    col_kinds = [kinds[c.name] for c in cols] + [kinds[n] for n in extra]
+    sa_types = [c.type for c in cols] + [table.c[n].type for n in extra]
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cur:
@@ -126,11 +129,12 @@ def _finish(col: pa.Array, kind: Kind, sa_type: Any) -> pa.Array:
 def _read_generic(
     conn: sa.Connection,
     table: sa.Table,
+    cols: Sequence[sa.Column[Any]],
     kinds: Mapping[str, Kind],
     where: sa.ColumnElement[bool] | None,
     extra: Mapping[str, sa.ColumnElement[Any]],
 ) -> pa.Table:
-    stmt = _select(table, where, extra)
+    stmt = _select(cols, where, extra)
     result = conn.execute(stmt)
     names = list(result.keys())
     rows = result.fetchall()

@@ -44,6 +44,7 @@ class BatchDiff:
     new: pa.Table
     changed_mask: pa.Table
     missing_rows: pa.Table
+    keys: pa.Table | None = None  # complete keys of the rows that take part (__k0, __k1, ...)
     dropped: tuple[tuple[int, str], ...] = ()
     errors: tuple[tuple[dict[str, Any], str], ...] = ()
     counts: Mapping[str, int] = field(default_factory=dict)

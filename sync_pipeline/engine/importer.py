@@ -22,6 +22,7 @@ from sync_pipeline.engine.apply import (
 )
 from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.engine.errors import ApplyError, ConfigError
+from sync_pipeline.engine.fetch import fetch_by_keys, fetch_scope
 from sync_pipeline.engine.keys import KeyCodes
 from sync_pipeline.engine.matching import compute_diff
 from sync_pipeline.engine.normalize import Records, normalize, normalize_batch
@@ -32,11 +33,28 @@ from sync_pipeline.engine.values import decode_row
 Callback = Callable[[list[dict[str, Any]]], Any]
 
 
-def diff_batch(conn: sa.Connection, plan: Plan, records: Records, codes: KeyCodes) -> BatchDiff:
-    """Normalize the records and diff them against the target rows in scope (reads only)."""
+def diff_batch(
+    conn: sa.Connection,
+    plan: Plan,
+    records: Records,
+    codes: KeyCodes,
+    *,
+    lookup: bool = False,
+    earlier_keys: pa.Table | None = None,
+) -> BatchDiff:
+    """Normalize the records and diff them against the target (reads only).
+
+    With `lookup` (chunked imports) only the rows the batch's keys hit are read, when the keys
+    allow it; otherwise the whole scope is read once.
+    """
     batch = normalize_batch(records, plan.target, plan.options)
-    existing = read_rows(conn, plan.table, plan.target.kinds, plan.scope, plan.sql_expressions())
-    diff = compute_diff(plan, batch.table, existing, deletes=batch.deletes, codes=codes)
+    if lookup and plan.exact_keys and plan.options.strategy != "append":
+        existing = fetch_by_keys(conn, plan, batch.table)
+    else:
+        existing = fetch_scope(conn, plan)
+    diff = compute_diff(
+        plan, batch.table, existing, deletes=batch.deletes, codes=codes, earlier_keys=earlier_keys
+    )
     return replace(diff, errors=batch.errors)
 
 
@@ -67,6 +85,8 @@ class Importer:
         self.calls = 0
         self.last_diff: BatchDiff | None = None
         self.seen_ids: list[pa.Table] = []
+        self.seen_keys: list[pa.Table] = []
+        self.looked_up = False
 
     def begin(self) -> None:
         batches.lock_table(self.conn, self.target)
@@ -81,8 +101,19 @@ class Importer:
                 )
             )
 
-    def process(self, records: Records) -> BatchDiff:
-        diff = diff_batch(self.conn, self.plan, records, self.codes)
+    def process(self, records: Records, *, lookup: bool = False) -> BatchDiff:
+        """Diff and write one batch (or one chunk of a chunked import)."""
+        earlier = (
+            pa.concat_tables(self.seen_keys, promote_options="permissive")
+            if self.seen_keys
+            else None
+        )
+        diff = diff_batch(
+            self.conn, self.plan, records, self.codes, lookup=lookup, earlier_keys=earlier
+        )
+        self.looked_up = self.looked_up or lookup
+        if diff.keys is not None and diff.keys.num_rows and self.options.duplicates != "last":
+            self.seen_keys.append(diff.keys)
         self.errors += [(dict(r), reason) for r, reason in diff.errors]
         self.calls += 1
         self.last_diff = diff
@@ -160,8 +191,13 @@ class Importer:
         """Target rows in scope that no call of this import saw (ledger mode)."""
         assert self.last_diff is not None
         identity = self.plan.identity
-        missing = self.last_diff.missing_rows.select(list(identity))
-        if self.calls > 1 and missing.num_rows:
+        if self.calls == 1 and not self.looked_up:
+            missing = self.last_diff.missing_rows.select(list(identity))
+        else:  # chunked: the rows in scope (identity only) that no chunk saw
+            missing = read_rows(
+                self.conn, self.plan.table, self.target.kinds, self.plan.scope, columns=identity
+            )
+        if (self.calls > 1 or self.looked_up) and missing.num_rows:
             seen = pa.concat_tables(self.seen_ids)
             seen = seen.append_column("__seen", pa.array([True] * seen.num_rows, pa.bool_()))
             joined = missing.join(

@@ -33,8 +33,13 @@ def compute_diff(
     *,
     deletes: pa.Array | None = None,
     codes: KeyCodes | None = None,
+    earlier_keys: pa.Table | None = None,
 ) -> BatchDiff:
-    """Classify each record (added/changed/unchanged/skipped/deleted); find missing rows."""
+    """Classify each record (added/changed/unchanged/skipped/deleted); find missing rows.
+
+    `earlier_keys` holds the keys of earlier chunks of the same import, so the duplicates policy
+    holds across chunks too.
+    """
     codes = codes or KeyCodes()
     kinds = plan.target.kinds
     if plan.options.strategy == "append":
@@ -43,6 +48,8 @@ def compute_diff(
     else:
         bkeys = build_keys(batch, plan.keys, kinds, codes)
         selection = _select(plan, batch, bkeys)
+        if earlier_keys is not None and earlier_keys.num_rows:
+            selection = _drop_earlier(plan, batch, bkeys, selection, earlier_keys)
     rows = batch.take(selection.keep).append_column("__row", selection.keep)
     e_index = (
         _match(plan, bkeys, selection, existing, codes)
@@ -77,6 +84,7 @@ def compute_diff(
         new=new,
         changed_mask=changed,
         missing_rows=missing,
+        keys=_kept_keys(bkeys, selection),
         dropped=selection.dropped,
         counts=count_effects(effect),
     )
@@ -120,6 +128,35 @@ def _duplicate_groups(keys: Keys) -> list[list[int]]:
         return []
     groups = table.group_by(keys.names, use_threads=False).aggregate([("__b", "list")])
     return [sorted(ix) for ix in groups.column("__b_list").to_pylist() if len(ix) > 1]
+
+
+def _kept_keys(keys: Keys, selection: Selection) -> pa.Table:
+    table = keys.table("__b")
+    return table.filter(pc.is_in(table.column("__b"), value_set=selection.keep)).select(keys.names)
+
+
+def _drop_earlier(
+    plan: Plan, batch: pa.Table, keys: Keys, selection: Selection, earlier: pa.Table
+) -> Selection:
+    """Duplicates of keys an earlier chunk already brought: error, or keep the first of them.
+    With "last" the later record simply updates the row the earlier chunk wrote."""
+    if plan.options.duplicates == "last":
+        return selection
+    current = keys.table("__b")
+    current = current.filter(pc.is_in(current.column("__b"), value_set=selection.keep))
+    earlier = earlier.cast(current.select(keys.names).schema)
+    # the chunk is the hash-join build side; earlier keys (possibly millions) are only probed
+    again = earlier.join(current, keys=keys.names, join_type="right semi", use_threads=False)
+    if again.num_rows == 0:
+        return selection
+    positions = sorted(again.column("__b").to_pylist())
+    if plan.options.duplicates == "error":
+        raise DuplicateKeyError({_key_of(batch, plan, i): [i] for i in positions[:20]})
+    keep = selection.keep.filter(
+        pc.invert(pc.is_in(selection.keep, value_set=pa.array(positions, pa.int64())))
+    )
+    dropped = [(i, "duplicate key; kept the record of an earlier chunk") for i in positions]
+    return Selection(keep, tuple(sorted(selection.dropped + tuple(dropped))))
 
 
 def _key_of(batch: pa.Table, plan: Plan, i: int) -> tuple[Any, ...]:
