@@ -120,6 +120,8 @@ def _select(plan: Plan, batch: pa.Table, keys: Keys) -> Selection:
 
 def _duplicate_groups(keys: Keys) -> list[list[int]]:
     """Positions of records sharing a complete key, per key, in sender order (cheap if none)."""
+    if len(keys.columns) == 1 and _unique(keys.columns[0]):
+        return []
     table = keys.table("__b")
     if table.num_rows == 0:
         return []
@@ -172,6 +174,12 @@ def _match(
     if existing.num_rows == 0 or n == 0:
         return pa.nulls(n, pa.int64())
     ekeys = build_keys(existing, plan.keys, plan.target.kinds, codes)
+    if len(ekeys.columns) == 1 and _unique(ekeys.columns[0]):
+        # one key column, unique in the target: a hash lookup gives each record its row
+        probe = bkeys.columns[0].take(selection.keep)
+        if probe.type != ekeys.columns[0].type:  # an absent (all-null) key field
+            return pa.nulls(n, pa.int64())
+        return pc.index_in(probe, value_set=ekeys.columns[0], skip_nulls=True).cast(pa.int64())
     left = bkeys.table("__b")
     left = left.filter(pc.is_in(left.column("__b"), value_set=selection.keep))
     right = ekeys.table("__e")
@@ -185,6 +193,11 @@ def _match(
     out = np.full(n, -1, dtype=np.int64)
     out[np.searchsorted(selection.keep.to_numpy(), b)] = e  # keep is sorted: position of each b
     return pa.array(out, mask=out < 0, type=pa.int64())
+
+
+def _unique(column: pa.Array) -> bool:
+    valid = len(column) - column.null_count
+    return bool(pc.count_distinct(column, mode="only_valid").as_py() == valid)
 
 
 def _raise_ambiguous(plan: Plan, existing: pa.Table, b: Any, e: Any) -> None:
