@@ -196,7 +196,10 @@ def _match(
 
 
 def _unique(column: pa.Array) -> bool:
+    """No value occurs twice (nulls aside)."""
     valid = len(column) - column.null_count
+    if valid == 0:
+        return True
     return bool(pc.count_distinct(column, mode="only_valid").as_py() == valid)
 
 
