@@ -1,6 +1,5 @@
 """One import into one table inside one transaction: normalize, diff, write in chunks, stamp."""
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -9,7 +8,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from sync_pipeline.db.read import read_rows
 from sync_pipeline.db.types import arrow_type
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.apply import (
@@ -28,6 +26,7 @@ from sync_pipeline.engine.matching import compute_diff
 from sync_pipeline.engine.normalize import Records, normalize, normalize_batch
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.results import ImportResult
+from sync_pipeline.engine.seen import SeenRows
 from sync_pipeline.engine.values import decode_row
 
 Callback = Callable[[list[dict[str, Any]]], Any]
@@ -82,11 +81,7 @@ class Importer:
         self.batch_id: int | None = None
         self.ledger: sa.Table | None = None
         self.now = self.options.clock()
-        self.calls = 0
-        self.last_diff: BatchDiff | None = None
-        self.seen_ids: list[pa.Table] = []
-        self.seen_keys: list[pa.Table] = []
-        self.looked_up = False
+        self.seen = SeenRows(plan)
 
     def begin(self) -> None:
         batches.lock_table(self.conn, self.target)
@@ -103,22 +98,12 @@ class Importer:
 
     def process(self, records: Records, *, lookup: bool = False) -> BatchDiff:
         """Diff and write one batch (or one chunk of a chunked import)."""
-        earlier = (
-            pa.concat_tables(self.seen_keys, promote_options="permissive")
-            if self.seen_keys
-            else None
-        )
+        earlier = self.seen.earlier_keys()
         diff = diff_batch(
             self.conn, self.plan, records, self.codes, lookup=lookup, earlier_keys=earlier
         )
-        self.looked_up = self.looked_up or lookup
-        if diff.keys is not None and diff.keys.num_rows and self.options.duplicates != "last":
-            self.seen_keys.append(diff.keys)
+        self.seen.record(diff, lookup=lookup)
         self.errors += [(dict(r), reason) for r, reason in diff.errors]
-        self.calls += 1
-        self.last_diff = diff
-        if self.options.batch_mode == "ledger":
-            self.seen_ids.append(self._seen_identities(diff))
         self.counts["skipped"] += len(diff.dropped)
         chunk = self.options.chunk(self.conn.dialect.name)
         for start in range(0, diff.rows.num_rows, chunk):
@@ -178,50 +163,6 @@ class Importer:
             return None
         return self.options.batch_column, self.batch_id
 
-    def _seen_identities(self, diff: BatchDiff) -> pa.Table:
-        """Identity columns of the target rows this call matched or inserted (ledger mode)."""
-        identity = self.plan.identity
-        matched = pk_table(diff.old, pc.drop_null(diff.rows.column("__e")), identity)
-        added = diff.rows.filter(pc.equal(diff.rows.column("__effect"), "added"))
-        if all(c in added.column_names for c in identity):
-            matched = pa.concat_tables([matched, added.select(list(identity)).cast(matched.schema)])
-        return matched
-
-    def _missing_identities(self) -> list[tuple[Any, ...]]:
-        """Target rows in scope that no call of this import saw (ledger mode)."""
-        assert self.last_diff is not None
-        identity = self.plan.identity
-        if self.calls == 1 and not self.looked_up:
-            missing = self.last_diff.missing_rows.select(list(identity))
-        else:  # chunked: the rows in scope (identity only) that no chunk saw
-            missing = read_rows(
-                self.conn, self.plan.table, self.target.kinds, self.plan.scope, columns=identity
-            )
-        if (self.calls > 1 or self.looked_up) and missing.num_rows:
-            seen = pa.concat_tables(self.seen_ids)
-            seen = seen.append_column("__seen", pa.array([True] * seen.num_rows, pa.bool_()))
-            joined = missing.join(
-                seen, keys=list(identity), join_type="left outer", use_threads=False
-            )
-            missing = joined.filter(pc.is_null(joined.column("__seen"))).select(list(identity))
-        return [tuple(r.values()) for r in missing.to_pylist()]
-
-    def _already_seen(self, keys: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """Which of `keys` (rows missing in earlier batches) this import saw again."""
-        if not keys or not self.seen_ids:
-            return []
-        identity = list(self.plan.identity)
-        seen = pa.concat_tables(self.seen_ids)
-        candidates = pa.table({c: [k[i] for k in keys] for i, c in enumerate(identity)}).cast(
-            seen.schema
-        )
-        return [
-            tuple(r.values())
-            for r in candidates.join(seen, keys=identity, join_type="inner", use_threads=False)
-            .select(identity)
-            .to_pylist()
-        ]
-
     def _update_constants(self, compared: list[str]) -> dict[str, Any]:
         constants: dict[str, Any] = {}
         if self._stamp is not None:
@@ -275,8 +216,8 @@ class Importer:
 
     def finish(self) -> ImportResult:
         """Count missing rows, write the ledger; callbacks fire later (see fire_callbacks)."""
-        if self.options.batch_mode == "ledger" and self.last_diff is not None:
-            missing = self._missing_identities()
+        if self.options.batch_mode == "ledger" and self.seen.last is not None:
+            missing = self.seen.missing(self.conn)
             self.counts["missing"] = len(missing)
             if self.batch_id is not None:
                 batches.record_missing(
@@ -285,12 +226,12 @@ class Importer:
                     self.options.batch_column,
                     self.batch_id,
                     missing,
-                    self._already_seen,
+                    self.seen.seen_again,
                 )
         elif self.batch_id is not None:
             self.counts["missing"] = self._count_missing_by_column()
-        elif self.last_diff is not None:
-            self.counts["missing"] = self.last_diff.missing
+        elif self.seen.last is not None:
+            self.counts["missing"] = self.seen.last.missing
         if self.batch_id is not None:
             assert self.ledger is not None
             batches.record_batch(
@@ -345,7 +286,3 @@ def _fire(callbacks: tuple[Callback, ...], rows: list[dict[str, Any]], size: int
 
 def _scope_text(scope: sa.ColumnElement[bool] | None) -> str | None:
     return None if scope is None else str(scope.compile(compile_kwargs={"literal_binds": True}))
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

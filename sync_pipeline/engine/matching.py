@@ -1,6 +1,5 @@
 """Match a normalized batch to target rows and compare them: the computation behind BatchDiff."""
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,19 +10,12 @@ from sync_pipeline.db.types import arrow_type
 from sync_pipeline.engine.coerce import CoercionError, coercer
 from sync_pipeline.engine.compare import Comparator
 from sync_pipeline.engine.diff import BatchDiff, count_effects
-from sync_pipeline.engine.errors import AmbiguousMatchError, DuplicateKeyError, RecordError
+from sync_pipeline.engine.errors import AmbiguousMatchError, RecordError
 from sync_pipeline.engine.keys import KeyCodes, Keys, build_keys
 from sync_pipeline.engine.plan import Plan
+from sync_pipeline.engine.policies import Selection, drop_earlier, kept_keys, select_rows, unique
 from sync_pipeline.engine.spec import COPY
 from sync_pipeline.engine.values import decode, decode_row
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """Which batch rows take part (sender order) and which records a policy dropped."""
-
-    keep: pa.Array  # int64 positions into the batch
-    dropped: tuple[tuple[int, str], ...]
 
 
 def compute_diff(
@@ -47,9 +39,9 @@ def compute_diff(
         selection = Selection(pa.array(range(batch.num_rows), type=pa.int64()), ())
     else:
         bkeys = build_keys(batch, plan.keys, kinds, codes)
-        selection = _select(plan, batch, bkeys)
+        selection = select_rows(plan, batch, bkeys)
         if earlier_keys is not None and earlier_keys.num_rows:
-            selection = _drop_earlier(plan, batch, bkeys, selection, earlier_keys)
+            selection = drop_earlier(plan, batch, bkeys, selection, earlier_keys)
     rows = batch.take(selection.keep).append_column("__row", selection.keep)
     e_index = (
         _match(plan, bkeys, selection, existing, codes)
@@ -84,86 +76,10 @@ def compute_diff(
         new=new,
         changed_mask=changed,
         missing_rows=missing,
-        keys=_kept_keys(bkeys, selection),
+        keys=kept_keys(bkeys, selection),
         dropped=selection.dropped,
         counts=count_effects(effect),
     )
-
-
-def _select(plan: Plan, batch: pa.Table, keys: Keys) -> Selection:
-    """Apply the null-key and duplicate policies; deterministic, by sender order."""
-    n = batch.num_rows
-    dropped: list[tuple[int, str]] = []
-    nulls = pc.indices_nonzero(pc.invert(keys.valid)).to_pylist()
-    if nulls and plan.options.null_keys == "error":
-        i = nulls[0]
-        record = decode_row(batch.slice(i, 1).to_pylist()[0], plan.target.kinds)
-        field = next((f for f in plan.keys.fields if record.get(f) is None), None)
-        raise RecordError(i, field, "the match key is null (null_keys='error')", record)
-    if plan.options.null_keys == "skip":
-        dropped += [(i, "null match key") for i in nulls]
-    drop = {i for i, _ in dropped}
-    for ix in _duplicate_groups(keys):
-        if plan.options.duplicates == "error":
-            raise DuplicateKeyError(
-                {_key_of(batch, plan, g[0]): g for g in _duplicate_groups(keys)[:20]}
-            )
-        winner = ix[0] if plan.options.duplicates == "first" else ix[-1]
-        losers = [i for i in ix if i != winner]
-        dropped += [(i, f"duplicate key; kept record {winner}") for i in losers]
-        drop.update(losers)
-    keep = pa.array(range(n), type=pa.int64())
-    if drop:
-        keep = keep.filter(pc.invert(pc.is_in(keep, value_set=pa.array(sorted(drop), pa.int64()))))
-    return Selection(keep, tuple(sorted(dropped)))
-
-
-def _duplicate_groups(keys: Keys) -> list[list[int]]:
-    """Positions of records sharing a complete key, per key, in sender order (cheap if none)."""
-    if len(keys.columns) == 1 and _unique(keys.columns[0]):
-        return []
-    table = keys.table("__b")
-    if table.num_rows == 0:
-        return []
-    counts = table.group_by(keys.names, use_threads=False).aggregate([("__b", "count")])
-    if pc.max(counts.column("__b_count")).as_py() <= 1:
-        return []
-    groups = table.group_by(keys.names, use_threads=False).aggregate([("__b", "list")])
-    return [sorted(ix) for ix in groups.column("__b_list").to_pylist() if len(ix) > 1]
-
-
-def _kept_keys(keys: Keys, selection: Selection) -> pa.Table:
-    table = keys.table("__b")
-    return table.filter(pc.is_in(table.column("__b"), value_set=selection.keep)).select(keys.names)
-
-
-def _drop_earlier(
-    plan: Plan, batch: pa.Table, keys: Keys, selection: Selection, earlier: pa.Table
-) -> Selection:
-    """Duplicates of keys an earlier chunk already brought: error, or keep the first of them.
-    With "last" the later record simply updates the row the earlier chunk wrote."""
-    if plan.options.duplicates == "last":
-        return selection
-    current = keys.table("__b")
-    current = current.filter(pc.is_in(current.column("__b"), value_set=selection.keep))
-    earlier = earlier.cast(current.select(keys.names).schema)
-    # the chunk is the hash-join build side; earlier keys (possibly millions) are only probed
-    again = earlier.join(current, keys=keys.names, join_type="right semi", use_threads=False)
-    if again.num_rows == 0:
-        return selection
-    positions = sorted(again.column("__b").to_pylist())
-    if plan.options.duplicates == "error":
-        raise DuplicateKeyError({_key_of(batch, plan, i): [i] for i in positions[:20]})
-    keep = selection.keep.filter(
-        pc.invert(pc.is_in(selection.keep, value_set=pa.array(positions, pa.int64())))
-    )
-    dropped = [(i, "duplicate key; kept the record of an earlier chunk") for i in positions]
-    return Selection(keep, tuple(sorted(selection.dropped + tuple(dropped))))
-
-
-def _key_of(batch: pa.Table, plan: Plan, i: int) -> tuple[Any, ...]:
-    row = decode_row(batch.slice(i, 1).to_pylist()[0], plan.target.kinds)
-    return tuple(row.get(f) for f in plan.keys.fields)
 
 
 def _match(
@@ -174,7 +90,7 @@ def _match(
     if existing.num_rows == 0 or n == 0:
         return pa.nulls(n, pa.int64())
     ekeys = build_keys(existing, plan.keys, plan.target.kinds, codes)
-    if len(ekeys.columns) == 1 and _unique(ekeys.columns[0]):
+    if len(ekeys.columns) == 1 and unique(ekeys.columns[0]):
         # one key column, unique in the target: a hash lookup gives each record its row
         probe = bkeys.columns[0].take(selection.keep)
         if probe.type != ekeys.columns[0].type:  # an absent (all-null) key field
@@ -193,14 +109,6 @@ def _match(
     out = np.full(n, -1, dtype=np.int64)
     out[np.searchsorted(selection.keep.to_numpy(), b)] = e  # keep is sorted: position of each b
     return pa.array(out, mask=out < 0, type=pa.int64())
-
-
-def _unique(column: pa.Array) -> bool:
-    """No value occurs twice (nulls aside)."""
-    valid = len(column) - column.null_count
-    if valid == 0:
-        return True
-    return bool(pc.count_distinct(column, mode="only_valid").as_py() == valid)
 
 
 def _raise_ambiguous(plan: Plan, existing: pa.Table, b: Any, e: Any) -> None:
