@@ -5,7 +5,7 @@ databases go through SQLAlchemy rows.
 """
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -69,42 +69,56 @@ def _read_postgres(
     sa_types = [c.type for c in cols] + [table.c[n].type for n in extra]
     raw = conn.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cur:
-        # The SELECT is compiled by SQLAlchemy; psycopg binds its parameters.
-        sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
-        with cur.copy(sql, compiled.params) as copy:
-            buf = io.BytesIO(b"".join(copy))
     csv_types = {
         n: (pa.timestamp("us") if k == "datetime_tz" else arrow_type(k, t))
         if k in _CSV_NATIVE
         else pa.string()
         for n, k, t in zip(names, col_kinds, sa_types, strict=True)
     }
-    if buf.getbuffer().nbytes == 0:
+    options = pacsv.ConvertOptions(
+        column_types=csv_types,
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t"],
+        false_values=["f"],
+    )
+    read = pacsv.ReadOptions(column_names=names)
+    with raw.cursor() as cur:
+        # The SELECT is compiled by SQLAlchemy; psycopg binds its parameters.
+        sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
+        with cur.copy(sql, compiled.params) as copy:
+            parts = [
+                pacsv.read_csv(io.BytesIO(block), read_options=read, convert_options=options)
+                for block in _blocks(copy)
+            ]
+    if not parts:
         return pa.table(
             {
                 n: pa.array([], type=arrow_type(k, t))
                 for n, k, t in zip(names, col_kinds, sa_types, strict=True)
             }
         )
-    buf.seek(0)
-    parsed = pacsv.read_csv(
-        buf,
-        read_options=pacsv.ReadOptions(column_names=names),
-        convert_options=pacsv.ConvertOptions(
-            column_types=csv_types,
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-            true_values=["t"],
-            false_values=["f"],
-        ),
-    )
+    parsed = pa.concat_tables(parts)
+    del parts
     out = {}
     for name, kind, sa_type in zip(names, col_kinds, sa_types, strict=True):
         col = parsed.column(name).combine_chunks()
         out[name] = _finish(col, kind, sa_type)
     return pa.table(out)
+
+
+def _blocks(copy: Any, size: int = 16 << 20) -> Iterator[bytes]:
+    """Postgres sends one row per COPY message: gather whole rows into blocks of ~16 MB, so the
+    CSV is parsed as it arrives and the raw text never sits in memory all at once."""
+    block = bytearray()
+    for row in copy:
+        block += row
+        if len(block) >= size:
+            yield bytes(block)
+            block.clear()
+    if block:
+        yield bytes(block)
 
 
 def _finish(col: pa.Array, kind: Kind, sa_type: Any) -> pa.Array:

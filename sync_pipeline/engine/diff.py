@@ -29,9 +29,10 @@ class BatchDiff:
     """The diff of a batch against the target, before anything is written.
 
     `rows` holds the batch rows that take part (normalized columns plus `__row`, the record's
-    position, `__effect` and `__e`, the matched target row in `old`). `new` holds the values a
-    matched row would get for each compared column, `changed_mask` one boolean column per
-    compared column. `missing_rows` holds the target rows in scope that no record matched.
+    position, `__effect` and `__e`, the matched target row in `old`). `new` holds the value
+    offered to a matched row for each compared column (written where it changes the row),
+    `changed_mask` one boolean column per compared column. `missing_rows` holds the target rows
+    in scope that no record matched.
     """
 
     table: str

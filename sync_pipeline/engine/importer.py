@@ -127,8 +127,11 @@ class Importer:
         inserts = self._inserts(rows.filter(pc.equal(effect, "added")))
         upd_ix = mask_indices(pc.equal(effect, "changed"))
         updates = pk_table(diff.old, e_index.take(upd_ix), self.plan.identity, "__pk_")
-        for c in new.column_names:
-            updates = updates.append_column(c, new.column(c).take(upd_ix))
+        old_ix = e_index.take(upd_ix)
+        for c in new.column_names:  # changed fields take the offered value, the others stay
+            flags = changed.column(c).take(upd_ix)
+            final = pc.if_else(flags, new.column(c).take(upd_ix), diff.old.column(c).take(old_ix))
+            updates = updates.append_column(c, final)
         seen_ix = mask_indices(pc.is_in(effect, value_set=pa.array(["unchanged", "skipped"])))
         stamps = pk_table(diff.old, pc.drop_null(e_index.take(seen_ix)), self.plan.identity)
         del_ix = mask_indices(pc.equal(effect, "deleted"))

@@ -42,7 +42,10 @@ def compute_diff(
         selection = select_rows(plan, batch, bkeys)
         if earlier_keys is not None and earlier_keys.num_rows:
             selection = drop_earlier(plan, batch, bkeys, selection, earlier_keys)
-    rows = batch.take(selection.keep).append_column("__row", selection.keep)
+    everyone = len(selection.keep) == batch.num_rows  # nothing dropped: no copy of the batch
+    rows = (batch if everyone else batch.take(selection.keep)).append_column(
+        "__row", selection.keep
+    )
     e_index = (
         _match(plan, bkeys, selection, existing, codes)
         if plan.options.strategy != "append"
@@ -126,7 +129,11 @@ def _raise_ambiguous(plan: Plan, existing: pa.Table, b: Any, e: Any) -> None:
 def _compare(
     plan: Plan, rows: pa.Table, existing: pa.Table, e_index: pa.Array, compared: tuple[str, ...]
 ) -> tuple[pa.Table, pa.Table]:
-    """Per compared column: the value a matched row would get, and whether it changes."""
+    """Per compared column: the value offered to a matched row, and whether it changes it.
+
+    Offered values of plain columns are the batch's own arrays (no copy); the target's values
+    aligned to the batch live only while one column is compared.
+    """
     n = rows.num_rows
     matched = pc.is_valid(e_index)
     safe_e = pc.fill_null(e_index, 0)
@@ -141,11 +148,14 @@ def _compare(
         if plan.options.strategy == "merge":
             differs = pc.and_(differs, pc.is_valid(incoming))
         differs = pc.and_(differs, matched)
-        new_cols[column] = pc.if_else(differs, incoming, old)
+        new_cols[column] = incoming
         changed_cols[column] = differs
-    return pa.table(new_cols) if compared else pa.table({"__": pa.nulls(n)}).drop_columns(["__"]), (
-        pa.table(changed_cols) if compared else pa.table({"__": pa.nulls(n)}).drop_columns(["__"])
-    )
+    return _table(new_cols, n), _table(changed_cols, n)
+
+
+def _table(columns: dict[str, pa.Array], n: int) -> pa.Table:
+    """A table of these columns that keeps its row count when there are none."""
+    return pa.table(columns) if columns else pa.table({"__": pa.nulls(n)}).drop_columns(["__"])
 
 
 def _incoming(
