@@ -127,6 +127,10 @@ def importer(engine: sa.Engine, spec: SyncSpec, scope: Scope | None) -> Any:
         comparators={c: ref.load() for c, ref in spec.comparators.items()} or None,
         batch_column=spec.batch_column,
         where=scope_clause(engine, spec, scope),
+        # the sender's hard-delete flag: soft-deletes under a soft_delete sync, else deletes
+        delete_flag=spec.sender.config.get("delete_flag"),
+        delete_mode="soft_delete" if spec.missing == "soft_delete" else "delete",
+        soft_delete_column=spec.deleted_column,
     )
 
 
