@@ -44,6 +44,8 @@ def _range(s: dict[str, Any]) -> str:
 def _status(s: dict[str, Any]) -> str:
     if s["status"] == "pending":
         return "pending: engine not merged yet"
+    if s["status"] == "skipped":
+        return f"skipped: {s['error']}"
     if s["status"] != "ok":
         first = (s["error"] or "").splitlines()[0][:120]
         return f"{s['status']}: {first}"

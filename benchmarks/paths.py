@@ -4,6 +4,7 @@ Every function takes the worker's Ctx and an autocommit connection to the run's 
 returns its measurements (the engine path returns two: the full sync and the no-change re-sync).
 """
 
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
@@ -126,6 +127,9 @@ def run_dagster(ctx: Ctx, conn: Conn) -> list[Measurement]:
 
 
 def run_dlt(ctx: Ctx, conn: Conn) -> list[Measurement]:
+    if importlib.util.find_spec("dlt") is None:
+        why = "dlt is not installed (uv sync --group bench)"
+        return [Measurement("dlt", ctx.rep, status="skipped", error=why)]
     from benchmarks.dlt_path import dlt_merge
 
     return [dlt_merge(ctx, conn)]
