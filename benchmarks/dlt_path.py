@@ -49,8 +49,8 @@ def dlt_merge(ctx: Ctx, conn: psycopg.Connection[Any]) -> Measurement:
 
         batch1 = pq.ParquetFile(ctx.data_dir / "batch1.parquet")
         run(b.drop_columns(["last_batch_id"]) for b in batch1.iter_batches(batch_size=100_000))
-        pg.analyze(conn, ctx.schema)
-        pg.checkpoint(conn)
+        pg.vacuum_analyze(conn, ctx.schema)
+        pg.settle(conn)
         m, _ = timed(ctx, "dlt", lambda: run(typed_batch2(ctx.batch2)), conn)
     if m.status == "ok":
         rows = pg.scalar(

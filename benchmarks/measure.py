@@ -8,7 +8,10 @@ libraries and the batch held in memory included), not polluted by set-up work or
 Where clear_refs is not writable the process-lifetime `ru_maxrss` is reported instead (flagged).
 """
 
+import cProfile
 import gc
+import os
+import pstats
 import resource
 import time
 import traceback
@@ -19,6 +22,7 @@ from typing import Any, Literal, TypeVar
 
 import psycopg
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from benchmarks import pg
 from benchmarks.generate import Truth
@@ -42,6 +46,7 @@ class Ctx:
     expected_checksum: tuple[int, str]
     batch2: pa.Table
     rep: int = 0
+    profile_dir: Path | None = None  # set: timed operations run under cProfile (slower!)
 
     @property
     def url(self) -> str:
@@ -58,6 +63,7 @@ class Measurement:
     peak_rss_mb: float | None = None
     rss_method: str = "clear_refs+VmHWM"
     wal_mb: float | None = None
+    load_1m: float | None = None  # the machine's 1-minute load average before the operation
     counts: dict[str, Any] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
@@ -103,10 +109,12 @@ def timed(
     if not _reset_peak():
         m.rss_method = "ru_maxrss (process lifetime; clear_refs unavailable)"
     m.base_rss_mb = _status_kb("VmRSS")
+    m.load_1m = os.getloadavg()[0]
     lsn = pg.wal_lsn(admin)
+    profiler = cProfile.Profile() if ctx.profile_dir is not None else None
     start = time.perf_counter()
     try:
-        value: T | None = op()
+        value: T | None = op() if profiler is None else profiler.runcall(op)
     except Exception as exc:
         value = None
         m.status = "pending" if _is_pending(exc) else "error"
@@ -114,12 +122,23 @@ def timed(
         if m.status == "error":
             m.error += "\n" + "".join(traceback.format_exc(limit=-6))[-3000:]
     m.seconds = time.perf_counter() - start
+    if profiler is not None and ctx.profile_dir is not None:
+        _write_profile(profiler, ctx.profile_dir / f"{path}-rep{ctx.rep}.txt")
     peak = _status_kb("VmHWM")
     if peak is None or m.rss_method != "clear_refs+VmHWM":
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     m.peak_rss_mb = peak
     m.wal_mb = pg.wal_bytes_since(admin, lsn) / 2**20
     return m, value
+
+
+def _write_profile(profiler: cProfile.Profile, target: Path) -> None:
+    """The 40 most expensive calls by cumulative and by own time, as text."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w") as f:
+        stats = pstats.Stats(profiler, stream=f).strip_dirs()
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(40)
 
 
 def _is_pending(exc: BaseException | None) -> bool:
@@ -131,13 +150,12 @@ def _is_pending(exc: BaseException | None) -> bool:
 
 
 def load_batch1(ctx: Ctx, conn: psycopg.Connection[Any]) -> None:
-    """Fresh indexed target holding batch 1 (streamed from Parquet by COPY), analyzed, flushed."""
-    import pyarrow.parquet as pq
-
+    """Fresh indexed target holding batch 1 (streamed from Parquet by COPY), vacuumed and
+    analyzed, server settled."""
     pg.fresh_schema(conn, ctx.schema)
     source = pq.ParquetFile(ctx.data_dir / "batch1.parquet")
     pg.copy_batches(
         conn, ctx.schema, "customers", source.iter_batches(batch_size=pg.COPY_CHUNK_ROWS)
     )
-    pg.analyze(conn, ctx.schema)
-    pg.checkpoint(conn)
+    pg.vacuum_analyze(conn, ctx.schema)
+    pg.settle(conn)

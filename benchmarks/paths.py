@@ -68,8 +68,8 @@ def expect_engine(m: Measurement, ctx: Ctx, conn: Conn, result: Any, want: dict[
 def run_copy(ctx: Ctx, conn: Conn) -> list[Measurement]:
     """The yardstick: raw COPY of batch 2 into an empty copy of the indexed table."""
     pg.fresh_schema(conn, ctx.schema)
-    pg.analyze(conn, ctx.schema)
-    pg.checkpoint(conn)
+    pg.vacuum_analyze(conn, ctx.schema)
+    pg.settle(conn)
     m, rows = timed(ctx, "copy", lambda: pg.copy_table(conn, ctx.schema, TABLE, ctx.batch2), conn)
     if m.status == "ok":
         m.counts = {"copied": rows}
@@ -84,7 +84,7 @@ def run_engine(ctx: Ctx, conn: Conn) -> list[Measurement]:
     if m.status != "ok":
         return [m, _not_run("engine_nochange", ctx, m)]
     expect_engine(m, ctx, conn, result, sync_counts(ctx.truth))
-    pg.checkpoint(conn)
+    pg.settle(conn)
     again, result2 = timed(
         ctx, "engine_nochange", lambda: engine_sync(ctx.url, TABLE, ctx.batch2), conn
     )

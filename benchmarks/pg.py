@@ -5,6 +5,7 @@ benchmark itself (no outside input).
 """
 
 import os
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -113,12 +114,26 @@ def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa
     yield from rest
 
 
-def analyze(conn: psycopg.Connection[Any], schema: str, table: str = TABLE) -> None:
-    conn.execute(sql.SQL("ANALYZE {}.{}").format(sql.Identifier(schema), sql.Identifier(table)))
+def vacuum_analyze(conn: psycopg.Connection[Any], schema: str, table: str = TABLE) -> None:
+    """ANALYZE, plus the VACUUM autovacuum would otherwise start on a freshly loaded table.
+
+    A COPY of 1M rows into a new table crosses autovacuum's insert threshold; left alone, the
+    vacuum (and hint-bit writes) would land inside some timed operations and not others.
+    """
+    target = sql.Identifier(schema, table)
+    conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(target))
 
 
-def checkpoint(conn: psycopg.Connection[Any]) -> None:
-    """Flush dirty buffers so every timed operation starts from the same server state."""
+def settle(conn: psycopg.Connection[Any], timeout_s: float = 60.0) -> None:
+    """Start every timed operation from the same server state: no autovacuum worker busy in
+    this database (waits up to `timeout_s`), dirty buffers flushed (CHECKPOINT)."""
+    busy = sql.SQL(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE backend_type = 'autovacuum worker' AND datname = current_database()"
+    )
+    deadline = time.monotonic() + timeout_s
+    while scalar(conn, busy) and time.monotonic() < deadline:
+        time.sleep(0.5)
     conn.execute("CHECKPOINT")
 
 

@@ -20,12 +20,16 @@ def summarize(measurements: list[dict[str, Any]], truth: Truth) -> dict[str, dic
     for m in measurements:
         by_path.setdefault(m["path"], []).append(m)
     copy = _median_ok(by_path.get("copy", []))
+    copy_best = min(
+        (m["seconds"] for m in by_path.get("copy", []) if m["status"] == "ok"), default=None
+    )
     rows: dict[str, dict[str, Any]] = {}
     for path in sorted(by_path, key=lambda p: ORDER.index(p) if p in ORDER else len(ORDER)):
         ms = by_path[path]
         ok = [m for m in ms if m["status"] == "ok"]
         bad = [m for m in ms if m["status"] != "ok"]
         median = _median_ok(ms)
+        best = min((m["seconds"] for m in ok), default=None)
         failed = [{"rep": m["rep"], **c} for m in ms for c in m["checks"] if not c["ok"]]
         rows[path] = {
             "status": bad[0]["status"] if bad else "ok",
@@ -33,13 +37,15 @@ def summarize(measurements: list[dict[str, Any]], truth: Truth) -> dict[str, dic
             "reps_ok": len(ok),
             "reps": len(ms),
             "median_s": median,
-            "min_s": min((m["seconds"] for m in ok), default=None),
+            "min_s": best,
             "max_s": max((m["seconds"] for m in ok), default=None),
             "x_copy": median / copy if median and copy else None,
+            "x_copy_best": best / copy_best if best and copy_best else None,
             "rows_per_s": truth.batch2_rows / median if median else None,
             "peak_rss_mb": max((m["peak_rss_mb"] for m in ok), default=None),
             "base_rss_mb": max((m["base_rss_mb"] for m in ok), default=None),
             "wal_mb": _median([m["wal_mb"] for m in ok]),
+            "load_1m": _median([m["load_1m"] for m in ok if m.get("load_1m") is not None]),
             "counts": ok[-1]["counts"] if ok else {},
             "checks_passed": sum(c["ok"] for m in ms for c in m["checks"]),
             "checks_failed": failed,

@@ -43,8 +43,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--md", type=Path, default=ROOT / "BENCHMARKS.md", help="markdown file to update"
     )
     p.add_argument("--no-md", action="store_true", help="do not update the markdown file")
+    p.add_argument(
+        "--profile",
+        default="",
+        help="comma-separated paths to run under cProfile (times are inflated; implies --no-md); "
+        "stats go to OUT/profiles/ROWS/",
+    )
     args = p.parse_args(argv)
-    unknown = {x for x in (args.skip + "," + args.only).split(",") if x} - set(PATHS)
+    named = (args.skip + "," + args.only + "," + args.profile).split(",")
+    unknown = {x for x in named if x} - set(PATHS)
     if unknown:
         p.error(f"unknown path(s) {sorted(unknown)}; known: {', '.join(PATHS)}")
     return args
@@ -142,7 +149,10 @@ def measure_all(args: argparse.Namespace, paths: list[str], data_dir: Path) -> d
         try:
             for p in paths:
                 log_file = (logs / f"{args.rows}-{p}.log").open("w")
-                workers[p] = Worker({**base, "path": p, "schema": f"bench_{p}"}, log_file)
+                cfg = {**base, "path": p, "schema": f"bench_{p}"}
+                if p in args.profile.split(","):
+                    cfg["profile_dir"] = str(args.out / "profiles" / str(args.rows))
+                workers[p] = Worker(cfg, log_file)
             for w in workers.values():
                 w.ready()
             for rep in range(args.repeat):
@@ -200,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / f"{args.rows}.json").write_text(json.dumps(result, indent=2, default=str))
     text = section(result)
     (args.out / f"{args.rows}.md").write_text(text)
-    if not args.no_md:
+    if not (args.no_md or args.profile):
         update_file(args.md, args.rows, text)
     print(text)
     if failed:

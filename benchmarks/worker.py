@@ -29,6 +29,7 @@ def serve(cfg: dict[str, Any], commands: Any, results: Any) -> None:
         truth=counts(cfg["rows"]),
         expected_checksum=(int(cfg["expected_checksum"][0]), str(cfg["expected_checksum"][1])),
         batch2=read_parquet(Path(cfg["data_dir"]), "batch2"),
+        profile_dir=Path(cfg["profile_dir"]) if cfg.get("profile_dir") else None,
     )
     with pg.connect(ctx.dbname) as conn:
         results.write(json.dumps({"ready": path}) + "\n")
@@ -45,9 +46,10 @@ def serve(cfg: dict[str, Any], commands: Any, results: Any) -> None:
                 measured = [
                     Measurement(p, rep_ctx.rep, "error", error=error) for p in REPORTS[path]
                 ]
+            # Drop the target now: its autovacuum must not run into the next path's timing.
+            pg.drop_schema(conn, ctx.schema)
             results.write(json.dumps([m.as_dict() for m in measured], default=str) + "\n")
             results.flush()
-        pg.drop_schema(conn, ctx.schema)
 
 
 def main() -> None:
