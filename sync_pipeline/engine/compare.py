@@ -96,4 +96,6 @@ def _json_equal(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
-    return values_equal(a, b) if not isinstance(a, (dict, list)) else False
+    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
+        return False  # a scalar never equals a structure (and must not recurse back here)
+    return values_equal(a, b)

@@ -1,0 +1,25 @@
+"""sync_pipeline: keep target tables in step with the records senders deliver."""
+
+from sync_pipeline.engine import comparators
+from sync_pipeline.engine.api import (
+    BatchImport,
+    import_multiple,
+    import_records,
+    missing_after_batch,
+)
+from sync_pipeline.engine.diff import BatchDiff, DiffEntry
+from sync_pipeline.engine.record_diff import RecordDiff, diff
+from sync_pipeline.engine.results import ImportResult
+
+__all__ = [
+    "BatchDiff",
+    "BatchImport",
+    "DiffEntry",
+    "ImportResult",
+    "RecordDiff",
+    "comparators",
+    "diff",
+    "import_multiple",
+    "import_records",
+    "missing_after_batch",
+]

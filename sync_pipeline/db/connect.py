@@ -1,0 +1,66 @@
+"""Turn a target (Engine, Connection or URL) into one connection and one transaction we can use."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+
+import sqlalchemy as sa
+
+Target = sa.Engine | sa.Connection | str
+
+
+@cache
+def _engine_for_url(url: str) -> sa.Engine:
+    """One pooled engine per URL string, so repeated imports reuse connections."""
+    return sa.create_engine(url)
+
+
+def as_engine(target: Target) -> sa.Engine | sa.Connection:
+    return _engine_for_url(target) if isinstance(target, str) else target
+
+
+@contextmanager
+def transaction(target: Target) -> Iterator[sa.Connection]:
+    """Yield a connection inside a transaction.
+
+    With an Engine or a URL we open a connection and own its transaction: commit on success,
+    roll back on error. With a Connection the caller owns the transaction; our work runs in a
+    SAVEPOINT so that an error rolls back only what we did.
+    """
+    bind = as_engine(target)
+    if isinstance(bind, sa.Connection):
+        if bind.in_transaction():
+            _begin_sqlite(bind)
+            with bind.begin_nested():
+                yield bind
+        else:
+            with bind.begin():
+                yield bind
+        return
+    with bind.begin() as conn:
+        yield conn
+
+
+def _begin_sqlite(conn: sa.Connection) -> None:
+    """pysqlite defers BEGIN until the first write; a SAVEPOINT issued before it would start,
+    and its RELEASE commit, a transaction of its own. Open the caller's transaction for real."""
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite" and raw is not None and not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def read_connection(target: Target) -> Iterator[sa.Connection]:
+    """A connection for read-only work (a new one, or the caller's)."""
+    bind = as_engine(target)
+    if isinstance(bind, sa.Connection):
+        yield bind
+        return
+    with bind.connect() as conn:
+        yield conn
+
+
+def safe_url(target: Target) -> str:
+    """The target's URL without its password, for messages and metadata."""
+    bind = as_engine(target)
+    return bind.engine.url.render_as_string(hide_password=True)

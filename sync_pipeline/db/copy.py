@@ -1,0 +1,53 @@
+"""Postgres bulk plumbing: temporary stage tables and COPY of Arrow tables into them."""
+
+import io
+import uuid
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+from psycopg import sql
+
+
+def create_stage(conn: sa.Connection, columns: Sequence[sa.Column]) -> sa.Table:
+    """A TEMPORARY table (dropped at commit) with the given columns and no constraints."""
+    name = f"_sync_stage_{uuid.uuid4().hex[:12]}"
+    stage = sa.Table(
+        name, sa.MetaData(), *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP"
+    )
+    stage.create(conn)
+    return stage
+
+
+def copy_into(conn: sa.Connection, stage: sa.Table, data: pa.Table) -> None:
+    """COPY `data` (columns named like the stage's) into the stage table as CSV."""
+    if data.num_rows == 0:
+        return
+    data = pa.table({name: _csv_ready(data.column(name)) for name in data.column_names})
+    buf = io.BytesIO()
+    pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        sql.Identifier(stage.name), sql.SQL(", ").join(map(sql.Identifier, data.column_names))
+    )
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(statement) as copy:
+        copy.write(buf.getbuffer())
+
+
+def truncate(conn: sa.Connection, stage: sa.Table) -> None:
+    conn.execute(sa.delete(stage))
+
+
+def _csv_ready(column: pa.ChunkedArray) -> pa.Array:
+    """Binary values go as Postgres hex escapes; everything else as Arrow writes it."""
+    array = column.combine_chunks()
+    if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
+        return pa.array(
+            [None if v is None else "\\x" + v.hex() for v in array.to_pylist()], type=pa.string()
+        )
+    if pa.types.is_null(array.type):
+        return pc.cast(array, pa.string())
+    return array

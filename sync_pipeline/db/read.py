@@ -1,0 +1,145 @@
+"""Read target rows into Arrow, typed like normalize.py types the batch.
+
+Postgres streams `COPY (SELECT ...) TO STDOUT` as CSV straight into pyarrow's CSV reader; other
+databases go through SQLAlchemy rows.
+"""
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+
+from sync_pipeline.db.types import Kind, arrow_type
+from sync_pipeline.engine.coerce import coercer
+
+# Kinds whose Postgres text output Arrow's CSV reader parses to the carried form directly.
+_CSV_NATIVE: frozenset[Kind] = frozenset(
+    {"int", "decimal", "float", "text", "bool", "date", "datetime", "datetime_tz", "uuid"}
+)
+
+
+def read_rows(
+    conn: sa.Connection,
+    table: sa.Table,
+    kinds: Mapping[str, Kind],
+    where: sa.ColumnElement[bool] | None = None,
+    extra: Mapping[str, sa.ColumnElement[Any]] | None = None,
+) -> pa.Table:
+    """All columns of the rows in scope, plus the `extra` expressions labelled `__expr_<name>`."""
+    extra = dict(extra or {})
+    if conn.dialect.name == "postgresql":
+        return _read_postgres(conn, table, kinds, where, extra)
+    return _read_generic(conn, table, kinds, where, extra)
+
+
+def _select(
+    table: sa.Table,
+    where: sa.ColumnElement[bool] | None,
+    extra: Mapping[str, sa.ColumnElement[Any]],
+    project: Any = None,
+) -> sa.Select[Any]:
+    project = project or (lambda name, col: col)
+    cols = [project(c.name, c).label(c.name) for c in table.columns]
+    cols += [project(name, expr).label(f"__expr_{name}") for name, expr in extra.items()]
+    stmt = sa.select(*cols)
+    return stmt.where(where) if where is not None else stmt
+
+
+def _read_postgres(
+    conn: sa.Connection,
+    table: sa.Table,
+    kinds: Mapping[str, Kind],
+    where: sa.ColumnElement[bool] | None,
+    extra: Mapping[str, sa.ColumnElement[Any]],
+) -> pa.Table:
+    def utc(name: str, expr: Any) -> Any:
+        return sa.func.timezone("UTC", expr) if kinds[name] == "datetime_tz" else expr
+
+    stmt = _select(table, where, extra, utc)
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    names = [c.name for c in table.columns] + [f"__expr_{n}" for n in extra]
+    col_kinds = [kinds[c.name] for c in table.columns] + [kinds[n] for n in extra]
+    sa_types = [c.type for c in table.columns] + [table.c[n].type for n in extra]
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    buf = io.BytesIO()
+    with raw.cursor() as cur:
+        sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
+        with cur.copy(sql, compiled.params) as copy:
+            for chunk in copy:
+                buf.write(chunk)
+    csv_types = {
+        n: (pa.timestamp("us") if k == "datetime_tz" else arrow_type(k, t))
+        if k in _CSV_NATIVE
+        else pa.string()
+        for n, k, t in zip(names, col_kinds, sa_types, strict=True)
+    }
+    if buf.tell() == 0:
+        return pa.table(
+            {
+                n: pa.array([], type=arrow_type(k, t))
+                for n, k, t in zip(names, col_kinds, sa_types, strict=True)
+            }
+        )
+    buf.seek(0)
+    parsed = pacsv.read_csv(
+        buf,
+        read_options=pacsv.ReadOptions(column_names=names),
+        convert_options=pacsv.ConvertOptions(
+            column_types=csv_types,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+    out = {}
+    for name, kind, sa_type in zip(names, col_kinds, sa_types, strict=True):
+        col = parsed.column(name).combine_chunks()
+        out[name] = _finish(col, kind, sa_type)
+    return pa.table(out)
+
+
+def _finish(col: pa.Array, kind: Kind, sa_type: Any) -> pa.Array:
+    typ = arrow_type(kind, sa_type)
+    if kind == "datetime_tz":
+        return pc.assume_timezone(col, "UTC").cast(typ)
+    if kind == "float":
+        return pc.if_else(pc.is_nan(col), pa.scalar(None, pa.float64()), col)
+    if kind in _CSV_NATIVE:
+        return col
+    values = col.to_pylist()
+    if kind == "bytes":
+        return pa.array([None if v is None else bytes.fromhex(v[2:]) for v in values], type=typ)
+    if kind == "json":
+        import json
+
+        values = [None if v is None else json.loads(v) for v in values]
+    convert = coercer(kind, sa_type)
+    return pa.array([convert(v) for v in values], type=typ)
+
+
+def _read_generic(
+    conn: sa.Connection,
+    table: sa.Table,
+    kinds: Mapping[str, Kind],
+    where: sa.ColumnElement[bool] | None,
+    extra: Mapping[str, sa.ColumnElement[Any]],
+) -> pa.Table:
+    stmt = _select(table, where, extra)
+    result = conn.execute(stmt)
+    names = list(result.keys())
+    rows = result.fetchall()
+    out = {}
+    for i, name in enumerate(names):
+        base = name.removeprefix("__expr_")
+        kind, sa_type = kinds[base], table.c[base].type
+        convert = coercer(kind, sa_type)
+        values = [convert(r[i]) for r in rows]
+        out[name] = pa.array(values, type=arrow_type(kind, sa_type))
+    return pa.table(out) if names else pa.table({})

@@ -1,0 +1,177 @@
+"""The public entry points: import_records, import_multiple, BatchImport, missing_after_batch."""
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from sync_pipeline.db.connect import Target, read_connection, transaction
+from sync_pipeline.db.read import read_rows
+from sync_pipeline.db.schema import reflect, split_name
+from sync_pipeline.engine import batches
+from sync_pipeline.engine.diff import BatchDiff
+from sync_pipeline.engine.importer import Importer, diff_batch
+from sync_pipeline.engine.keys import KeyCodes
+from sync_pipeline.engine.normalize import Records
+from sync_pipeline.engine.plan import make_plan, scope_clause
+from sync_pipeline.engine.results import ImportResult
+from sync_pipeline.engine.spec import ImportOptions
+from sync_pipeline.engine.values import decode_row
+
+
+class BatchImport:
+    """A configured import into one table: `run(records)`, `plan(records)` or `prepare()`."""
+
+    def __init__(
+        self, target: Target, table: str, strategy: str | None = None, **options: Any
+    ) -> None:
+        self.target = target
+        self.table = table
+        self.options = ImportOptions.from_kwargs(strategy, **options)
+
+    def run(self, records: Records) -> ImportResult:
+        """Import `records` as one batch in one transaction."""
+        with transaction(self.target) as conn:
+            importer = self._importer(conn)
+            importer.process(records)
+            result = importer.finish()
+        importer.fire_callbacks()
+        return result
+
+    def plan(self, records: Records) -> BatchDiff:
+        """The diff `run` would apply, computed without writing anything."""
+        with read_connection(self.target) as conn:
+            plan = make_plan(reflect(conn, self.table), self.options)
+            return diff_batch(conn, plan, records, KeyCodes())
+
+    @contextmanager
+    def prepare(self) -> Iterator["PreparedImport"]:
+        """A builder that writes chunks as its buffer fills; everything commits at the end."""
+        with transaction(self.target) as conn:
+            prepared = PreparedImport(self._importer(conn), self.options.chunk(conn.dialect.name))
+            yield prepared
+            prepared.close()
+        prepared.importer.fire_callbacks()
+
+    def _importer(self, conn: sa.Connection) -> Importer:
+        importer = Importer(conn, make_plan(reflect(conn, self.table), self.options))
+        importer.begin()
+        return importer
+
+
+class PreparedImport:
+    """add(record) / add_many(records) buffer records; a full buffer is written at once."""
+
+    def __init__(self, importer: Importer, size: int) -> None:
+        self.importer = importer
+        self.size = size
+        self.buffer: list[Mapping[str, Any]] = []
+        self.result: ImportResult | None = None
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        self.buffer.append(record)
+        if len(self.buffer) >= self.size:
+            self._write()
+
+    def add_many(self, records: Iterable[Mapping[str, Any]]) -> None:
+        if isinstance(records, (str, bytes, Mapping)) or not hasattr(records, "__iter__"):
+            raise TypeError(f"add_many takes an iterable of records, got {type(records).__name__}")
+        for record in records:
+            self.add(record)
+
+    def flush(self) -> ImportResult:
+        """Write what is buffered and return the result of the whole import so far."""
+        if self.buffer:
+            self._write()
+        self.result = self.importer.finish()
+        return self.result
+
+    def close(self) -> None:
+        if self.result is None or self.buffer:
+            self.flush()
+
+    def _write(self) -> None:
+        batch, self.buffer = self.buffer, []
+        self.importer.process(batch)
+
+
+def import_records(
+    target: Target, table: str, records: Records, strategy: str | None = None, **options: Any
+) -> ImportResult:
+    """Import `records` into `table` in one transaction; see BatchImport for the options."""
+    return BatchImport(target, table, strategy, **options).run(records)
+
+
+def import_multiple(
+    target: Target,
+    tables: Mapping[str, Records],
+    strategies: Mapping[str, str] | None = None,
+    **options: Any,
+) -> dict[str, ImportResult]:
+    """Import into several tables in one transaction, parents before children (foreign keys)."""
+    strategies = dict(strategies or {})
+    importers: dict[str, Importer] = {}
+    results: dict[str, ImportResult] = {}
+    with transaction(target) as conn:
+        for name in _fk_order(conn, list(tables)):
+            opts = ImportOptions.from_kwargs(strategies.get(name, "skip"), **options)
+            importer = Importer(conn, make_plan(reflect(conn, name), opts))
+            importer.begin()
+            importer.process(tables[name])
+            results[name] = importer.finish()
+            importers[name] = importer
+    for importer in importers.values():
+        importer.fire_callbacks()
+    return {name: results[name] for name in tables}
+
+
+def _fk_order(conn: sa.Connection, names: list[str]) -> list[str]:
+    """Tables sorted so that referenced tables come first (stable for unrelated tables)."""
+    inspector = sa.inspect(conn)
+    deps: dict[str, set[str]] = {}
+    for name in names:
+        schema, bare = split_name(name)
+        refs = inspector.get_foreign_keys(bare, schema=schema)
+        targets = {_qualified(r.get("referred_schema"), r["referred_table"]) for r in refs}
+        deps[name] = {n for n in names if _qualified(*split_name(n)) in targets and n != name}
+    ordered: list[str] = []
+    while len(ordered) < len(names):
+        ready = [n for n in names if n not in ordered and deps[n] <= set(ordered)]
+        if not ready:  # a cycle: keep the caller's order for the rest
+            ready = [n for n in names if n not in ordered]
+        ordered += ready
+    return ordered
+
+
+def _qualified(schema: str | None, name: str) -> tuple[str | None, str]:
+    return (schema, name)
+
+
+def missing_after_batch(
+    target: Target,
+    table: str,
+    batch_id: int,
+    column: str = "last_batch_id",
+    where: Mapping[str, Any] | sa.ColumnElement[bool] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows whose batch column is NULL or less than `batch_id` (optionally scoped by `where`).
+
+    For a batch that ran with batch_mode="ledger", the rows it recorded as not seen (and that no
+    later batch saw), read from the ledger instead of the column.
+    """
+    with read_connection(target) as conn:
+        t = reflect(conn, table)
+        if batches.batch_mode(conn, t, column, batch_id) == "ledger":
+            clause = batches.identity_in(t, batches.missing_keys(conn, t, column, batch_id))
+        else:
+            clause = batches.missing_clause(t, column, batch_id)
+        scope = scope_clause(t, where)
+        if scope is not None:
+            clause = sa.and_(clause, scope)
+        order = [t.table.c[p] for p in t.primary_key]
+        rows = read_rows(conn, t.table, t.kinds, clause)
+        out = [decode_row(r, t.kinds) for r in rows.to_pylist()]
+    if order:
+        out.sort(key=lambda r: tuple((v is None, v) for v in (r[p] for p in t.primary_key)))
+    return out

@@ -1,0 +1,196 @@
+"""Write a BatchDiff to the target, chunk by chunk, inside the caller's transaction.
+
+Postgres stages each chunk with COPY into temporary tables and applies it with set-based SQL;
+other databases use chunked executemany. No per-row statements on the Postgres path.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from sync_pipeline.db.copy import copy_into, create_stage, truncate
+from sync_pipeline.engine.values import decode_row
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkWrite:
+    """What one chunk writes: new rows, changed rows (pk + values), rows to stamp or delete."""
+
+    inserts: pa.Table
+    updates: pa.Table  # __pk_<col> columns + final values of the compared columns
+    stamps: pa.Table  # primary key columns of seen rows whose data is not written
+    deletes: pa.Table  # primary key columns of rows to delete / soft-delete
+    update_constants: Mapping[str, Any] = field(default_factory=dict)
+
+
+class TableWriter:
+    """Set-based writes for one table; subclasses pick the bulk mechanism of their dialect."""
+
+    bulk_copy: ClassVar[bool] = False
+
+    def __init__(
+        self, conn: sa.Connection, table: sa.Table, pk: tuple[str, ...], kinds: Mapping[str, Any]
+    ) -> None:
+        self.conn = conn
+        self.table = table
+        self.pk = pk
+        self.kinds = kinds
+
+    def write(
+        self, chunk: ChunkWrite, *, batch: tuple[str, int] | None, delete: tuple[str, Any] | None
+    ) -> None:
+        if chunk.inserts.num_rows:
+            self.insert(chunk.inserts)
+        if chunk.updates.num_rows:
+            self.update(chunk.updates, chunk.update_constants)
+        if batch is not None and chunk.stamps.num_rows:
+            self.set_constant(chunk.stamps, {batch[0]: batch[1]}, only_if_different=True)
+        if chunk.deletes.num_rows:
+            if delete is None:
+                self.delete(chunk.deletes)
+            else:
+                self.set_constant(chunk.deletes, {delete[0]: delete[1]}, only_if_different=False)
+
+    def _pk_match(self, source: Any, prefix: str = "") -> list[sa.ColumnElement[bool]]:
+        return [self.table.c[p] == source[f"{prefix}{p}"] for p in self.pk]
+
+    def _rows(self, data: pa.Table) -> list[dict[str, Any]]:
+        return [decode_row(r, self.kinds) for r in data.to_pylist()]
+
+    # Generic (executemany) implementations; Postgres overrides them.
+    def insert(self, rows: pa.Table) -> None:
+        self.conn.execute(sa.insert(self.table), self._rows(rows))
+
+    def update(self, rows: pa.Table, constants: Mapping[str, Any]) -> None:
+        values: dict[str, Any] = {
+            c: sa.bindparam(f"__v_{c}") for c in rows.column_names if not c.startswith("__pk_")
+        }
+        values.update(constants)
+        stmt = (
+            sa.update(self.table)
+            .where(
+                *self._pk_match({f"__pk_{p}": sa.bindparam(f"__pk_{p}") for p in self.pk}, "__pk_")
+            )
+            .values(values)
+        )
+        params = [
+            {(k if k.startswith("__pk_") else f"__v_{k}"): v for k, v in r.items()}
+            for r in self._rows(rows)
+        ]
+        self.conn.execute(stmt, params)
+
+    def set_constant(
+        self, keys: pa.Table, values: Mapping[str, Any], *, only_if_different: bool
+    ) -> None:
+        stmt = sa.update(self.table).where(
+            *self._pk_match({p: sa.bindparam(f"__pk_{p}") for p in self.pk})
+        )
+        if only_if_different:
+            stmt = stmt.where(*[self.table.c[c].is_distinct_from(v) for c, v in values.items()])
+        params = [{f"__pk_{k}": v for k, v in r.items()} for r in keys.to_pylist()]
+        self.conn.execute(stmt.values(dict(values)), params)
+
+    def delete(self, keys: pa.Table) -> None:
+        stmt = sa.delete(self.table).where(
+            *self._pk_match({p: sa.bindparam(f"__pk_{p}") for p in self.pk})
+        )
+        self.conn.execute(stmt, [{f"__pk_{k}": v for k, v in r.items()} for r in keys.to_pylist()])
+
+
+class PostgresWriter(TableWriter):
+    """COPY into temporary stage tables, then INSERT ... SELECT and UPDATE ... FROM."""
+
+    bulk_copy: ClassVar[bool] = True
+
+    def __init__(
+        self, conn: sa.Connection, table: sa.Table, pk: tuple[str, ...], kinds: Mapping[str, Any]
+    ) -> None:
+        super().__init__(conn, table, pk, kinds)
+        self._stages: dict[tuple[str, ...], sa.Table] = {}
+
+    def _stage(self, columns: list[str]) -> sa.Table:
+        """One stage per column set, created once per import and emptied between chunks."""
+        key = tuple(columns)
+        stage = self._stages.get(key)
+        if stage is None:
+            cols = [sa.Column(c, self.table.c[c.removeprefix("__pk_")].type) for c in columns]
+            stage = create_stage(self.conn, cols)
+            self._stages[key] = stage
+        else:
+            truncate(self.conn, stage)
+        return stage
+
+    def _staged(self, data: pa.Table) -> sa.Table:
+        stage = self._stage(data.column_names)
+        copy_into(self.conn, stage, data)
+        return stage
+
+    def insert(self, rows: pa.Table) -> None:
+        stage = self._staged(rows)
+        cols = rows.column_names
+        self.conn.execute(
+            sa.insert(self.table).from_select(cols, sa.select(*[stage.c[c] for c in cols]))
+        )
+        for column in (c for c in self.pk if c in cols and self.kinds[c] == "int"):
+            self._advance_sequence(column)
+
+    def _advance_sequence(self, column: str) -> None:
+        """After explicit ids went into a serial/identity column, move its sequence past them,
+        so ids the database generates later (append, other writers) do not collide."""
+        col = self.table.c[column]
+        sequence = sa.func.pg_get_serial_sequence(self.table.fullname, column)
+        highest = sa.select(sa.func.max(col)).scalar_subquery()
+        self.conn.execute(
+            sa.select(sa.func.setval(sequence, sa.func.greatest(highest, 1), highest >= 1)).where(
+                sequence.is_not(None), highest.is_not(None)
+            )
+        )
+
+    def update(self, rows: pa.Table, constants: Mapping[str, Any]) -> None:
+        stage = self._staged(rows)
+        values: dict[str, Any] = {
+            c: stage.c[c] for c in rows.column_names if not c.startswith("__pk_")
+        }
+        values.update(constants)
+        self.conn.execute(
+            sa.update(self.table).where(*self._pk_match(stage.c, "__pk_")).values(values)
+        )
+
+    def set_constant(
+        self, keys: pa.Table, values: Mapping[str, Any], *, only_if_different: bool
+    ) -> None:
+        stage = self._staged(keys)
+        stmt = sa.update(self.table).where(*self._pk_match(stage.c))
+        if only_if_different:
+            stmt = stmt.where(
+                sa.or_(*[self.table.c[c].is_distinct_from(v) for c, v in values.items()])
+            )
+        self.conn.execute(stmt.values(dict(values)))
+
+    def delete(self, keys: pa.Table) -> None:
+        stage = self._staged(keys)
+        self.conn.execute(sa.delete(self.table).where(*self._pk_match(stage.c)))
+
+
+def writer_for(
+    conn: sa.Connection, table: sa.Table, pk: tuple[str, ...], kinds: Mapping[str, Any]
+) -> TableWriter:
+    cls = PostgresWriter if conn.dialect.name == "postgresql" else TableWriter
+    return cls(conn, table, pk, kinds)
+
+
+def pk_table(old: pa.Table, e_index: pa.Array, pk: tuple[str, ...], prefix: str = "") -> pa.Table:
+    """Primary-key columns of the target rows at `e_index`."""
+    return pa.table({f"{prefix}{p}": old.column(p).take(e_index) for p in pk})
+
+
+def constant(value: Any, n: int, typ: pa.DataType) -> pa.Array:
+    return pa.array([value] * n, type=typ) if n else pa.array([], type=typ)
+
+
+def mask_indices(mask: pa.Array) -> pa.Array:
+    return pc.indices_nonzero(pc.fill_null(mask, False))

@@ -1,0 +1,210 @@
+"""Batch ids: the ledger table, the next id per table, the lock, and missing-after-batch."""
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from sync_pipeline.db.schema import TargetTable
+from sync_pipeline.engine.coerce import coercer
+
+LEDGER_TABLE = "_sync_batches"
+
+
+def ledger_table(schema: str | None) -> sa.Table:
+    """The small ledger of batches, one per target schema."""
+    return sa.Table(
+        LEDGER_TABLE,
+        sa.MetaData(),
+        sa.Column("table_name", sa.String(255), primary_key=True),
+        sa.Column("batch_column", sa.String(255), primary_key=True),
+        sa.Column("batch_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("mode", sa.String(16), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("scope", sa.Text),
+        sa.Column("created", sa.BigInteger, nullable=False),
+        sa.Column("updated", sa.BigInteger, nullable=False),
+        sa.Column("unchanged", sa.BigInteger, nullable=False),
+        sa.Column("skipped", sa.BigInteger, nullable=False),
+        sa.Column("deleted", sa.BigInteger, nullable=False),
+        sa.Column("missing", sa.BigInteger, nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+        schema=schema,
+    )
+
+
+def ensure_ledger(conn: sa.Connection, schema: str | None) -> sa.Table:
+    ledger = ledger_table(schema)
+    ledger.create(conn, checkfirst=True)
+    return ledger
+
+
+def lock_table(conn: sa.Connection, target: TargetTable) -> None:
+    """Serialize imports into one table: a transaction-scoped advisory lock on Postgres.
+
+    SQLite serializes writers itself (one write transaction at a time).
+    """
+    if conn.dialect.name == "postgresql":
+        key = f"sync_pipeline:{target.name}"
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0))))
+
+
+def next_batch_id(conn: sa.Connection, target: TargetTable, column: str, ledger: sa.Table) -> int:
+    """Greater than every id used for this table and column, in the ledger or in the column."""
+    in_ledger = conn.execute(
+        sa.select(sa.func.max(ledger.c.batch_id)).where(
+            ledger.c.table_name == target.name, ledger.c.batch_column == column
+        )
+    ).scalar()
+    in_column = (
+        conn.execute(sa.select(sa.func.max(target.table.c[column]))).scalar()
+        if column in target.table.c
+        else None
+    )
+    return max(int(in_ledger or 0), int(in_column or 0)) + 1
+
+
+def record_batch(
+    conn: sa.Connection,
+    ledger: sa.Table,
+    target: TargetTable,
+    column: str,
+    batch_id: int,
+    *,
+    mode: str,
+    counts: Mapping[str, int],
+    scope: str | None,
+    now: dt.datetime,
+) -> None:
+    """Write (or overwrite, for a re-run of the same id) the ledger row of this batch."""
+    keys = {"table_name": target.name, "batch_column": column, "batch_id": batch_id}
+    conn.execute(sa.delete(ledger).where(*[ledger.c[k] == v for k, v in keys.items()]))
+    conn.execute(
+        sa.insert(ledger).values(
+            **keys,
+            mode=mode,
+            status="applied",
+            scope=scope,
+            finished_at=now,
+            **{
+                k: counts.get(k, 0)
+                for k in ("created", "updated", "unchanged", "skipped", "deleted", "missing")
+            },
+        )
+    )
+
+
+def missing_clause(target: TargetTable, column: str, batch_id: int) -> sa.ColumnElement[bool]:
+    col = target.column(column, role="batch column")
+    return sa.or_(col.is_(None), col < batch_id)
+
+
+def as_dicts(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in result]
+
+
+# Ledger mode: instead of rewriting every seen row, record the rows a batch did not see.
+MISSING_TABLE = "_sync_missing"
+
+
+def missing_table(schema: str | None) -> sa.Table:
+    return sa.Table(
+        MISSING_TABLE,
+        sa.MetaData(),
+        sa.Column("table_name", sa.String(255), primary_key=True),
+        sa.Column("batch_column", sa.String(255), primary_key=True),
+        sa.Column("batch_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("row_key", sa.Text, primary_key=True),
+        schema=schema,
+    )
+
+
+def row_key(values: tuple[Any, ...]) -> str:
+    """The identity of a row as canonical JSON text (typed values; never a joined string)."""
+    return json.dumps(list(values), default=str, separators=(",", ":"))
+
+
+def parse_row_key(text: str, target: TargetTable, identity: tuple[str, ...]) -> tuple[Any, ...]:
+    values = json.loads(text)
+    return tuple(
+        coercer(target.kinds[c], target.table.c[c].type)(v)
+        for c, v in zip(identity, values, strict=True)
+    )
+
+
+def record_missing(
+    conn: sa.Connection,
+    target: TargetTable,
+    column: str,
+    batch_id: int,
+    missing: list[tuple[Any, ...]],
+    seen: Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]],
+) -> None:
+    """Store this batch's missing rows; forget rows of earlier batches that this batch saw."""
+    ledger = missing_table(target.table.schema)
+    ledger.create(conn, checkfirst=True)
+    mine = sa.and_(ledger.c.table_name == target.name, ledger.c.batch_column == column)
+    earlier = conn.execute(sa.select(ledger.c.batch_id, ledger.c.row_key).where(mine)).all()
+    if earlier:
+        texts = sorted({t for _, t in earlier})
+        by_text = {t: k for t, k in zip(texts, _parse_all(texts, target), strict=True)}
+        back = {row_key(k) for k in seen(list(by_text.values()))}
+        stale = [{"k": t} for t in texts if row_key(by_text[t]) in back]
+        if stale:
+            conn.execute(
+                sa.delete(ledger).where(mine, ledger.c.row_key == sa.bindparam("k")), stale
+            )
+    conn.execute(sa.delete(ledger).where(mine, ledger.c.batch_id == batch_id))
+    if missing:
+        rows = [
+            {
+                "table_name": target.name,
+                "batch_column": column,
+                "batch_id": batch_id,
+                "row_key": row_key(k),
+            }
+            for k in missing
+        ]
+        conn.execute(sa.insert(ledger), rows)
+
+
+def _parse_all(texts: list[str], target: TargetTable) -> list[tuple[Any, ...]]:
+    identity = target.primary_key
+    return [parse_row_key(t, target, identity) for t in texts]
+
+
+def batch_mode(conn: sa.Connection, target: TargetTable, column: str, batch_id: int) -> str | None:
+    """The mode batch `batch_id` ran in, from the ledger (None when it is not recorded)."""
+    ledger = ledger_table(target.table.schema)
+    if not sa.inspect(conn).has_table(LEDGER_TABLE, schema=target.table.schema):
+        return None
+    return conn.execute(
+        sa.select(ledger.c.mode).where(
+            ledger.c.table_name == target.name,
+            ledger.c.batch_column == column,
+            ledger.c.batch_id == batch_id,
+        )
+    ).scalar()
+
+
+def missing_keys(
+    conn: sa.Connection, target: TargetTable, column: str, batch_id: int
+) -> list[tuple[Any, ...]]:
+    ledger = missing_table(target.table.schema)
+    texts = conn.execute(
+        sa.select(ledger.c.row_key).where(
+            ledger.c.table_name == target.name,
+            ledger.c.batch_column == column,
+            ledger.c.batch_id == batch_id,
+        )
+    ).scalars()
+    return _parse_all(list(texts), target)
+
+
+def identity_in(target: TargetTable, keys: list[tuple[Any, ...]]) -> sa.ColumnElement[bool]:
+    cols = [target.table.c[c] for c in target.primary_key]
+    if len(cols) == 1:
+        return cols[0].in_([k[0] for k in keys])
+    return sa.tuple_(*cols).in_(keys)

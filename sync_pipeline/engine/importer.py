@@ -1,0 +1,313 @@
+"""One import into one table inside one transaction: normalize, diff, write in chunks, stamp."""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from sync_pipeline.db.read import read_rows
+from sync_pipeline.db.types import arrow_type
+from sync_pipeline.engine import batches
+from sync_pipeline.engine.apply import (
+    ChunkWrite,
+    TableWriter,
+    constant,
+    mask_indices,
+    pk_table,
+    writer_for,
+)
+from sync_pipeline.engine.diff import BatchDiff
+from sync_pipeline.engine.errors import ApplyError, ConfigError
+from sync_pipeline.engine.keys import KeyCodes
+from sync_pipeline.engine.matching import compute_diff
+from sync_pipeline.engine.normalize import Records, normalize, normalize_batch
+from sync_pipeline.engine.plan import Plan
+from sync_pipeline.engine.results import ImportResult
+from sync_pipeline.engine.values import decode_row
+
+Callback = Callable[[list[dict[str, Any]]], Any]
+
+
+def diff_batch(conn: sa.Connection, plan: Plan, records: Records, codes: KeyCodes) -> BatchDiff:
+    """Normalize the records and diff them against the target rows in scope (reads only)."""
+    batch = normalize_batch(records, plan.target, plan.options)
+    existing = read_rows(conn, plan.table, plan.target.kinds, plan.scope, plan.sql_expressions())
+    diff = compute_diff(plan, batch.table, existing, deletes=batch.deletes, codes=codes)
+    return replace(diff, errors=batch.errors)
+
+
+class Importer:
+    """Drives one import; `process` may be called once (import_records) or per chunk (prepare)."""
+
+    def __init__(self, conn: sa.Connection, plan: Plan) -> None:
+        self.conn = conn
+        self.plan = plan
+        self.options = plan.options
+        self.target = plan.target
+        self.writer: TableWriter = writer_for(conn, plan.table, plan.identity, plan.target.kinds)
+        self.codes = KeyCodes()
+        self.counts = {
+            "created": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "skipped": 0,
+            "deleted": 0,
+            "missing": 0,
+        }
+        self.errors: list[tuple[dict[str, Any], str]] = []
+        self.inserted: list[dict[str, Any]] = []
+        self.updated: list[dict[str, Any]] = []
+        self.batch_id: int | None = None
+        self.ledger: sa.Table | None = None
+        self.now = self.options.clock()
+        self.calls = 0
+        self.last_diff: BatchDiff | None = None
+        self.seen_ids: list[pa.Table] = []
+
+    def begin(self) -> None:
+        batches.lock_table(self.conn, self.target)
+        if self.options.stamps:
+            self.ledger = batches.ensure_ledger(self.conn, self.target.table.schema)
+            given = self.options.batch_id
+            self.batch_id = (
+                given
+                if isinstance(given, int)
+                else batches.next_batch_id(
+                    self.conn, self.target, self.options.batch_column, self.ledger
+                )
+            )
+
+    def process(self, records: Records) -> BatchDiff:
+        diff = diff_batch(self.conn, self.plan, records, self.codes)
+        self.errors += [(dict(r), reason) for r, reason in diff.errors]
+        self.calls += 1
+        self.last_diff = diff
+        if self.options.batch_mode == "ledger":
+            self.seen_ids.append(self._seen_identities(diff))
+        self.counts["skipped"] += len(diff.dropped)
+        chunk = self.options.chunk(self.conn.dialect.name)
+        for start in range(0, diff.rows.num_rows, chunk):
+            try:
+                self._write_chunk(diff, start, min(start + chunk, diff.rows.num_rows))
+            except sa.exc.DBAPIError as exc:
+                raise ApplyError(
+                    f"writing chunk {start // chunk + 1} of {self.target.name!r} failed; "
+                    f"the batch was rolled back: {exc.orig}",
+                    batch_id=self.batch_id,
+                    chunk=start // chunk + 1,
+                ) from exc
+        return diff
+
+    def _write_chunk(self, diff: BatchDiff, start: int, end: int) -> None:
+        rows = diff.rows.slice(start, end - start)
+        new = diff.new.slice(start, end - start)
+        changed = diff.changed.slice(start, end - start)
+        effect = rows.column("__effect")
+        e_index = rows.column("__e")
+        inserts = self._inserts(rows.filter(pc.equal(effect, "added")))
+        upd_ix = mask_indices(pc.equal(effect, "changed"))
+        updates = pk_table(diff.old, e_index.take(upd_ix), self.plan.identity, "__pk_")
+        for c in new.column_names:
+            updates = updates.append_column(c, new.column(c).take(upd_ix))
+        seen_ix = mask_indices(pc.is_in(effect, value_set=pa.array(["unchanged", "skipped"])))
+        stamps = pk_table(diff.old, pc.drop_null(e_index.take(seen_ix)), self.plan.identity)
+        del_ix = mask_indices(pc.equal(effect, "deleted"))
+        deletes = pk_table(diff.old, e_index.take(del_ix), self.plan.identity)
+        self.writer.write(
+            ChunkWrite(
+                inserts,
+                updates,
+                stamps if self.options.batch_mode == "column" else stamps.slice(0, 0),
+                deletes,
+                self._update_constants(new.column_names),
+            ),
+            batch=(self.options.batch_column, self.batch_id) if self._stamping else None,
+            delete=(self.options.soft_delete_column, self.now)
+            if self.options.delete_mode == "soft_delete"
+            else None,
+        )
+        self.counts["created"] += inserts.num_rows
+        self.counts["updated"] += updates.num_rows
+        self.counts["unchanged"] += int(pc.sum(pc.equal(effect, "unchanged")).as_py() or 0)
+        self.counts["skipped"] += int(pc.sum(pc.equal(effect, "skipped")).as_py() or 0)
+        self.counts["deleted"] += deletes.num_rows
+        if self.options.on_inserted or self.options.on_inserted_or_updated:
+            self.inserted += [decode_row(r, self.target.kinds) for r in inserts.to_pylist()]
+        if self.options.on_updated or self.options.on_inserted_or_updated:
+            self._collect_updates(updates, changed.take(upd_ix))
+
+    @property
+    def _stamping(self) -> bool:
+        """Whether written rows carry the batch id (ledger mode: only if the column exists)."""
+        return self.batch_id is not None and self.options.batch_column in self.plan.table.c
+
+    def _seen_identities(self, diff: BatchDiff) -> pa.Table:
+        """Identity columns of the target rows this call matched or inserted (ledger mode)."""
+        identity = self.plan.identity
+        matched = pk_table(diff.old, pc.drop_null(diff.rows.column("__e")), identity)
+        added = diff.rows.filter(pc.equal(diff.rows.column("__effect"), "added"))
+        if all(c in added.column_names for c in identity):
+            matched = pa.concat_tables([matched, added.select(list(identity)).cast(matched.schema)])
+        return matched
+
+    def _missing_identities(self) -> list[tuple[Any, ...]]:
+        """Target rows in scope that no call of this import saw (ledger mode)."""
+        assert self.last_diff is not None
+        identity = self.plan.identity
+        missing = self.last_diff.missing.select(list(identity))
+        if self.calls > 1 and missing.num_rows:
+            seen = pa.concat_tables(self.seen_ids)
+            seen = seen.append_column("__seen", pa.array([True] * seen.num_rows, pa.bool_()))
+            joined = missing.join(
+                seen, keys=list(identity), join_type="left outer", use_threads=False
+            )
+            missing = joined.filter(pc.is_null(joined.column("__seen"))).select(list(identity))
+        return [tuple(r.values()) for r in missing.to_pylist()]
+
+    def _already_seen(self, keys: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Which of `keys` (rows missing in earlier batches) this import saw again."""
+        if not keys or not self.seen_ids:
+            return []
+        identity = list(self.plan.identity)
+        seen = pa.concat_tables(self.seen_ids)
+        candidates = pa.table({c: [k[i] for k in keys] for i, c in enumerate(identity)}).cast(
+            seen.schema
+        )
+        return [
+            tuple(r.values())
+            for r in candidates.join(seen, keys=identity, join_type="inner", use_threads=False)
+            .select(identity)
+            .to_pylist()
+        ]
+
+    def _update_constants(self, compared: list[str]) -> dict[str, Any]:
+        constants: dict[str, Any] = {}
+        if self._stamping:
+            constants[self.options.batch_column] = self.batch_id
+        if self.plan.updated_column and self.plan.updated_column not in compared:
+            constants[self.plan.updated_column] = self.now
+        return constants
+
+    def _inserts(self, rows: pa.Table) -> pa.Table:
+        data = rows.drop_columns([c for c in rows.column_names if c.startswith("__")])
+        if self.options.strategy == "append":
+            data = data.drop_columns([c for c in self.target.primary_key if c in data.column_names])
+        n = data.num_rows
+        for column in (c for c in (self.plan.created_column, self.plan.updated_column) if c):
+            if column not in data.column_names:
+                data = data.append_column(
+                    column,
+                    constant(
+                        self.now,
+                        n,
+                        arrow_type(self.target.kinds[column], self.plan.table.c[column].type),
+                    ),
+                )
+        if self._stamping:
+            batch_col = self.options.batch_column
+            if batch_col in data.column_names:
+                data = data.drop_columns([batch_col])
+            data = data.append_column(batch_col, constant(self.batch_id, n, pa.int64()))
+        if self.options.before_insert is not None and n:
+            data = self._before_insert(data)
+        return data
+
+    def _before_insert(self, data: pa.Table) -> pa.Table:
+        rows = [decode_row(r, self.target.kinds) for r in data.to_pylist()]
+        result = self.options.before_insert(rows)  # type: ignore[misc]
+        if result is None or isinstance(result, (str, bytes)) or not hasattr(result, "__iter__"):
+            raise ConfigError(
+                f"before_insert must return an iterable of rows, got {type(result).__name__}"
+            )
+        return normalize(list(result), self.target)
+
+    def _collect_updates(self, updates: pa.Table, flags: pa.Table) -> None:
+        when = self.options.on_updated_when
+        constants = self._update_constants(updates.column_names)
+        for row, flag in zip(updates.to_pylist(), flags.to_pylist(), strict=True):
+            if when and not any(flag.get(f) for f in when):
+                continue
+            out = {k.removeprefix("__pk_"): v for k, v in row.items()}
+            out.update(constants)
+            self.updated.append(decode_row(out, self.target.kinds))
+
+    def finish(self) -> ImportResult:
+        """Count missing rows, write the ledger; callbacks fire later (see fire_callbacks)."""
+        if self.options.batch_mode == "ledger" and self.last_diff is not None:
+            missing = self._missing_identities()
+            self.counts["missing"] = len(missing)
+            if self.batch_id is not None:
+                batches.record_missing(
+                    self.conn,
+                    self.target,
+                    self.options.batch_column,
+                    self.batch_id,
+                    missing,
+                    self._already_seen,
+                )
+        elif self.batch_id is not None:
+            self.counts["missing"] = self._count_missing_by_column()
+        elif self.last_diff is not None:
+            self.counts["missing"] = self.last_diff.missing_count
+        if self.batch_id is not None:
+            assert self.ledger is not None
+            batches.record_batch(
+                self.conn,
+                self.ledger,
+                self.target,
+                self.options.batch_column,
+                self.batch_id,
+                mode=self.options.batch_mode,
+                counts=self.counts,
+                scope=_scope_text(self.plan.scope),
+                now=self.now,
+            )
+        return ImportResult(
+            table=self.target.name,
+            errors=list(self.errors),
+            batch_id=self.batch_id,
+            txid=self._txid(),
+            **self.counts,
+        )
+
+    def _count_missing_by_column(self) -> int:
+        assert self.batch_id is not None
+        clause = batches.missing_clause(self.target, self.options.batch_column, self.batch_id)
+        if self.plan.scope is not None:
+            clause = sa.and_(clause, self.plan.scope)
+        count = sa.select(sa.func.count()).select_from(self.plan.table).where(clause)
+        return int(self.conn.execute(count).scalar() or 0)
+
+    def _txid(self) -> int | None:
+        if self.conn.dialect.name != "postgresql":
+            return None
+        return int(
+            self.conn.execute(
+                sa.select(sa.cast(sa.cast(sa.func.pg_current_xact_id(), sa.Text), sa.BigInteger))
+            ).scalar_one()
+        )
+
+    def fire_callbacks(self) -> None:
+        size = self.options.callback_chunk(self.conn.dialect.name)
+        _fire(self.options.on_inserted, self.inserted, size)
+        _fire(self.options.on_updated, self.updated, size)
+        _fire(self.options.on_inserted_or_updated, self.inserted + self.updated, size)
+
+
+def _fire(callbacks: tuple[Callback, ...], rows: list[dict[str, Any]], size: int) -> None:
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        for callback in callbacks:
+            callback(list(chunk))
+
+
+def _scope_text(scope: sa.ColumnElement[bool] | None) -> str | None:
+    return None if scope is None else str(scope.compile(compile_kwargs={"literal_binds": True}))
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

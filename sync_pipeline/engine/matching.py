@@ -1,0 +1,288 @@
+"""Match a normalized batch to target rows and compare them: the computation behind BatchDiff."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sync_pipeline.db.types import arrow_type
+from sync_pipeline.engine.coerce import CoercionError, coercer
+from sync_pipeline.engine.compare import Comparator
+from sync_pipeline.engine.diff import BatchDiff, count_effects
+from sync_pipeline.engine.errors import AmbiguousMatchError, DuplicateKeyError, RecordError
+from sync_pipeline.engine.keys import KeyCodes, Keys, build_keys
+from sync_pipeline.engine.plan import Plan
+from sync_pipeline.engine.spec import COPY
+from sync_pipeline.engine.values import decode, decode_row
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which batch rows take part (sender order) and which records a policy dropped."""
+
+    keep: pa.Array  # int64 positions into the batch
+    dropped: tuple[tuple[int, str], ...]
+
+
+def compute_diff(
+    plan: Plan,
+    batch: pa.Table,
+    existing: pa.Table,
+    *,
+    deletes: pa.Array | None = None,
+    codes: KeyCodes | None = None,
+) -> BatchDiff:
+    """Classify each record (added/changed/unchanged/skipped/deleted); find missing rows."""
+    codes = codes or KeyCodes()
+    kinds = plan.target.kinds
+    if plan.options.strategy == "append":
+        bkeys = Keys((), pa.array([False] * batch.num_rows, type=pa.bool_()))
+        selection = Selection(pa.array(range(batch.num_rows), type=pa.int64()), ())
+    else:
+        bkeys = build_keys(batch, plan.keys, kinds, codes)
+        selection = _select(plan, batch, bkeys)
+    rows = batch.take(selection.keep).append_column("__row", selection.keep)
+    e_index = (
+        _match(plan, bkeys, selection, existing, codes)
+        if plan.options.strategy != "append"
+        else pa.nulls(rows.num_rows, pa.int64())
+    )
+    compared = plan.compared(tuple(batch.column_names))
+    new, changed = _compare(plan, rows, existing, e_index, compared)
+    row_changed = _any(changed, rows.num_rows)
+    flagged = (
+        deletes.take(selection.keep)
+        if deletes is not None
+        else pa.array([False] * rows.num_rows, type=pa.bool_())
+    )
+    effect = _effects(plan, e_index, row_changed, flagged)
+    rows = rows.append_column("__effect", effect).append_column("__e", e_index)
+    matched = pc.drop_null(e_index)
+    seen = pc.is_in(pa.array(range(existing.num_rows), type=pa.int64()), value_set=matched)
+    missing = (
+        existing.filter(pc.invert(seen))
+        if plan.options.strategy != "append"
+        else existing.slice(0, 0)
+    )
+    return BatchDiff(
+        table=plan.target.name,
+        key_fields=plan.keys.fields,
+        pk_fields=plan.target.primary_key,
+        compared=compared,
+        kinds=kinds,
+        rows=rows,
+        old=existing,
+        new=new,
+        changed=changed,
+        missing=missing,
+        dropped=selection.dropped,
+        counts=count_effects(effect),
+    )
+
+
+def _select(plan: Plan, batch: pa.Table, keys: Keys) -> Selection:
+    """Apply the null-key and duplicate policies; deterministic, by sender order."""
+    n = batch.num_rows
+    dropped: list[tuple[int, str]] = []
+    nulls = pc.indices_nonzero(pc.invert(keys.valid)).to_pylist()
+    if nulls and plan.options.null_keys == "error":
+        i = nulls[0]
+        record = decode_row(batch.slice(i, 1).to_pylist()[0], plan.target.kinds)
+        field = next((f for f in plan.keys.fields if record.get(f) is None), None)
+        raise RecordError(i, field, "the match key is null (null_keys='error')", record)
+    if plan.options.null_keys == "skip":
+        dropped += [(i, "null match key") for i in nulls]
+    drop = {i for i, _ in dropped}
+    for ix in _duplicate_groups(keys):
+        if plan.options.duplicates == "error":
+            raise DuplicateKeyError(
+                {_key_of(batch, plan, g[0]): g for g in _duplicate_groups(keys)[:20]}
+            )
+        winner = ix[0] if plan.options.duplicates == "first" else ix[-1]
+        losers = [i for i in ix if i != winner]
+        dropped += [(i, f"duplicate key; kept record {winner}") for i in losers]
+        drop.update(losers)
+    keep = pa.array(range(n), type=pa.int64())
+    if drop:
+        keep = keep.filter(pc.invert(pc.is_in(keep, value_set=pa.array(sorted(drop), pa.int64()))))
+    return Selection(keep, tuple(sorted(dropped)))
+
+
+def _duplicate_groups(keys: Keys) -> list[list[int]]:
+    """Positions of records sharing a complete key, per key, in sender order (cheap if none)."""
+    table = keys.table("__b")
+    if table.num_rows == 0:
+        return []
+    counts = table.group_by(keys.names, use_threads=False).aggregate([("__b", "count")])
+    if pc.max(counts.column("__b_count")).as_py() <= 1:
+        return []
+    groups = table.group_by(keys.names, use_threads=False).aggregate([("__b", "list")])
+    return [sorted(ix) for ix in groups.column("__b_list").to_pylist() if len(ix) > 1]
+
+
+def _key_of(batch: pa.Table, plan: Plan, i: int) -> tuple[Any, ...]:
+    row = decode_row(batch.slice(i, 1).to_pylist()[0], plan.target.kinds)
+    return tuple(row.get(f) for f in plan.keys.fields)
+
+
+def _match(
+    plan: Plan, bkeys: Keys, selection: Selection, existing: pa.Table, codes: KeyCodes
+) -> pa.Array:
+    """For each kept batch row, the index of its target row in `existing` (null: no match)."""
+    n = len(selection.keep)
+    if existing.num_rows == 0 or n == 0:
+        return pa.nulls(n, pa.int64())
+    ekeys = build_keys(existing, plan.keys, plan.target.kinds, codes)
+    left = bkeys.table("__b")
+    left = left.filter(pc.is_in(left.column("__b"), value_set=selection.keep))
+    right = ekeys.table("__e")
+    if left.num_rows == 0 or right.num_rows == 0:
+        return pa.nulls(n, pa.int64())
+    joined = left.join(right, keys=ekeys.names, join_type="inner", use_threads=False)
+    b = joined.column("__b").to_numpy()
+    e = joined.column("__e").to_numpy()
+    if len(set(b.tolist())) != len(b):
+        _raise_ambiguous(plan, existing, b, e)
+    positions = {int(x): i for i, x in enumerate(selection.keep.to_pylist())}
+    out: list[int | None] = [None] * n
+    for bi, ei in zip(b.tolist(), e.tolist(), strict=True):
+        out[positions[bi]] = ei
+    return pa.array(out, type=pa.int64())
+
+
+def _raise_ambiguous(plan: Plan, existing: pa.Table, b: Any, e: Any) -> None:
+    seen: dict[int, list[int]] = {}
+    for bi, ei in zip(b.tolist(), e.tolist(), strict=True):
+        seen.setdefault(bi, []).append(ei)
+    bi, eis = next((k, v) for k, v in seen.items() if len(v) > 1)
+    pks = [tuple(existing.column(p)[i].as_py() for p in plan.target.primary_key) for i in eis]
+    raise AmbiguousMatchError(
+        f"record {bi} matches {len(eis)} rows of {plan.target.name!r} (primary keys {pks}) by "
+        f"{list(plan.keys.fields)}; make the match key unique or scope it with where=..."
+    )
+
+
+def _compare(
+    plan: Plan, rows: pa.Table, existing: pa.Table, e_index: pa.Array, compared: tuple[str, ...]
+) -> tuple[pa.Table, pa.Table]:
+    """Per compared column: the value a matched row would get, and whether it changes."""
+    n = rows.num_rows
+    matched = pc.is_valid(e_index)
+    safe_e = pc.fill_null(e_index, 0)
+    new_cols, changed_cols = {}, {}
+    for column in compared:
+        typ = arrow_type(plan.target.kinds[column], plan.table.c[column].type)
+        old = existing.column(column).take(safe_e) if existing.num_rows else pa.nulls(n, typ)
+        incoming = _incoming(plan, column, rows, existing, safe_e, old, typ)
+        differs = _differs(
+            plan.options.comparators.get(column), incoming, old, plan.target.kinds[column]
+        )
+        if plan.options.strategy == "merge":
+            differs = pc.and_(differs, pc.is_valid(incoming))
+        differs = pc.and_(differs, matched)
+        new_cols[column] = pc.if_else(differs, incoming, old)
+        changed_cols[column] = differs
+    return pa.table(new_cols) if compared else pa.table({"__": pa.nulls(n)}).drop_columns(["__"]), (
+        pa.table(changed_cols) if compared else pa.table({"__": pa.nulls(n)}).drop_columns(["__"])
+    )
+
+
+def _incoming(
+    plan: Plan,
+    column: str,
+    rows: pa.Table,
+    existing: pa.Table,
+    safe_e: pa.Array,
+    old: pa.Array,
+    typ: pa.DataType,
+) -> pa.Array:
+    """The value update_if_exists (or plain overwrite/merge) gives the column on a matched row."""
+    n = rows.num_rows
+    how = plan.update_value(column)
+    kind = plan.target.kinds[column]
+    if how is COPY:
+        return (
+            rows.column(column).combine_chunks()
+            if column in rows.column_names
+            else pa.nulls(n, typ)
+        )
+    if column in plan.sql_expressions():
+        return (
+            existing.column(f"__expr_{column}").take(safe_e)
+            if existing.num_rows
+            else pa.nulls(n, typ)
+        )
+    convert = coercer(kind, plan.table.c[column].type)
+    if callable(how):
+        return _from_callable(plan, column, how, rows, existing, safe_e, convert, typ)
+    try:
+        value = convert(how)
+    except CoercionError as exc:
+        raise RecordError(None, column, f"update_if_exists value: {exc}", None) from None
+    return pa.array([value] * n, type=typ)
+
+
+def _from_callable(
+    plan: Plan,
+    column: str,
+    fn: Any,
+    rows: pa.Table,
+    existing: pa.Table,
+    safe_e: pa.Array,
+    convert: Any,
+    typ: pa.DataType,
+) -> pa.Array:
+    """callable(new_value, existing_row, record); existing_row: a snapshot taken before changes."""
+    kinds = plan.target.kinds
+    records = rows.to_pylist()
+    olds = existing.take(safe_e).to_pylist() if existing.num_rows else [{}] * len(records)
+    out = []
+    for i, (record, old) in enumerate(zip(records, olds, strict=True)):
+        record = decode_row({k: v for k, v in record.items() if not k.startswith("__")}, kinds)
+        snapshot = decode_row({k: v for k, v in old.items() if not k.startswith("__")}, kinds)
+        try:
+            out.append(convert(fn(record.get(column), dict(snapshot), dict(record))))
+        except CoercionError as exc:
+            raise RecordError(
+                i, column, f"update_if_exists callable returned a bad value: {exc}", record
+            ) from None
+    return pa.array(out, type=typ)
+
+
+def _differs(comparator: Comparator | None, new: pa.Array, old: pa.Array, kind: Any) -> pa.Array:
+    """Changed-or-not per row, by the user's comparator or by the default equality."""
+    if comparator is not None:
+        vectorized = getattr(comparator, "vectorized", None)
+        if vectorized is not None:
+            return vectorized(new, old)
+        pairs = zip(new.to_pylist(), old.to_pylist(), strict=True)
+        return pa.array(
+            [bool(comparator(decode(kind, a), decode(kind, b))) for a, b in pairs], type=pa.bool_()
+        )
+    equal = pc.fill_null(pc.equal(new, old), False)
+    both_null = pc.and_(pc.is_null(new), pc.is_null(old))
+    return pc.invert(pc.or_(equal, both_null))
+
+
+def _any(changed: pa.Table, n: int) -> pa.Array:
+    out = pa.array([False] * n, type=pa.bool_())
+    for column in changed.columns:
+        out = pc.or_(out, column)
+    return out
+
+
+def _effects(plan: Plan, e_index: pa.Array, row_changed: pa.Array, flagged: pa.Array) -> pa.Array:
+    n = len(e_index)
+    matched = pc.is_valid(e_index)
+
+    def text(value: str) -> pa.Array:
+        return pa.array([value] * n, type=pa.string())
+
+    if plan.options.strategy == "skip":
+        when_matched = text("skipped")
+    else:
+        when_matched = pc.if_else(row_changed, text("changed"), text("unchanged"))
+    effect = pc.if_else(matched, when_matched, text("added"))
+    deleted = pc.if_else(matched, text("deleted"), text("skipped"))
+    return pc.if_else(pc.fill_null(flagged, False), deleted, effect)

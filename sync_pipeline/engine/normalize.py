@@ -1,0 +1,206 @@
+"""Incoming records -> one Arrow table typed like the target's columns.
+
+Columns are converted vectorized when Arrow's conversion means the same as ours; otherwise (and
+to find the offending record when a fast conversion fails) value by value with coerce.py.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sync_pipeline.db.schema import TargetTable
+from sync_pipeline.db.types import TEXT_CARRIED, Kind, arrow_type
+from sync_pipeline.engine.coerce import CoercionError, coercer
+from sync_pipeline.engine.errors import RecordError, SchemaError
+from sync_pipeline.engine.spec import ImportOptions
+
+Records: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | pa.Table
+RowAt = Callable[[int], Mapping[str, Any]]
+
+# Python values Arrow converts exactly as coerce.py would (anything else raises, then we coerce).
+_FAST_PY: frozenset[Kind] = frozenset(
+    {"int", "decimal", "float", "text", "datetime", "datetime_tz"}
+)
+# Arrow source types that cast to each kind with our meaning (safe casts; failures fall back).
+_FAST_ARROW: dict[Kind, Callable[[pa.DataType], bool]] = {
+    "int": lambda t: pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_string(t),
+    "decimal": lambda t: pa.types.is_integer(t) or pa.types.is_decimal(t) or pa.types.is_string(t),
+    "float": lambda t: pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t),
+    "text": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t),
+    "bool": pa.types.is_boolean,
+    "date": pa.types.is_date,
+    "datetime": pa.types.is_timestamp,
+    "datetime_tz": pa.types.is_timestamp,
+    "time": pa.types.is_time,
+    "bytes": lambda t: pa.types.is_binary(t) or pa.types.is_large_binary(t),
+}
+
+
+def to_arrow(records: Records) -> tuple[dict[str, pa.Array | list[Any]], RowAt, int]:
+    """Split any accepted input into columns, a way to show record i, and the row count."""
+    if isinstance(records, pd.DataFrame):
+        frame = records
+        try:
+            records = pa.Table.from_pandas(frame, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            plain = frame.astype(object).where(frame.notna(), None)
+            records = [{str(k): v for k, v in r.items()} for r in plain.to_dict("records")]
+    if isinstance(records, pa.Table):
+        table = records.combine_chunks()
+        cols: dict[str, pa.Array | list[Any]] = {
+            n: table.column(n).combine_chunks()
+            if table.num_rows
+            else pa.array([], table.schema.field(n).type)
+            for n in table.column_names
+        }
+        return cols, lambda i: table.slice(i, 1).to_pylist()[0], table.num_rows
+    rows: list[Any] = list(records)
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise RecordError(i, None, f"expected a mapping, got {type(row).__name__}", None)
+    names = dict.fromkeys(name for row in rows for name in row)
+    return {n: [r.get(n) for r in rows] for n in names}, lambda i: rows[i], len(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedBatch:
+    """A batch typed like the target, its hard-delete flags, and the records skipped as bad."""
+
+    table: pa.Table
+    deletes: pa.Array | None
+    errors: tuple[tuple[dict[str, Any], str], ...]
+
+
+def normalize_batch(
+    records: Records, target: TargetTable, options: ImportOptions
+) -> NormalizedBatch:
+    """Normalize with the import's policies: the delete flag and on_error."""
+    columns, row_at, count = to_arrow(records)
+    rows: list[Mapping[str, Any]] = (
+        [row_at(i) for i in range(count)] if options.on_error == "skip_record" else []
+    )
+    flags = columns.pop(options.delete_flag, None) if options.delete_flag else None
+    deletes = None
+    if options.delete_flag:
+        values = [] if flags is None else (flags if isinstance(flags, list) else flags.to_pylist())
+        deletes = pa.array([bool(v) for v in values] or [False] * count, type=pa.bool_())
+    if options.on_error != "skip_record":
+        return NormalizedBatch(_normalize_columns(columns, row_at, count, target), deletes, ())
+    alive = list(range(count))
+    errors: list[tuple[dict[str, Any], str]] = []
+    while True:
+        subset = [{k: v for k, v in rows[i].items() if k != options.delete_flag} for i in alive]
+        try:
+            table = normalize(subset, target)
+        except RecordError as exc:
+            if exc.index is None:
+                raise
+            original = alive.pop(exc.index)
+            errors.append((dict(rows[original]), str(exc)))
+            continue
+        kept = pa.array(alive, type=pa.int64())
+        return NormalizedBatch(
+            table, deletes.take(kept) if deletes is not None else None, tuple(errors)
+        )
+
+
+def normalize(records: Records, target: TargetTable) -> pa.Table:
+    """Check every field against the target and convert the batch to the target's types."""
+    columns, row_at, count = to_arrow(records)
+    return _normalize_columns(columns, row_at, count, target)
+
+
+def _normalize_columns(
+    columns: dict[str, pa.Array | list[Any]], row_at: RowAt, count: int, target: TargetTable
+) -> pa.Table:
+    for name, values in columns.items():
+        if name not in target.table.c:
+            first = _first_present(values)
+            hint = _hint(target, name)
+            raise RecordError(
+                first,
+                name,
+                f"{name!r} is not a column of {target.name!r}{hint}",
+                row_at(first) if count else None,
+            )
+    converted = {n: _convert(n, v, target, row_at) for n, v in columns.items()}
+    return (
+        pa.table(converted)
+        if converted
+        else pa.table({"__rows": pa.nulls(count)}).drop_columns(["__rows"])
+    )
+
+
+def _hint(target: TargetTable, name: str) -> str:
+    try:
+        target.column(name)
+    except SchemaError as exc:
+        text = str(exc)
+        return text[text.find(" (did you mean") :] if "(did you mean" in text else ""
+    return ""
+
+
+def _first_present(values: pa.Array | list[Any]) -> int:
+    if isinstance(values, list):
+        return next((i for i, v in enumerate(values) if v is not None), 0)
+    return 0
+
+
+def _convert(
+    name: str, values: pa.Array | list[Any], target: TargetTable, row_at: RowAt
+) -> pa.Array:
+    kind = target.kinds[name]
+    col = target.table.c[name]
+    typ = arrow_type(kind, col.type)
+    result = _fast(kind, values, typ)
+    if result is None:
+        py = values if isinstance(values, list) else values.to_pylist()
+        result = _slow(name, kind, py, col.type, typ, row_at)
+    if kind == "float":
+        result = pc.if_else(pc.is_nan(result), pa.scalar(None, pa.float64()), result)
+    length = getattr(col.type, "length", None)
+    if kind == "text" and length:
+        _check_length(name, result, length, row_at)
+    return result
+
+
+def _fast(kind: Kind, values: pa.Array | list[Any], typ: pa.DataType) -> pa.Array | None:
+    if kind in TEXT_CARRIED:
+        return None
+    try:
+        if isinstance(values, list):
+            return pa.array(values, type=typ) if kind in _FAST_PY else None
+        if values.type == typ:
+            return values
+        if pa.types.is_null(values.type) or _FAST_ARROW[kind](values.type):
+            return pc.cast(values, typ, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        return None
+    return None
+
+
+def _slow(
+    name: str, kind: Kind, values: list[Any], sa_type: Any, typ: pa.DataType, row_at: RowAt
+) -> pa.Array:
+    convert = coercer(kind, sa_type)
+    out = []
+    for i, value in enumerate(values):
+        try:
+            out.append(convert(value))
+        except CoercionError as exc:
+            raise RecordError(i, name, str(exc), row_at(i)) from None
+    return pa.array(out, type=typ)
+
+
+def _check_length(name: str, values: pa.Array, length: int, row_at: RowAt) -> None:
+    too_long = pc.greater(pc.utf8_length(values), length)
+    if pc.any(too_long).as_py():
+        i = pc.index(too_long, True).as_py()
+        size = len(values[i].as_py())
+        raise RecordError(
+            i, name, f"text of {size} characters is longer than the column's {length}", row_at(i)
+        )

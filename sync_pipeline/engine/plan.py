@@ -1,0 +1,144 @@
+"""What one import will do to one table, resolved against the reflected schema."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from sync_pipeline.db.schema import TargetTable
+from sync_pipeline.engine.errors import ConfigError, SchemaError
+from sync_pipeline.engine.keys import KeySpec
+from sync_pipeline.engine.spec import COPY, ImportOptions
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Options checked against one target table: key, compared columns, scope, managed columns."""
+
+    target: TargetTable
+    options: ImportOptions
+    keys: KeySpec
+    scope: sa.ColumnElement[bool] | None
+    created_column: str | None
+    updated_column: str | None
+    expressions: Mapping[str, sa.ColumnElement[Any]]
+
+    @property
+    def table(self) -> sa.Table:
+        return self.target.table
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """The columns that address one target row in UPDATE/DELETE: the primary key, or for a
+        table without one the (plain, unique within scope) match-by fields."""
+        return self.target.primary_key or self.keys.fields
+
+    @property
+    def batch_column(self) -> str | None:
+        return self.options.batch_column if self.options.stamps else None
+
+    def compared(self, batch_columns: tuple[str, ...]) -> tuple[str, ...]:
+        """Columns a matched row may change: update_if_exists fields, else every incoming column
+        except the primary key and the batch column."""
+        if self.options.update_fields is not None:
+            return tuple(self.options.update_fields)
+        skip = set(self.target.primary_key) | {self.options.batch_column}
+        return tuple(c for c in batch_columns if c not in skip)
+
+    def update_value(self, column: str) -> Any:
+        fields = self.options.update_fields
+        return COPY if fields is None else fields[column]
+
+    def sql_expressions(self) -> Mapping[str, sa.ColumnElement[Any]]:
+        """update_if_exists SQL expressions, bound to the reflected table."""
+        return self.expressions
+
+
+def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
+    """Check every name in the options against the table; resolve the default key (the PK)."""
+    fields = options.match_by or target.primary_key
+    if not fields and options.comparison_key is None and options.strategy != "append":
+        raise SchemaError(
+            f"table {target.name!r} has no primary key: "
+            "pass match_by=... to say how records match rows"
+        )
+    target.check_columns(fields, role="match_by field")
+    if not target.primary_key and (options.key_callables or not options.case_sensitive):
+        raise ConfigError(
+            f"table {target.name!r} has no primary key, so rows are addressed by the match_by "
+            "fields themselves: they cannot be transformed (callables, case_sensitive=False)"
+        )
+    target.check_columns(options.comparators, role="comparator field")
+    target.check_columns(options.on_updated_when or (), role="on_updated_when field")
+    if options.update_fields is not None:
+        target.check_columns(options.update_fields, role="update_if_exists field")
+        pk = [f for f in options.update_fields if f in target.primary_key]
+        if pk:
+            raise ConfigError(f"update_if_exists cannot rewrite primary key column(s) {pk}")
+    if options.stamps and options.batch_mode == "column":
+        target.column(options.batch_column, role="batch column")
+    if options.batch_mode == "ledger" and not target.primary_key:
+        raise ConfigError(f"batch_mode='ledger' needs a primary key on {target.name!r}")
+    if options.delete_mode == "soft_delete" and options.delete_flag:
+        target.column(options.soft_delete_column, role="soft-delete column")
+    if options.strategy == "append" and not target.has_generated_pk():
+        raise ConfigError(
+            f"strategy 'append' drops the source primary key, but {target.name!r} does not "
+            "generate one (no serial/identity/default)"
+        )
+    created, updated = (
+        (c if c in target.table.c else None for c in options.timestamps)
+        if options.timestamps
+        else (None, None)
+    )
+    keys = KeySpec(fields, options.key_callables, options.case_sensitive, options.comparison_key)
+    scope = scope_clause(target, options.where)
+    expressions = {
+        name: _checked(target, value, f"update_if_exists[{name!r}]")
+        for name, value in (options.update_fields or {}).items()
+        if isinstance(value, sa.ColumnElement)
+    }
+    return Plan(target, options, keys, scope, created, updated, expressions)
+
+
+def scope_clause(
+    target: TargetTable, where: Mapping[str, Any] | sa.ColumnElement[bool] | None
+) -> sa.ColumnElement[bool] | None:
+    """`where` as a clause on the target: a {column: value} mapping or a SQLAlchemy clause."""
+    if where is None:
+        return None
+    if isinstance(where, Mapping):
+        parts = []
+        for name, value in where.items():
+            col = target.column(name, role="where column")
+            parts.append(col.is_(None) if value is None else col == value)
+        return sa.and_(sa.true(), *parts)
+    if isinstance(where, sa.ColumnElement):
+        return _checked(target, where, "where")
+    raise ConfigError(f"where must be a mapping or a SQLAlchemy clause, got {type(where).__name__}")
+
+
+def _checked(target: TargetTable, clause: Any, option: str) -> Any:
+    """Check the columns a user clause names against the table, then bind them to it."""
+    for col in sa.sql.visitors.iterate(clause):
+        if (
+            isinstance(col, sa.ColumnClause)
+            and not col.is_literal
+            and col.name not in target.table.c
+        ):
+            raise SchemaError(f"{option} refers to {col.name!r}, which is not in {target.name!r}")
+    return _rebind(clause, target.table)
+
+
+def _rebind(clause: sa.ColumnElement[bool], table: sa.Table) -> sa.ColumnElement[bool]:
+    """Point columns of another Table object (or sa.column()) at the reflected table's columns."""
+
+    def replace(element: Any, **kw: Any) -> Any:
+        rebind = isinstance(element, sa.ColumnClause) and element.name in table.c
+        if rebind and getattr(element, "table", None) is not table:
+            return table.c[element.name]
+        return None
+
+    rebound: sa.ColumnElement[bool] = sa.sql.visitors.replacement_traverse(clause, {}, replace)
+    return rebound

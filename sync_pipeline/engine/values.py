@@ -1,0 +1,23 @@
+"""From the engine's carried form (see db/types.py) back to plain Python values."""
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sync_pipeline.db.types import Kind
+
+
+def decode(kind: Kind | None, value: Any) -> Any:
+    """JSON text -> objects, unbounded numerics -> Decimal; everything else as carried."""
+    if value is None:
+        return None
+    if kind == "json":
+        return json.loads(value)
+    if kind == "decimal_text":
+        return Decimal(value)
+    return value
+
+
+def decode_row(row: Mapping[str, Any], kinds: Mapping[str, Kind]) -> dict[str, Any]:
+    return {name: decode(kinds.get(name), value) for name, value in row.items()}

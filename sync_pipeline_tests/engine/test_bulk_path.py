@@ -1,0 +1,64 @@
+"""Issue 2 point 10: Postgres stages with COPY and applies set-based SQL; SQLite uses chunked
+executemany. The number of statements must not grow with the number of rows."""
+
+import pytest
+import sqlalchemy as sa
+
+import sync_pipeline.db.copy as copy_module
+from sync_pipeline import import_records
+from sync_pipeline_tests.engine.tables import people
+
+pytestmark = pytest.mark.integration
+
+
+def statements_for(db, n, chunk_size=10_000):
+    """Seed n rows, then sync n rows (1/3 changed, 1/3 unchanged, 1/3 new); count statements."""
+    import_records(db.engine, "people", [{"id": i, "name": f"n{i}"} for i in range(n)])
+    batch = [
+        {"id": i, "name": f"n{i}" if i % 2 else f"changed{i}"} for i in range(n // 3, n + n // 3)
+    ]
+    seen: list[tuple[str, bool]] = []
+
+    def spy(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement.split()[0].upper(), executemany))
+
+    sa.event.listen(db.engine, "before_cursor_execute", spy)
+    try:
+        result = import_records(db.engine, "people", batch, "overwrite", chunk_size=chunk_size)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", spy)
+    assert result.created == n // 3 and result.updated + result.unchanged == n - n // 3
+    return seen
+
+
+def test_postgres_statement_count_does_not_grow_with_rows(pg, monkeypatch):
+    pg.create(people())
+    copies = []
+    real = copy_module.copy_into
+
+    def counting_copy(conn, stage, data):
+        copies.append(data.num_rows)
+        return real(conn, stage, data)
+
+    monkeypatch.setattr("sync_pipeline.engine.apply.copy_into", counting_copy)
+    small = statements_for(pg, 30)
+    pg.execute("DELETE FROM people")
+    pg.execute("DELETE FROM _sync_batches")
+    copies.clear()
+    large = statements_for(pg, 3000)
+    assert len(small) == len(large)
+    assert not any(many for _, many in large)  # no executemany on the Postgres path
+    assert copies == [3000, 1000, 1000, 1000]  # seed; then new, changed and unchanged (stamped)
+    assert {"INSERT", "UPDATE"} <= {verb for verb, _ in large}
+
+
+def test_sqlite_uses_chunked_executemany(sqlite):
+    sqlite.create(people())
+    seen = statements_for(sqlite, 300, chunk_size=100)
+    bulk = [verb for verb, many in seen if many]
+    single_writes = [
+        verb for verb, many in seen if not many and verb in {"INSERT", "UPDATE", "DELETE"}
+    ]
+    # 400 rows in chunks of 100: at most insert + update + stamp per chunk, each one executemany
+    assert 4 <= len(bulk) <= 3 * 4
+    assert single_writes == ["DELETE", "INSERT"]  # the ledger row, replaced
