@@ -126,13 +126,18 @@ def run_dagster(ctx: Ctx, conn: Conn) -> list[Measurement]:
     return [m]
 
 
-def run_dlt(ctx: Ctx, conn: Conn) -> list[Measurement]:
+def run_dlt(ctx: Ctx, conn: Conn, *, indexed: bool = False) -> list[Measurement]:
     if importlib.util.find_spec("dlt") is None:
         why = "dlt is not installed (uv sync --group bench)"
-        return [Measurement("dlt", ctx.rep, status="skipped", error=why)]
+        name = "dlt_indexed" if indexed else "dlt"
+        return [Measurement(name, ctx.rep, status="skipped", error=why)]
     from benchmarks.dlt_path import dlt_merge
 
-    return [dlt_merge(ctx, conn)]
+    return [dlt_merge(ctx, conn, indexed=indexed)]
+
+
+def run_dlt_indexed(ctx: Ctx, conn: Conn) -> list[Measurement]:
+    return run_dlt(ctx, conn, indexed=True)
 
 
 def run_naive(ctx: Ctx, conn: Conn) -> list[Measurement]:
@@ -185,6 +190,7 @@ PATHS: dict[str, PathFn] = {
     "engine_column": run_engine_column,
     "dagster": run_dagster,
     "dlt": run_dlt,
+    "dlt_indexed": run_dlt_indexed,
     "naive": run_naive,
     "upsert": run_upsert,
     "upsert_changed": run_upsert_changed,
@@ -199,7 +205,8 @@ DESCRIPTIONS = {
     "engine_nochange": "engine re-sync of the same batch 2 (nothing changed)",
     "engine_column": "engine column mode: every seen row stamped with last_batch_id",
     "dagster": "engine full sync as a Dagster materialization (in-process)",
-    "dlt": "dlt merge (delete-insert), Arrow input, csv loader",
+    "dlt": "dlt merge (delete-insert), Arrow input, csv loader; dlt's table has no indexes",
+    "dlt_indexed": "the same, dlt's table with the target's unique indexes (id, external_ref)",
     "naive": "naive importer: 500-row chunks, SELECT by key + executemany INSERT/UPDATE",
     "upsert": "SQL reference: COPY to temp + INSERT ON CONFLICT, rewrites every seen row",
     "upsert_changed": "SQL reference: COPY to temp + INSERT ON CONFLICT ... WHERE distinct",

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 def smoke(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     cmd = [sys.executable, "-m", "benchmarks.run", "--rows", str(ROWS), "--repeat", "3"]
-    cmd += ["--skip", "dlt", "--out", str(out), "--no-md"]
+    cmd += ["--skip", "dlt,dlt_indexed", "--out", str(out), "--no-md"]
     proc = subprocess.run(cmd, check=False, cwd=ROOT, capture_output=True, text=True, timeout=300)
     result = json.loads((out / f"{ROWS}.json").read_text())
     return proc, result
