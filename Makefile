@@ -24,3 +24,7 @@ lint: setup
 
 test: lint
 	$(UV) run pytest $(PYTEST_ARGS)
+
+# The benchmark of issue 5 at smoke size (see benchmarks/README.md for 100k and 1M).
+bench-smoke: setup
+	$(UV) run python -m benchmarks.run --rows 2000 --repeat 3 --skip dlt,dlt_indexed --out artifacts/bench-smoke --no-md

@@ -1,0 +1,58 @@
+"""The integration points with the sync engine: the only code that calls into sync_pipeline.
+
+When the engine lands on main, this file is where the benchmark meets it. Everything else in
+`benchmarks/` only passes URLs, table names and Arrow tables around.
+"""
+
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from benchmarks.measure import EnginePending
+
+BatchMode = Literal["ledger", "column"]
+
+
+def _engine() -> Any:
+    """The sync_pipeline package, or EnginePending when its public API is not there yet."""
+    try:
+        import sync_pipeline
+        from sync_pipeline.engine import comparators
+
+        sync_pipeline.import_records  # noqa: B018 - probe the public API
+        sync_pipeline.missing_after_batch  # noqa: B018
+        comparators.casefold  # noqa: B018
+    except (ImportError, AttributeError) as exc:
+        raise EnginePending(f"sync engine not available yet ({exc})") from exc
+    return sync_pipeline
+
+
+def engine_sync(
+    engine_url: str, table: str, batch2_arrow: pa.Table, *, batch_mode: BatchMode = "ledger"
+) -> Any:
+    """Our engine's full sync of a batch: overwrite matched rows, match by external_ref."""
+    sp = _engine()
+    from sync_pipeline.engine import comparators
+
+    return sp.import_records(
+        engine_url,
+        table,
+        batch2_arrow,
+        strategy="overwrite",
+        match_by="external_ref",
+        comparators={"email": comparators.casefold},
+        batch_mode=batch_mode,
+    )
+
+
+def missing_after(engine_url: str, table: str, batch_id: int) -> list[dict[str, Any]]:
+    """Rows missing after `batch_id`, as the engine reports them (ledger or column mode)."""
+    return list(_engine().missing_after_batch(engine_url, table, batch_id))
+
+
+def result_counts(result: Any) -> dict[str, Any]:
+    """The ImportResult's counters as plain JSON values."""
+    names = ("created", "updated", "unchanged", "skipped", "missing", "deleted", "batch_id")
+    out: dict[str, Any] = {n: getattr(result, n, None) for n in names}
+    out["errors"] = len(getattr(result, "errors", None) or [])
+    return out

@@ -1,0 +1,91 @@
+"""The markdown section of one run, and its place in BENCHMARKS.md (one section per row count)."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+from benchmarks.paths import DESCRIPTIONS
+from benchmarks.report import targets
+
+
+def section(result: dict[str, Any]) -> str:
+    """Markdown for one run: results table, targets, correctness, machine and server notes."""
+    rows, truth, summary = result["rows"], result["truth"], result["summary"]
+    lines = [
+        f"### {rows:,} rows (batch 2: {truth['batch2_rows']:,} rows), "
+        f"{result['repeat']} repetitions, {result['started_at']}",
+        "",
+        "| path | median s | min–max s | × COPY | × COPY (best) | rows/s | peak RSS MB | WAL MB "
+        "| load | status |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for path, s in summary.items():
+        lines.append(
+            f"| `{path}`: {DESCRIPTIONS.get(path, '')} | {_f(s['median_s'], '{:.2f}')} "
+            f"| {_range(s)} | {_f(s['x_copy'], '{:.2f}')} | {_f(s['x_copy_best'], '{:.2f}')} "
+            f"| {_f(s['rows_per_s'], '{:,.0f}')} | {_f(s['peak_rss_mb'], '{:.0f}')} "
+            f"| {_f(s['wal_mb'], '{:.0f}')} | {_f(s['load_1m'], '{:.1f}')} | {_status(s)} |"
+        )
+    lines += ["", "Targets of issue 5 (stated for 1M rows):", "", "| target | measured | verdict |"]
+    lines.append("|---|---:|---|")
+    lines += [f"| {t} | {v} | {verdict} |" for t, v, verdict in targets(summary)]
+    lines += ["", _correctness(result), "", _machine(result["machine"], result["server"])]
+    return "\n".join(lines) + "\n"
+
+
+def _f(value: float | None, fmt: str) -> str:
+    return "–" if value is None else fmt.format(value)
+
+
+def _range(s: dict[str, Any]) -> str:
+    if s["min_s"] is None:
+        return "–"
+    return f"{s['min_s']:.2f}–{s['max_s']:.2f}"
+
+
+def _status(s: dict[str, Any]) -> str:
+    if s["status"] == "pending":
+        return "pending: engine not merged yet"
+    if s["status"] == "skipped":
+        return f"skipped: {s['error']}"
+    if s["status"] != "ok":
+        first = (s["error"] or "").splitlines()[0][:120]
+        return f"{s['status']}: {first}"
+    failed = len(s["checks_failed"])
+    return f"ok, {s['checks_passed']} checks passed" + (f", **{failed} FAILED**" if failed else "")
+
+
+def _correctness(result: dict[str, Any]) -> str:
+    t, exp = result["truth"], result["expected_checksum"]
+    return (
+        f"Generator truth: {t['added']:,} added, {t['changed']:,} changed, "
+        f"{t['unchanged']:,} unchanged (of which {t['format_only']:,} differ only by email case "
+        f"or price scale), {t['missing']:,} missing. Expected final table: {exp[0]:,} rows, "
+        f"checksum `{exp[1]}`. Correctness: "
+        + ("**FAILED**, see JSON." if result["correctness_failed"] else "all checks passed.")
+    )
+
+
+def _machine(m: dict[str, Any], server: dict[str, str]) -> str:
+    settings = ", ".join(f"{k}={v}" for k, v in server.items() if k != "version")
+    load = ", ".join(f"{x:.2f}" for x in m["load_avg"])
+    return (
+        f"Machine: {m['cores']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, Linux {m['kernel']}, "
+        f"Python {m['python']}, pyarrow {m['pyarrow']}, psycopg {m['psycopg']}, "
+        f"dagster {m['dagster']}, dlt {m['dlt']}; load average at start {load} (the machine is "
+        f"shared). Server: {server['version'].split(' on ')[0]}, settings untouched: {settings}."
+    )
+
+
+def update_file(path: Path, rows: int, text: str) -> None:
+    """Replace (or append) the section for `rows` between its markers in `path`."""
+    start, end = f"<!-- results rows={rows} start -->", f"<!-- results rows={rows} end -->"
+    block = f"{start}\n{text}{end}"
+    old = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    new = (
+        pattern.sub(lambda _: block, old)
+        if pattern.search(old)
+        else old.rstrip() + f"\n\n{block}\n"
+    )
+    path.write_text(new)

@@ -1,0 +1,213 @@
+"""The measured paths. Each sets up a fresh target (untimed), times one operation, then checks it.
+
+Every function takes the worker's Ctx and an autocommit connection to the run's database, and
+returns its measurements (the engine path returns two: the full sync and the no-change re-sync).
+"""
+
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from benchmarks import pg, reference
+from benchmarks.generate import TABLE, Truth
+from benchmarks.integration import engine_sync, missing_after, result_counts
+from benchmarks.measure import Ctx, Measurement, load_batch1, timed
+from benchmarks.naive import naive_import
+
+Conn = psycopg.Connection[Any]
+PathFn = Callable[[Ctx, Conn], list[Measurement]]
+NEXT_BATCH = 2  # batch 1 is loaded with last_batch_id = 1
+
+
+def sync_counts(t: Truth) -> dict[str, int]:
+    return {
+        "created": t.added,
+        "updated": t.changed,
+        "unchanged": t.unchanged,
+        "missing": t.missing,
+        "errors": 0,
+    }
+
+
+def nochange_counts(t: Truth) -> dict[str, int]:
+    return {
+        "created": 0,
+        "updated": 0,
+        "unchanged": t.batch2_rows,
+        "missing": t.missing,
+        "errors": 0,
+    }
+
+
+def expect_counts(m: Measurement, want: dict[str, int]) -> None:
+    got = {k: m.counts.get(k) for k in want}
+    m.expect("counts equal the generator's truth", got, want)
+
+
+def expect_table(m: Measurement, ctx: Ctx, conn: Conn) -> None:
+    got = list(pg.checksum(conn, ctx.schema))
+    m.expect("final table equals the reference (checksum)", got, list(ctx.expected_checksum))
+
+
+def expect_engine(m: Measurement, ctx: Ctx, conn: Conn, result: Any, want: dict[str, int]) -> None:
+    """Counts, final table, and missing_after_batch for an engine run."""
+    m.counts = result_counts(result)
+    expect_counts(m, want)
+    expect_table(m, ctx, conn)
+    batch_id = m.counts.get("batch_id")
+    if isinstance(batch_id, int):
+        missing = missing_after(ctx.url, TABLE, batch_id)
+        m.expect("missing_after_batch finds the missing rows", len(missing), ctx.truth.missing)
+    else:
+        m.check("the result carries an integer batch id", False, batch_id)
+
+
+def run_copy(ctx: Ctx, conn: Conn) -> list[Measurement]:
+    """The yardstick: raw COPY of batch 2 into an empty copy of the indexed table."""
+    pg.fresh_schema(conn, ctx.schema)
+    pg.vacuum_analyze(conn, ctx.schema)
+    pg.settle(conn)
+    m, rows = timed(ctx, "copy", lambda: pg.copy_table(conn, ctx.schema, TABLE, ctx.batch2), conn)
+    if m.status == "ok":
+        m.counts = {"copied": rows}
+        m.expect("all rows copied", pg.checksum(conn, ctx.schema)[0], ctx.truth.batch2_rows)
+    return [m]
+
+
+def run_engine(ctx: Ctx, conn: Conn) -> list[Measurement]:
+    """Our full sync (ledger mode), then the same batch again (no-change re-sync)."""
+    load_batch1(ctx, conn)
+    m, result = timed(ctx, "engine", lambda: engine_sync(ctx.url, TABLE, ctx.batch2), conn)
+    if m.status != "ok":
+        return [m, _not_run("engine_nochange", ctx, m)]
+    expect_engine(m, ctx, conn, result, sync_counts(ctx.truth))
+    pg.settle(conn)
+    again, result2 = timed(
+        ctx, "engine_nochange", lambda: engine_sync(ctx.url, TABLE, ctx.batch2), conn
+    )
+    if again.status == "ok":
+        expect_engine(again, ctx, conn, result2, nochange_counts(ctx.truth))
+    return [m, again]
+
+
+def run_engine_column(ctx: Ctx, conn: Conn) -> list[Measurement]:
+    """Seed-compatible column mode: every seen row gets last_batch_id = the new batch id."""
+    load_batch1(ctx, conn)
+    m, result = timed(
+        ctx,
+        "engine_column",
+        lambda: engine_sync(ctx.url, TABLE, ctx.batch2, batch_mode="column"),
+        conn,
+    )
+    if m.status == "ok":
+        expect_engine(m, ctx, conn, result, sync_counts(ctx.truth))
+        stamped = pg.scalar(
+            conn,
+            sql.SQL("SELECT count(*) FROM {} WHERE last_batch_id = %s").format(
+                sql.Identifier(ctx.schema, TABLE)
+            ),
+            [m.counts.get("batch_id")],
+        )
+        m.expect("every seen row carries the new batch id", stamped, ctx.truth.batch2_rows)
+    return [m]
+
+
+def run_dagster(ctx: Ctx, conn: Conn) -> list[Measurement]:
+    """The same sync, as a Dagster materialization of an in-process asset."""
+    from benchmarks.dagster_path import dagster_sync
+
+    load_batch1(ctx, conn)
+    m, result = timed(ctx, "dagster", lambda: dagster_sync(ctx.url, TABLE, ctx.batch2), conn)
+    if m.status == "ok":
+        expect_engine(m, ctx, conn, result, sync_counts(ctx.truth))
+    return [m]
+
+
+def run_dlt(ctx: Ctx, conn: Conn, *, indexed: bool = False) -> list[Measurement]:
+    if importlib.util.find_spec("dlt") is None:
+        why = "dlt is not installed (uv sync --group bench)"
+        name = "dlt_indexed" if indexed else "dlt"
+        return [Measurement(name, ctx.rep, status="skipped", error=why)]
+    from benchmarks.dlt_path import dlt_merge
+
+    return [dlt_merge(ctx, conn, indexed=indexed)]
+
+
+def run_dlt_indexed(ctx: Ctx, conn: Conn) -> list[Measurement]:
+    return run_dlt(ctx, conn, indexed=True)
+
+
+def run_naive(ctx: Ctx, conn: Conn) -> list[Measurement]:
+    load_batch1(ctx, conn)
+    m, counts = timed(
+        ctx, "naive", lambda: naive_import(conn, ctx.schema, ctx.batch2, NEXT_BATCH), conn
+    )
+    if m.status == "ok" and counts is not None:
+        m.counts = counts
+        t = ctx.truth
+        expect_counts(m, {"created": t.added, "updated": t.changed, "unchanged": t.unchanged})
+        expect_table(m, ctx, conn)
+    return [m]
+
+
+def _run_upsert(ctx: Ctx, conn: Conn, name: str, stamp_all: bool) -> list[Measurement]:
+    load_batch1(ctx, conn)
+    m, counts = timed(
+        ctx,
+        name,
+        lambda: reference.upsert(conn, ctx.schema, ctx.batch2, NEXT_BATCH, stamp_all=stamp_all),
+        conn,
+    )
+    if m.status == "ok" and counts is not None:
+        m.counts = counts
+        t = ctx.truth
+        matched_writes = t.batch2_rows - t.added if stamp_all else t.changed
+        expect_counts(m, {"created": t.added, "updated": matched_writes})
+        expect_table(m, ctx, conn)
+    return [m]
+
+
+def run_upsert(ctx: Ctx, conn: Conn) -> list[Measurement]:
+    """Reference upsert that rewrites every seen row (stamps last_batch_id)."""
+    return _run_upsert(ctx, conn, "upsert", stamp_all=True)
+
+
+def run_upsert_changed(ctx: Ctx, conn: Conn) -> list[Measurement]:
+    """Reference upsert that only updates rows that differ."""
+    return _run_upsert(ctx, conn, "upsert_changed", stamp_all=False)
+
+
+def _not_run(path: str, ctx: Ctx, cause: Measurement) -> Measurement:
+    return Measurement(path, ctx.rep, status=cause.status, error=f"not run: {cause.path} failed")
+
+
+PATHS: dict[str, PathFn] = {
+    "copy": run_copy,
+    "engine": run_engine,
+    "engine_column": run_engine_column,
+    "dagster": run_dagster,
+    "dlt": run_dlt,
+    "dlt_indexed": run_dlt_indexed,
+    "naive": run_naive,
+    "upsert": run_upsert,
+    "upsert_changed": run_upsert_changed,
+}
+# Measurements each worker reports (the engine worker also reports the no-change re-sync).
+REPORTS: dict[str, tuple[str, ...]] = {p: (p,) for p in PATHS} | {
+    "engine": ("engine", "engine_nochange")
+}
+DESCRIPTIONS = {
+    "copy": "raw COPY of batch 2 into an empty copy of the indexed table (yardstick)",
+    "engine": "engine full sync, ledger mode (normalize, diff, apply, batch id, missing rows)",
+    "engine_nochange": "engine re-sync of the same batch 2 (nothing changed)",
+    "engine_column": "engine column mode: every seen row stamped with last_batch_id",
+    "dagster": "engine full sync as a Dagster materialization (in-process)",
+    "dlt": "dlt merge (delete-insert), Arrow input, csv loader; dlt's table has no indexes",
+    "dlt_indexed": "the same, dlt's table with the target's unique indexes (id, external_ref)",
+    "naive": "naive importer: 500-row chunks, SELECT by key + executemany INSERT/UPDATE",
+    "upsert": "SQL reference: COPY to temp + INSERT ON CONFLICT, rewrites every seen row",
+    "upsert_changed": "SQL reference: COPY to temp + INSERT ON CONFLICT ... WHERE distinct",
+}
