@@ -126,8 +126,8 @@ class Importer:
         e_index = rows.column("__e")
         inserts = self._inserts(rows.filter(pc.equal(effect, "added")))
         upd_ix = mask_indices(pc.equal(effect, "changed"))
-        updates = pk_table(diff.old, e_index.take(upd_ix), self.plan.identity, "__pk_")
         old_ix = e_index.take(upd_ix)
+        updates = pk_table(diff.old, old_ix, self.plan.identity, "__pk_")
         for c in new.column_names:  # changed fields take the offered value, the others stay
             flags = changed.column(c).take(upd_ix)
             final = pc.if_else(flags, new.column(c).take(upd_ix), diff.old.column(c).take(old_ix))
