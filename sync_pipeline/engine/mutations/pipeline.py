@@ -136,7 +136,13 @@ class Run:
             found = guarded("load", op, cfg.load, *args)
             outcome("load", op, found if isinstance(found, (str, bool)) else None, "load")
         else:
-            found = self._select(table, pk, lock=True)
+            try:
+                found = self._select(table, pk, lock=True)
+            except sa.exc.DBAPIError as exc:  # e.g. a key out of the column's range
+                text = str(exc.orig).splitlines()[0][:300]
+                raise WriteRejected(
+                    "load", op.index, op, f"{type(exc.orig).__name__}: {text}"
+                ) from None
         if found is None:
             raise WriteRejected(
                 "load", op.index, op, f"No original record found for row {dict(pk)}"
