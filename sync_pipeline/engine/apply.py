@@ -18,11 +18,10 @@ from sync_pipeline.engine.values import decode_row
 
 @dataclass(frozen=True, slots=True)
 class ChunkWrite:
-    """What one chunk writes: new rows, changed rows (pk + values), rows to stamp or delete."""
+    """What one chunk writes: new rows, changed rows (pk + values), rows to delete."""
 
     inserts: pa.Table
     updates: pa.Table  # __pk_<col> columns + final values of the compared columns
-    stamps: pa.Table  # primary key columns of seen rows whose data is not written
     deletes: pa.Table  # primary key columns of rows to delete / soft-delete
     update_constants: Mapping[str, Any] = field(default_factory=dict)
 
@@ -40,20 +39,26 @@ class TableWriter:
         self.pk = pk
         self.kinds = kinds
 
-    def write(
-        self, chunk: ChunkWrite, *, batch: tuple[str, int] | None, delete: tuple[str, Any] | None
-    ) -> None:
+    def write(self, chunk: ChunkWrite, *, delete: tuple[str, Any] | None) -> None:
         if chunk.inserts.num_rows:
             self.insert(chunk.inserts)
         if chunk.updates.num_rows:
-            self.update(chunk.updates, chunk.update_constants)
-        if batch is not None and chunk.stamps.num_rows:
-            self.set_constant(chunk.stamps, {batch[0]: batch[1]}, only_if_different=True)
+            self.update(
+                _in_key_order(chunk.updates, [f"__pk_{p}" for p in self.pk]), chunk.update_constants
+            )
         if chunk.deletes.num_rows:
             if delete is None:
                 self.delete(chunk.deletes)
             else:
                 self.set_constant(chunk.deletes, {delete[0]: delete[1]}, only_if_different=False)
+
+    def stamp(self, keys: pa.Table, column: str, batch_id: int) -> None:
+        """Set the batch column of these rows (seen, data not written) in one statement, in key
+        order so the table's pages are visited once each, in sequence."""
+        if keys.num_rows:
+            self.set_constant(
+                _in_key_order(keys, list(self.pk)), {column: batch_id}, only_if_different=True
+            )
 
     def _pk_match(self, source: Any, prefix: str = "") -> list[sa.ColumnElement[bool]]:
         return [self.table.c[p] == source[f"{prefix}{p}"] for p in self.pk]
@@ -178,6 +183,10 @@ class PostgresWriter(TableWriter):
     def delete(self, keys: pa.Table) -> None:
         stage = self._staged(keys)
         self.conn.execute(sa.delete(self.table).where(*self._pk_match(stage.c)))
+
+
+def _in_key_order(data: pa.Table, keys: list[str]) -> pa.Table:
+    return data.take(pc.sort_indices(data, sort_keys=[(k, "ascending") for k in keys]))
 
 
 def writer_for(

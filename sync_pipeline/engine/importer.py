@@ -82,6 +82,7 @@ class Importer:
         self.ledger: sa.Table | None = None
         self.now = self.options.clock()
         self.seen = SeenRows(plan)
+        self.stamps: list[pa.Table] = []  # seen rows whose data is not written (column mode)
 
     def begin(self) -> None:
         batches.lock_table(self.conn, self.target)
@@ -132,19 +133,13 @@ class Importer:
             flags = changed.column(c).take(upd_ix)
             final = pc.if_else(flags, new.column(c).take(upd_ix), diff.old.column(c).take(old_ix))
             updates = updates.append_column(c, final)
-        seen_ix = mask_indices(pc.is_in(effect, value_set=pa.array(["unchanged", "skipped"])))
-        stamps = pk_table(diff.old, pc.drop_null(e_index.take(seen_ix)), self.plan.identity)
+        if self.options.batch_mode == "column" and self._stamp is not None:
+            seen_ix = mask_indices(pc.is_in(effect, value_set=pa.array(["unchanged", "skipped"])))
+            self.stamps.append(pk_table(diff.old, e_index.take(seen_ix), self.plan.identity))
         del_ix = mask_indices(pc.equal(effect, "deleted"))
         deletes = pk_table(diff.old, e_index.take(del_ix), self.plan.identity)
         self.writer.write(
-            ChunkWrite(
-                inserts,
-                updates,
-                stamps if self.options.batch_mode == "column" else stamps.slice(0, 0),
-                deletes,
-                self._update_constants(new.column_names),
-            ),
-            batch=self._stamp,
+            ChunkWrite(inserts, updates, deletes, self._update_constants(new.column_names)),
             delete=(self.options.soft_delete_column, self.now)
             if self.options.delete_mode == "soft_delete"
             else None,
@@ -218,7 +213,16 @@ class Importer:
             self.updated.append(decode_row(out, self.target.kinds))
 
     def finish(self) -> ImportResult:
-        """Count missing rows, write the ledger; callbacks fire later (see fire_callbacks)."""
+        """Stamp the seen rows, count missing rows, write the ledger; callbacks fire later."""
+        if self.stamps and self._stamp is not None:
+            try:
+                self.writer.stamp(pa.concat_tables(self.stamps), *self._stamp)
+            except sa.exc.DBAPIError as exc:
+                raise ApplyError(
+                    f"stamping the seen rows of {self.target.name!r} failed; the batch was "
+                    f"rolled back: {exc.orig}",
+                    batch_id=self.batch_id,
+                ) from exc
         if self.options.batch_mode == "ledger" and self.seen.last is not None:
             missing = self.seen.missing(self.conn)
             self.counts["missing"] = len(missing)
