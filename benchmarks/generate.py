@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 DEFAULT_SEED = 20_261_121
-GENERATOR_VERSION = 1  # bump when the generated data changes (invalidates cached Parquet)
+GENERATOR_VERSION = 2  # bump when the generated data changes (invalidates cached Parquet)
 
 TABLE = "customers"
 DDL = """
@@ -139,7 +139,8 @@ def generate(rows: int, seed: int = DEFAULT_SEED) -> Workload:
     rng = np.random.default_rng(seed)
     base = _rows(np.arange(1, rows + 1, dtype=np.int64), rng, null_names=True)
     order = rng.permutation(rows)
-    sizes = [truth.missing, truth.changed, truth.format_only // 2, truth.format_only // 2]
+    half = truth.format_only // 2
+    sizes = [truth.missing, truth.changed, half, truth.format_only - half]
     missing_idx, changed_idx, email_idx, price_idx, _ = np.split(order, np.cumsum(sizes))
     final = _apply_changes(base, _mask(rows, changed_idx), rng)
     new = _rows(np.arange(rows + 1, rows + truth.added + 1, dtype=np.int64), rng, null_names=False)

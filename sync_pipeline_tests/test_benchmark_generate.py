@@ -6,12 +6,9 @@ import pytest
 
 from benchmarks.generate import DATA_COLUMNS, counts, generate
 
-ROWS = 1000
-
-
-@pytest.fixture(scope="module")
-def workload():
-    return generate(ROWS, seed=7)
+@pytest.fixture(scope="module", params=[1000, 150])
+def workload(request):
+    return generate(request.param, seed=7)
 
 
 def by_ref(table):
@@ -29,14 +26,14 @@ def same(new, old, field):
 
 
 def test_same_seed_gives_identical_batches(workload):
-    again = generate(ROWS, seed=7)
+    again = generate(workload.truth.rows, seed=7)
     assert again.batch1.equals(workload.batch1)
     assert again.batch2.equals(workload.batch2)
     assert again.expected.equals(workload.expected)
 
 
 def test_other_seed_gives_other_data(workload):
-    assert not generate(ROWS, seed=8).batch2.equals(workload.batch2)
+    assert not generate(workload.truth.rows, seed=8).batch2.equals(workload.batch2)
 
 
 def test_truth_counts_match_a_row_by_row_diff(workload):
@@ -46,11 +43,12 @@ def test_truth_counts_match_a_row_by_row_diff(workload):
         k for k in new.keys() & old.keys() if not all(same(new[k], old[k], f) for f in fields)
     }
     t = workload.truth
-    assert len(new.keys() - old.keys()) == t.added == ROWS * 5 // 100
-    assert len(old.keys() - new.keys()) == t.missing == ROWS * 2 // 100
-    assert len(changed) == t.changed == ROWS * 10 // 100
+    rows = t.rows
+    assert len(new.keys() - old.keys()) == t.added == rows * 5 // 100
+    assert len(old.keys() - new.keys()) == t.missing == rows * 2 // 100
+    assert len(changed) == t.changed == rows * 10 // 100
     assert len(new.keys() & old.keys()) - len(changed) == t.unchanged
-    assert workload.batch2.num_rows == t.batch2_rows == counts(ROWS).batch2_rows
+    assert workload.batch2.num_rows == t.batch2_rows == counts(rows).batch2_rows
 
 
 def test_format_only_rows_differ_raw_but_not_under_the_comparators(workload):
