@@ -6,6 +6,7 @@ import pytest
 
 from benchmarks.generate import DATA_COLUMNS, counts, generate
 
+
 @pytest.fixture(scope="module", params=[1000, 150])
 def workload(request):
     return generate(request.param, seed=7)
