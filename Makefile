@@ -6,7 +6,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 .PHONY: setup demo test lint typecheck unit bench-smoke dev
 
 $(UV):
-	python3 -m pip install --user --quiet "uv==0.9.*"
+	python3 -m pip install --user --quiet "uv>=0.9"
 
 setup: $(UV)
 	$(UV) sync --frozen

@@ -4,9 +4,11 @@ When the engine lands on main, this file is where the benchmark meets it. Everyt
 `benchmarks/` only passes URLs, table names and Arrow tables around.
 """
 
+from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from benchmarks.measure import EnginePending
 
@@ -42,6 +44,23 @@ def engine_sync(
         match_by="external_ref",
         comparators={"email": comparators.casefold},
         batch_mode=batch_mode,
+    )
+
+
+def engine_sync_stream(engine_url: str, table: str, parquet: Path, chunk_rows: int) -> Any:
+    """The same sync fed as a stream of Arrow chunks read from Parquet (bounded memory)."""
+    sp = _engine()
+    from sync_pipeline.engine import comparators
+
+    chunks = pq.ParquetFile(parquet).iter_batches(batch_size=chunk_rows)
+    return sp.import_records(
+        engine_url,
+        table,
+        (pa.Table.from_batches([b]) for b in chunks),
+        strategy="overwrite",
+        match_by="external_ref",
+        comparators={"email": comparators.casefold},
+        batch_mode="ledger",
     )
 
 

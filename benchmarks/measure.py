@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar
 import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
+from psycopg import sql
 
 from benchmarks import pg
 from benchmarks.generate import Truth
@@ -145,10 +146,16 @@ def _is_pending(exc: BaseException | None) -> bool:
     return False
 
 
-def load_batch1(ctx: Ctx, conn: psycopg.Connection[Any]) -> None:
+def load_batch1(ctx: Ctx, conn: psycopg.Connection[Any], *, fillfactor: int | None = None) -> None:
     """Fresh indexed target holding batch 1 (streamed from Parquet by COPY), vacuumed and
-    analyzed, server settled."""
+    analyzed, server settled. `fillfactor` leaves room in each page for HOT updates."""
     pg.fresh_schema(conn, ctx.schema)
+    if fillfactor is not None:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} SET (fillfactor = {})").format(
+                sql.Identifier(ctx.schema, "customers"), sql.Literal(fillfactor)
+            )
+        )
     source = pq.ParquetFile(ctx.data_dir / "batch1.parquet")
     pg.copy_batches(
         conn, ctx.schema, "customers", source.iter_batches(batch_size=pg.COPY_CHUNK_ROWS)

@@ -72,6 +72,12 @@ def targets(s: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
         ("full sync ≤ 1.5× COPY (stretch ≤ 1.0×)", get("engine", "x_copy"), 1.5, "{:.2f}×"),
         ("no-change re-sync ≤ 0.6× COPY", get("engine_nochange", "x_copy"), 0.6, "{:.2f}×"),
         ("column mode ≤ 2.5× COPY", get("engine_column", "x_copy"), 2.5, "{:.2f}×"),
+        (
+            "column mode ≤ 2.5× COPY, target with fillfactor 50 (HOT stamps)",
+            get("engine_column_hot", "x_copy"),
+            2.5,
+            "{:.2f}×",
+        ),
         ("peak RSS of the engine ≤ 1 GB", get("engine", "peak_rss_mb"), 1024, "{:.0f} MB"),
     ):
         out.append((label, *_verdict(value, limit, fmt)))

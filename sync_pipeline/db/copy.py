@@ -22,19 +22,51 @@ def create_stage(conn: sa.Connection, columns: Sequence[sa.Column]) -> sa.Table:
 
 
 def copy_into(conn: sa.Connection, stage: sa.Table, data: pa.Table) -> None:
-    """COPY `data` (columns named like the stage's) into the stage table as CSV."""
+    """COPY `data` (columns named like the table's) into `stage` (any table) as CSV."""
     if data.num_rows == 0:
         return
     data = pa.table({name: _csv_ready(data.column(name)) for name in data.column_names})
     buf = io.BytesIO()
     pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        sql.Identifier(stage.name), sql.SQL(", ").join(map(sql.Identifier, data.column_names))
+        sql.Identifier(*([stage.schema] if stage.schema else []), stage.name),
+        sql.SQL(", ").join(map(sql.Identifier, data.column_names)),
     )
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cur, cur.copy(statement) as copy:
         copy.write(buf.getbuffer())
+
+
+def stage_values(conn: sa.Connection, columns: Sequence[sa.Column], data: pa.Table) -> sa.Table:
+    """A temporary table holding `data` (COPY on Postgres, executemany elsewhere); drop it with
+    `drop_stage` when done."""
+    if conn.dialect.name == "postgresql":
+        stage = create_stage(conn, columns)
+        copy_into(conn, stage, data)
+        if data.num_rows >= 1000:
+            conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(stage.name)}")
+        return stage
+    name = f"_sync_stage_{uuid.uuid4().hex[:12]}"
+    stage = sa.Table(name, sa.MetaData(), *columns, prefixes=["TEMPORARY"])
+    stage.create(conn)
+    if data.num_rows:
+        conn.execute(sa.insert(stage), data.to_pylist())
+    return stage
+
+
+def drop_stage(conn: sa.Connection, stage: sa.Table) -> None:
+    stage.drop(conn)
+
+
+def bulk_insert(conn: sa.Connection, table: sa.Table, data: pa.Table) -> None:
+    """Insert many rows: COPY on Postgres, executemany elsewhere."""
+    if data.num_rows == 0:
+        return
+    if conn.dialect.name == "postgresql":
+        copy_into(conn, table, data)
+    else:
+        conn.execute(sa.insert(table), data.to_pylist())
 
 
 def truncate(conn: sa.Connection, stage: sa.Table) -> None:

@@ -5,7 +5,7 @@ databases go through SQLAlchemy rows.
 """
 
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -28,30 +28,33 @@ def read_rows(
     kinds: Mapping[str, Kind],
     where: sa.ColumnElement[bool] | None = None,
     extra: Mapping[str, sa.ColumnElement[Any]] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pa.Table:
-    """All columns of the rows in scope, plus the `extra` expressions labelled `__expr_<name>`."""
+    """The rows in scope (all columns, or `columns`), plus `extra` labelled `__expr_<name>`."""
     extra = dict(extra or {})
+    cols = [c for c in table.columns if columns is None or c.name in columns]
     if conn.dialect.name == "postgresql":
-        return _read_postgres(conn, table, kinds, where, extra)
-    return _read_generic(conn, table, kinds, where, extra)
+        return _read_postgres(conn, table, cols, kinds, where, extra)
+    return _read_generic(conn, table, cols, kinds, where, extra)
 
 
 def _select(
-    table: sa.Table,
+    cols: Sequence[sa.Column[Any]],
     where: sa.ColumnElement[bool] | None,
     extra: Mapping[str, sa.ColumnElement[Any]],
     project: Any = None,
 ) -> sa.Select[Any]:
     project = project or (lambda name, col: col)
-    cols = [project(c.name, c).label(c.name) for c in table.columns]
-    cols += [project(name, expr).label(f"__expr_{name}") for name, expr in extra.items()]
-    stmt = sa.select(*cols)
+    selected = [project(c.name, c).label(c.name) for c in cols]
+    selected += [project(n, expr).label(f"__expr_{n}") for n, expr in extra.items()]
+    stmt = sa.select(*selected)
     return stmt.where(where) if where is not None else stmt
 
 
 def _read_postgres(
     conn: sa.Connection,
     table: sa.Table,
+    cols: Sequence[sa.Column[Any]],
     kinds: Mapping[str, Kind],
     where: sa.ColumnElement[bool] | None,
     extra: Mapping[str, sa.ColumnElement[Any]],
@@ -59,50 +62,63 @@ def _read_postgres(
     def utc(name: str, expr: Any) -> Any:
         return sa.func.timezone("UTC", expr) if kinds[name] == "datetime_tz" else expr
 
-    stmt = _select(table, where, extra, utc)
+    stmt = _select(cols, where, extra, utc)
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    names = [c.name for c in table.columns] + [f"__expr_{n}" for n in extra]
-    col_kinds = [kinds[c.name] for c in table.columns] + [kinds[n] for n in extra]
-    sa_types = [c.type for c in table.columns] + [table.c[n].type for n in extra]
+    names = [c.name for c in cols] + [f"__expr_{n}" for n in extra]
+    col_kinds = [kinds[c.name] for c in cols] + [kinds[n] for n in extra]
+    sa_types = [c.type for c in cols] + [table.c[n].type for n in extra]
     raw = conn.connection.driver_connection
     assert raw is not None
-    buf = io.BytesIO()
-    with raw.cursor() as cur:
-        sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
-        with cur.copy(sql, compiled.params) as copy:
-            for chunk in copy:
-                buf.write(chunk)
     csv_types = {
         n: (pa.timestamp("us") if k == "datetime_tz" else arrow_type(k, t))
         if k in _CSV_NATIVE
         else pa.string()
         for n, k, t in zip(names, col_kinds, sa_types, strict=True)
     }
-    if buf.tell() == 0:
+    options = pacsv.ConvertOptions(
+        column_types=csv_types,
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t"],
+        false_values=["f"],
+    )
+    read = pacsv.ReadOptions(column_names=names)
+    with raw.cursor() as cur:
+        # The SELECT is compiled by SQLAlchemy; psycopg binds its parameters.
+        sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
+        with cur.copy(sql, compiled.params) as copy:
+            parts = [
+                pacsv.read_csv(io.BytesIO(block), read_options=read, convert_options=options)
+                for block in _blocks(copy)
+            ]
+    if not parts:
         return pa.table(
             {
                 n: pa.array([], type=arrow_type(k, t))
                 for n, k, t in zip(names, col_kinds, sa_types, strict=True)
             }
         )
-    buf.seek(0)
-    parsed = pacsv.read_csv(
-        buf,
-        read_options=pacsv.ReadOptions(column_names=names),
-        convert_options=pacsv.ConvertOptions(
-            column_types=csv_types,
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-            true_values=["t"],
-            false_values=["f"],
-        ),
-    )
+    parsed = pa.concat_tables(parts)
+    del parts
     out = {}
     for name, kind, sa_type in zip(names, col_kinds, sa_types, strict=True):
         col = parsed.column(name).combine_chunks()
         out[name] = _finish(col, kind, sa_type)
     return pa.table(out)
+
+
+def _blocks(copy: Any, size: int = 16 << 20) -> Iterator[bytes]:
+    """Postgres sends one row per COPY message: gather whole rows into blocks of ~16 MB, so the
+    CSV is parsed as it arrives and the raw text never sits in memory all at once."""
+    block = bytearray()
+    for row in copy:
+        block += row
+        if len(block) >= size:
+            yield bytes(block)
+            block.clear()
+    if block:
+        yield bytes(block)
 
 
 def _finish(col: pa.Array, kind: Kind, sa_type: Any) -> pa.Array:
@@ -127,11 +143,12 @@ def _finish(col: pa.Array, kind: Kind, sa_type: Any) -> pa.Array:
 def _read_generic(
     conn: sa.Connection,
     table: sa.Table,
+    cols: Sequence[sa.Column[Any]],
     kinds: Mapping[str, Kind],
     where: sa.ColumnElement[bool] | None,
     extra: Mapping[str, sa.ColumnElement[Any]],
 ) -> pa.Table:
-    stmt = _select(table, where, extra)
+    stmt = _select(cols, where, extra)
     result = conn.execute(stmt)
     names = list(result.keys())
     rows = result.fetchall()

@@ -1,9 +1,12 @@
 """The public entry points: import_records, import_multiple, BatchImport, missing_after_batch."""
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.db.connect import Target, read_connection, transaction
@@ -30,11 +33,20 @@ class BatchImport:
         self.table = table
         self.options = ImportOptions.from_kwargs(strategy, **options)
 
-    def run(self, records: Records) -> ImportResult:
-        """Import `records` as one batch in one transaction."""
+    def run(self, records: Records | Iterable[pa.Table | pd.DataFrame]) -> ImportResult:
+        """Import `records` as one batch in one transaction.
+
+        `records` may also be a stream of chunks (an iterable of Arrow tables or DataFrames, as a
+        sender yields them): each chunk is diffed against the rows its keys hit and written before
+        the next is read, so memory is bounded by the chunk, not the batch.
+        """
         with transaction(self.target) as conn:
             importer = self._importer(conn)
-            importer.process(records)
+            batch, chunks = _split_input(records)
+            if batch is not None:
+                importer.process(batch)
+            for chunk in chunks or ():
+                importer.process(chunk, lookup=True)
             result = importer.finish()
         importer.fire_callbacks()
         return result
@@ -93,7 +105,21 @@ class PreparedImport:
 
     def _write(self) -> None:
         batch, self.buffer = self.buffer, []
-        self.importer.process(batch)
+        self.importer.process(batch, lookup=True)
+
+
+def _split_input(records: Any) -> tuple[Records | None, Iterator[pa.Table | pd.DataFrame] | None]:
+    """(one batch, None) or (None, a stream of chunks: Arrow tables, record batches, frames)."""
+    if isinstance(records, (pa.Table, pd.DataFrame, list)) or not isinstance(records, Iterable):
+        return records, None
+    iterator = iter(records)
+    first = next(iterator, None)
+    if first is None:
+        return [], None
+    rest = itertools.chain([first], iterator)
+    if not isinstance(first, (pa.Table, pa.RecordBatch, pd.DataFrame)):
+        return list(rest), None  # an iterator of mappings is one batch
+    return None, (pa.Table.from_batches([c]) if isinstance(c, pa.RecordBatch) else c for c in rest)
 
 
 def import_records(

@@ -125,8 +125,12 @@ class PostgresWriter(TableWriter):
         return stage
 
     def _staged(self, data: pa.Table) -> sa.Table:
+        """COPY the data in, then ANALYZE so the planner joins the stage by hash, not by loops."""
         stage = self._stage(data.column_names)
         copy_into(self.conn, stage, data)
+        if data.num_rows >= 1000:
+            quoted = self.conn.dialect.identifier_preparer.quote(stage.name)
+            self.conn.exec_driver_sql(f"ANALYZE {quoted}")
         return stage
 
     def insert(self, rows: pa.Table) -> None:

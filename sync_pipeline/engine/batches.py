@@ -5,8 +5,10 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import pyarrow as pa
 import sqlalchemy as sa
 
+from sync_pipeline.db.copy import bulk_insert
 from sync_pipeline.db.schema import TargetTable
 from sync_pipeline.engine.coerce import coercer
 
@@ -157,17 +159,16 @@ def record_missing(
                 sa.delete(ledger).where(mine, ledger.c.row_key == sa.bindparam("k")), stale
             )
     conn.execute(sa.delete(ledger).where(mine, ledger.c.batch_id == batch_id))
-    if missing:
-        rows = [
-            {
-                "table_name": target.name,
-                "batch_column": column,
-                "batch_id": batch_id,
-                "row_key": row_key(k),
-            }
-            for k in missing
-        ]
-        conn.execute(sa.insert(ledger), rows)
+    n = len(missing)
+    rows = pa.table(
+        {
+            "table_name": pa.array([target.name] * n, pa.string()),
+            "batch_column": pa.array([column] * n, pa.string()),
+            "batch_id": pa.array([batch_id] * n, pa.int64()),
+            "row_key": pa.array([row_key(k) for k in missing], pa.string()),
+        }
+    )
+    bulk_insert(conn, ledger, rows)
 
 
 def _parse_all(texts: list[str], target: TargetTable) -> list[tuple[Any, ...]]:

@@ -29,9 +29,10 @@ class BatchDiff:
     """The diff of a batch against the target, before anything is written.
 
     `rows` holds the batch rows that take part (normalized columns plus `__row`, the record's
-    position, `__effect` and `__e`, the matched target row in `old`). `new` holds the values a
-    matched row would get for each compared column, `changed` one boolean column per compared
-    column. `missing` holds the target rows in scope that no record matched.
+    position, `__effect` and `__e`, the matched target row in `old`). `new` holds the value
+    offered to a matched row for each compared column (written where it changes the row),
+    `changed_mask` one boolean column per compared column. `missing_rows` holds the target rows
+    in scope that no record matched.
     """
 
     table: str
@@ -42,8 +43,9 @@ class BatchDiff:
     rows: pa.Table
     old: pa.Table
     new: pa.Table
-    changed: pa.Table
-    missing: pa.Table
+    changed_mask: pa.Table
+    missing_rows: pa.Table
+    keys: pa.Table | None = None  # complete keys of the rows that take part (__k0, __k1, ...)
     dropped: tuple[tuple[int, str], ...] = ()
     errors: tuple[tuple[dict[str, Any], str], ...] = ()
     counts: Mapping[str, int] = field(default_factory=dict)
@@ -53,7 +55,7 @@ class BatchDiff:
         return self.counts.get("added", 0)
 
     @property
-    def changed_count(self) -> int:
+    def changed(self) -> int:
         return self.counts.get("changed", 0)
 
     @property
@@ -69,8 +71,8 @@ class BatchDiff:
         return self.counts.get("deleted", 0)
 
     @property
-    def missing_count(self) -> int:
-        return self.missing.num_rows
+    def missing(self) -> int:
+        return self.missing_rows.num_rows
 
     @property
     def total(self) -> int:
@@ -79,11 +81,11 @@ class BatchDiff:
     def as_dict(self) -> dict[str, int]:
         return {
             "added": self.added,
-            "changed": self.changed_count,
+            "changed": self.changed,
             "unchanged": self.unchanged,
             "skipped": self.skipped,
             "deleted": self.deleted,
-            "missing": self.missing_count,
+            "missing": self.missing,
             "errors": len(self.errors),
         }
 
@@ -94,7 +96,7 @@ class BatchDiff:
             if effect == "unchanged" and not include_unchanged:
                 continue
             yield self._entry(i, effect)
-        for row in self.missing.to_pylist():
+        for row in self.missing_rows.to_pylist():
             decoded = decode_row(row, self.kinds)
             yield DiffEntry(
                 "missing",
@@ -124,7 +126,7 @@ class BatchDiff:
             pk = self._tuple(row, self.pk_fields) if all(f in row for f in self.pk_fields) else None
             return DiffEntry(effect, key, pk, changes, record)
         old = decode_row(self.old.slice(e, 1).to_pylist()[0], self.kinds)
-        flags = self.changed.slice(i, 1).to_pylist()[0]
+        flags = self.changed_mask.slice(i, 1).to_pylist()[0]
         new = self.new.slice(i, 1).to_pylist()[0]
         changes = {
             c: (old.get(c), decode(self.kinds.get(c), new[c]))

@@ -1,6 +1,5 @@
 """One import into one table inside one transaction: normalize, diff, write in chunks, stamp."""
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -9,7 +8,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from sync_pipeline.db.read import read_rows
 from sync_pipeline.db.types import arrow_type
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.apply import (
@@ -22,21 +20,40 @@ from sync_pipeline.engine.apply import (
 )
 from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.engine.errors import ApplyError, ConfigError
+from sync_pipeline.engine.fetch import fetch_by_keys, fetch_scope
 from sync_pipeline.engine.keys import KeyCodes
 from sync_pipeline.engine.matching import compute_diff
 from sync_pipeline.engine.normalize import Records, normalize, normalize_batch
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.results import ImportResult
+from sync_pipeline.engine.seen import SeenRows
 from sync_pipeline.engine.values import decode_row
 
 Callback = Callable[[list[dict[str, Any]]], Any]
 
 
-def diff_batch(conn: sa.Connection, plan: Plan, records: Records, codes: KeyCodes) -> BatchDiff:
-    """Normalize the records and diff them against the target rows in scope (reads only)."""
+def diff_batch(
+    conn: sa.Connection,
+    plan: Plan,
+    records: Records,
+    codes: KeyCodes,
+    *,
+    lookup: bool = False,
+    earlier_keys: pa.Table | None = None,
+) -> BatchDiff:
+    """Normalize the records and diff them against the target (reads only).
+
+    With `lookup` (chunked imports) only the rows the batch's keys hit are read, when the keys
+    allow it; otherwise the whole scope is read once.
+    """
     batch = normalize_batch(records, plan.target, plan.options)
-    existing = read_rows(conn, plan.table, plan.target.kinds, plan.scope, plan.sql_expressions())
-    diff = compute_diff(plan, batch.table, existing, deletes=batch.deletes, codes=codes)
+    if lookup and plan.exact_keys and plan.options.strategy != "append":
+        existing = fetch_by_keys(conn, plan, batch.table)
+    else:
+        existing = fetch_scope(conn, plan)
+    diff = compute_diff(
+        plan, batch.table, existing, deletes=batch.deletes, codes=codes, earlier_keys=earlier_keys
+    )
     return replace(diff, errors=batch.errors)
 
 
@@ -64,9 +81,7 @@ class Importer:
         self.batch_id: int | None = None
         self.ledger: sa.Table | None = None
         self.now = self.options.clock()
-        self.calls = 0
-        self.last_diff: BatchDiff | None = None
-        self.seen_ids: list[pa.Table] = []
+        self.seen = SeenRows(plan)
 
     def begin(self) -> None:
         batches.lock_table(self.conn, self.target)
@@ -81,13 +96,14 @@ class Importer:
                 )
             )
 
-    def process(self, records: Records) -> BatchDiff:
-        diff = diff_batch(self.conn, self.plan, records, self.codes)
+    def process(self, records: Records, *, lookup: bool = False) -> BatchDiff:
+        """Diff and write one batch (or one chunk of a chunked import)."""
+        earlier = self.seen.earlier_keys()
+        diff = diff_batch(
+            self.conn, self.plan, records, self.codes, lookup=lookup, earlier_keys=earlier
+        )
+        self.seen.record(diff, lookup=lookup)
         self.errors += [(dict(r), reason) for r, reason in diff.errors]
-        self.calls += 1
-        self.last_diff = diff
-        if self.options.batch_mode == "ledger":
-            self.seen_ids.append(self._seen_identities(diff))
         self.counts["skipped"] += len(diff.dropped)
         chunk = self.options.chunk(self.conn.dialect.name)
         for start in range(0, diff.rows.num_rows, chunk):
@@ -105,14 +121,17 @@ class Importer:
     def _write_chunk(self, diff: BatchDiff, start: int, end: int) -> None:
         rows = diff.rows.slice(start, end - start)
         new = diff.new.slice(start, end - start)
-        changed = diff.changed.slice(start, end - start)
+        changed = diff.changed_mask.slice(start, end - start)
         effect = rows.column("__effect")
         e_index = rows.column("__e")
         inserts = self._inserts(rows.filter(pc.equal(effect, "added")))
         upd_ix = mask_indices(pc.equal(effect, "changed"))
-        updates = pk_table(diff.old, e_index.take(upd_ix), self.plan.identity, "__pk_")
-        for c in new.column_names:
-            updates = updates.append_column(c, new.column(c).take(upd_ix))
+        old_ix = e_index.take(upd_ix)
+        updates = pk_table(diff.old, old_ix, self.plan.identity, "__pk_")
+        for c in new.column_names:  # changed fields take the offered value, the others stay
+            flags = changed.column(c).take(upd_ix)
+            final = pc.if_else(flags, new.column(c).take(upd_ix), diff.old.column(c).take(old_ix))
+            updates = updates.append_column(c, final)
         seen_ix = mask_indices(pc.is_in(effect, value_set=pa.array(["unchanged", "skipped"])))
         stamps = pk_table(diff.old, pc.drop_null(e_index.take(seen_ix)), self.plan.identity)
         del_ix = mask_indices(pc.equal(effect, "deleted"))
@@ -125,7 +144,7 @@ class Importer:
                 deletes,
                 self._update_constants(new.column_names),
             ),
-            batch=(self.options.batch_column, self.batch_id) if self._stamping else None,
+            batch=self._stamp,
             delete=(self.options.soft_delete_column, self.now)
             if self.options.delete_mode == "soft_delete"
             else None,
@@ -141,52 +160,15 @@ class Importer:
             self._collect_updates(updates, changed.take(upd_ix))
 
     @property
-    def _stamping(self) -> bool:
-        """Whether written rows carry the batch id (ledger mode: only if the column exists)."""
-        return self.batch_id is not None and self.options.batch_column in self.plan.table.c
-
-    def _seen_identities(self, diff: BatchDiff) -> pa.Table:
-        """Identity columns of the target rows this call matched or inserted (ledger mode)."""
-        identity = self.plan.identity
-        matched = pk_table(diff.old, pc.drop_null(diff.rows.column("__e")), identity)
-        added = diff.rows.filter(pc.equal(diff.rows.column("__effect"), "added"))
-        if all(c in added.column_names for c in identity):
-            matched = pa.concat_tables([matched, added.select(list(identity)).cast(matched.schema)])
-        return matched
-
-    def _missing_identities(self) -> list[tuple[Any, ...]]:
-        """Target rows in scope that no call of this import saw (ledger mode)."""
-        assert self.last_diff is not None
-        identity = self.plan.identity
-        missing = self.last_diff.missing.select(list(identity))
-        if self.calls > 1 and missing.num_rows:
-            seen = pa.concat_tables(self.seen_ids)
-            seen = seen.append_column("__seen", pa.array([True] * seen.num_rows, pa.bool_()))
-            joined = missing.join(
-                seen, keys=list(identity), join_type="left outer", use_threads=False
-            )
-            missing = joined.filter(pc.is_null(joined.column("__seen"))).select(list(identity))
-        return [tuple(r.values()) for r in missing.to_pylist()]
-
-    def _already_seen(self, keys: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """Which of `keys` (rows missing in earlier batches) this import saw again."""
-        if not keys or not self.seen_ids:
-            return []
-        identity = list(self.plan.identity)
-        seen = pa.concat_tables(self.seen_ids)
-        candidates = pa.table({c: [k[i] for k in keys] for i, c in enumerate(identity)}).cast(
-            seen.schema
-        )
-        return [
-            tuple(r.values())
-            for r in candidates.join(seen, keys=identity, join_type="inner", use_threads=False)
-            .select(identity)
-            .to_pylist()
-        ]
+    def _stamp(self) -> tuple[str, int] | None:
+        """(column, batch id) that written rows carry (ledger mode: only if the column exists)."""
+        if self.batch_id is None or self.options.batch_column not in self.plan.table.c:
+            return None
+        return self.options.batch_column, self.batch_id
 
     def _update_constants(self, compared: list[str]) -> dict[str, Any]:
         constants: dict[str, Any] = {}
-        if self._stamping:
+        if self._stamp is not None:
             constants[self.options.batch_column] = self.batch_id
         if self.plan.updated_column and self.plan.updated_column not in compared:
             constants[self.plan.updated_column] = self.now
@@ -207,7 +189,7 @@ class Importer:
                         arrow_type(self.target.kinds[column], self.plan.table.c[column].type),
                     ),
                 )
-        if self._stamping:
+        if self._stamp is not None:
             batch_col = self.options.batch_column
             if batch_col in data.column_names:
                 data = data.drop_columns([batch_col])
@@ -237,8 +219,8 @@ class Importer:
 
     def finish(self) -> ImportResult:
         """Count missing rows, write the ledger; callbacks fire later (see fire_callbacks)."""
-        if self.options.batch_mode == "ledger" and self.last_diff is not None:
-            missing = self._missing_identities()
+        if self.options.batch_mode == "ledger" and self.seen.last is not None:
+            missing = self.seen.missing(self.conn)
             self.counts["missing"] = len(missing)
             if self.batch_id is not None:
                 batches.record_missing(
@@ -247,12 +229,12 @@ class Importer:
                     self.options.batch_column,
                     self.batch_id,
                     missing,
-                    self._already_seen,
+                    self.seen.seen_again,
                 )
         elif self.batch_id is not None:
             self.counts["missing"] = self._count_missing_by_column()
-        elif self.last_diff is not None:
-            self.counts["missing"] = self.last_diff.missing_count
+        elif self.seen.last is not None:
+            self.counts["missing"] = self.seen.last.missing
         if self.batch_id is not None:
             assert self.ledger is not None
             batches.record_batch(
@@ -307,7 +289,3 @@ def _fire(callbacks: tuple[Callback, ...], rows: list[dict[str, Any]], size: int
 
 def _scope_text(scope: sa.ColumnElement[bool] | None) -> str | None:
     return None if scope is None else str(scope.compile(compile_kwargs={"literal_binds": True}))
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

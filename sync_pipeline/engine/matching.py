@@ -1,8 +1,8 @@
 """Match a normalized batch to target rows and compare them: the computation behind BatchDiff."""
 
-from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -10,19 +10,12 @@ from sync_pipeline.db.types import arrow_type
 from sync_pipeline.engine.coerce import CoercionError, coercer
 from sync_pipeline.engine.compare import Comparator
 from sync_pipeline.engine.diff import BatchDiff, count_effects
-from sync_pipeline.engine.errors import AmbiguousMatchError, DuplicateKeyError, RecordError
+from sync_pipeline.engine.errors import AmbiguousMatchError, RecordError
 from sync_pipeline.engine.keys import KeyCodes, Keys, build_keys
 from sync_pipeline.engine.plan import Plan
+from sync_pipeline.engine.policies import Selection, drop_earlier, kept_keys, select_rows, unique
 from sync_pipeline.engine.spec import COPY
 from sync_pipeline.engine.values import decode, decode_row
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """Which batch rows take part (sender order) and which records a policy dropped."""
-
-    keep: pa.Array  # int64 positions into the batch
-    dropped: tuple[tuple[int, str], ...]
 
 
 def compute_diff(
@@ -32,8 +25,13 @@ def compute_diff(
     *,
     deletes: pa.Array | None = None,
     codes: KeyCodes | None = None,
+    earlier_keys: pa.Table | None = None,
 ) -> BatchDiff:
-    """Classify each record (added/changed/unchanged/skipped/deleted); find missing rows."""
+    """Classify each record (added/changed/unchanged/skipped/deleted); find missing rows.
+
+    `earlier_keys` holds the keys of earlier chunks of the same import, so the duplicates policy
+    holds across chunks too.
+    """
     codes = codes or KeyCodes()
     kinds = plan.target.kinds
     if plan.options.strategy == "append":
@@ -41,8 +39,13 @@ def compute_diff(
         selection = Selection(pa.array(range(batch.num_rows), type=pa.int64()), ())
     else:
         bkeys = build_keys(batch, plan.keys, kinds, codes)
-        selection = _select(plan, batch, bkeys)
-    rows = batch.take(selection.keep).append_column("__row", selection.keep)
+        selection = select_rows(plan, batch, bkeys)
+        if earlier_keys is not None and earlier_keys.num_rows:
+            selection = drop_earlier(plan, batch, bkeys, selection, earlier_keys)
+    everyone = len(selection.keep) == batch.num_rows  # nothing dropped: no copy of the batch
+    rows = (batch if everyone else batch.take(selection.keep)).append_column(
+        "__row", selection.keep
+    )
     e_index = (
         _match(plan, bkeys, selection, existing, codes)
         if plan.options.strategy != "append"
@@ -74,56 +77,12 @@ def compute_diff(
         rows=rows,
         old=existing,
         new=new,
-        changed=changed,
-        missing=missing,
+        changed_mask=changed,
+        missing_rows=missing,
+        keys=kept_keys(bkeys, selection),
         dropped=selection.dropped,
         counts=count_effects(effect),
     )
-
-
-def _select(plan: Plan, batch: pa.Table, keys: Keys) -> Selection:
-    """Apply the null-key and duplicate policies; deterministic, by sender order."""
-    n = batch.num_rows
-    dropped: list[tuple[int, str]] = []
-    nulls = pc.indices_nonzero(pc.invert(keys.valid)).to_pylist()
-    if nulls and plan.options.null_keys == "error":
-        i = nulls[0]
-        record = decode_row(batch.slice(i, 1).to_pylist()[0], plan.target.kinds)
-        field = next((f for f in plan.keys.fields if record.get(f) is None), None)
-        raise RecordError(i, field, "the match key is null (null_keys='error')", record)
-    if plan.options.null_keys == "skip":
-        dropped += [(i, "null match key") for i in nulls]
-    drop = {i for i, _ in dropped}
-    for ix in _duplicate_groups(keys):
-        if plan.options.duplicates == "error":
-            raise DuplicateKeyError(
-                {_key_of(batch, plan, g[0]): g for g in _duplicate_groups(keys)[:20]}
-            )
-        winner = ix[0] if plan.options.duplicates == "first" else ix[-1]
-        losers = [i for i in ix if i != winner]
-        dropped += [(i, f"duplicate key; kept record {winner}") for i in losers]
-        drop.update(losers)
-    keep = pa.array(range(n), type=pa.int64())
-    if drop:
-        keep = keep.filter(pc.invert(pc.is_in(keep, value_set=pa.array(sorted(drop), pa.int64()))))
-    return Selection(keep, tuple(sorted(dropped)))
-
-
-def _duplicate_groups(keys: Keys) -> list[list[int]]:
-    """Positions of records sharing a complete key, per key, in sender order (cheap if none)."""
-    table = keys.table("__b")
-    if table.num_rows == 0:
-        return []
-    counts = table.group_by(keys.names, use_threads=False).aggregate([("__b", "count")])
-    if pc.max(counts.column("__b_count")).as_py() <= 1:
-        return []
-    groups = table.group_by(keys.names, use_threads=False).aggregate([("__b", "list")])
-    return [sorted(ix) for ix in groups.column("__b_list").to_pylist() if len(ix) > 1]
-
-
-def _key_of(batch: pa.Table, plan: Plan, i: int) -> tuple[Any, ...]:
-    row = decode_row(batch.slice(i, 1).to_pylist()[0], plan.target.kinds)
-    return tuple(row.get(f) for f in plan.keys.fields)
 
 
 def _match(
@@ -134,6 +93,12 @@ def _match(
     if existing.num_rows == 0 or n == 0:
         return pa.nulls(n, pa.int64())
     ekeys = build_keys(existing, plan.keys, plan.target.kinds, codes)
+    if len(ekeys.columns) == 1 and unique(ekeys.columns[0]):
+        # one key column, unique in the target: a hash lookup gives each record its row
+        probe = bkeys.columns[0].take(selection.keep)
+        if probe.type != ekeys.columns[0].type:  # an absent (all-null) key field
+            return pa.nulls(n, pa.int64())
+        return pc.index_in(probe, value_set=ekeys.columns[0], skip_nulls=True).cast(pa.int64())
     left = bkeys.table("__b")
     left = left.filter(pc.is_in(left.column("__b"), value_set=selection.keep))
     right = ekeys.table("__e")
@@ -142,13 +107,11 @@ def _match(
     joined = left.join(right, keys=ekeys.names, join_type="inner", use_threads=False)
     b = joined.column("__b").to_numpy()
     e = joined.column("__e").to_numpy()
-    if len(set(b.tolist())) != len(b):
+    if np.unique(b).size != b.size:
         _raise_ambiguous(plan, existing, b, e)
-    positions = {int(x): i for i, x in enumerate(selection.keep.to_pylist())}
-    out: list[int | None] = [None] * n
-    for bi, ei in zip(b.tolist(), e.tolist(), strict=True):
-        out[positions[bi]] = ei
-    return pa.array(out, type=pa.int64())
+    out = np.full(n, -1, dtype=np.int64)
+    out[np.searchsorted(selection.keep.to_numpy(), b)] = e  # keep is sorted: position of each b
+    return pa.array(out, mask=out < 0, type=pa.int64())
 
 
 def _raise_ambiguous(plan: Plan, existing: pa.Table, b: Any, e: Any) -> None:
@@ -166,7 +129,11 @@ def _raise_ambiguous(plan: Plan, existing: pa.Table, b: Any, e: Any) -> None:
 def _compare(
     plan: Plan, rows: pa.Table, existing: pa.Table, e_index: pa.Array, compared: tuple[str, ...]
 ) -> tuple[pa.Table, pa.Table]:
-    """Per compared column: the value a matched row would get, and whether it changes."""
+    """Per compared column: the value offered to a matched row, and whether it changes it.
+
+    Offered values of plain columns are the batch's own arrays (no copy); the target's values
+    aligned to the batch live only while one column is compared.
+    """
     n = rows.num_rows
     matched = pc.is_valid(e_index)
     safe_e = pc.fill_null(e_index, 0)
@@ -181,11 +148,14 @@ def _compare(
         if plan.options.strategy == "merge":
             differs = pc.and_(differs, pc.is_valid(incoming))
         differs = pc.and_(differs, matched)
-        new_cols[column] = pc.if_else(differs, incoming, old)
+        new_cols[column] = incoming
         changed_cols[column] = differs
-    return pa.table(new_cols) if compared else pa.table({"__": pa.nulls(n)}).drop_columns(["__"]), (
-        pa.table(changed_cols) if compared else pa.table({"__": pa.nulls(n)}).drop_columns(["__"])
-    )
+    return _table(new_cols, n), _table(changed_cols, n)
+
+
+def _table(columns: dict[str, pa.Array], n: int) -> pa.Table:
+    """A table of these columns that keeps its row count when there are none."""
+    return pa.table(columns) if columns else pa.table({"__": pa.nulls(n)}).drop_columns(["__"])
 
 
 def _incoming(

@@ -4,6 +4,7 @@ Columns are converted vectorized when Arrow's conversion means the same as ours;
 to find the offending record when a fast conversion fails) value by value with coerce.py.
 """
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -22,9 +23,9 @@ Records: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | pa.Table
 RowAt = Callable[[int], Mapping[str, Any]]
 
 # Python values Arrow converts exactly as coerce.py would (anything else raises, then we coerce).
-_FAST_PY: frozenset[Kind] = frozenset(
-    {"int", "decimal", "float", "text", "datetime", "datetime_tz"}
-)
+# Not datetimes: once pandera is imported, pyarrow takes the wall time of an aware datetime as
+# UTC (seen with zoneinfo zones), so coerce.py converts them to UTC explicitly.
+_FAST_PY: frozenset[Kind] = frozenset({"int", "decimal", "float", "text"})
 # Arrow source types that cast to each kind with our meaning (safe casts; failures fall back).
 _FAST_ARROW: dict[Kind, Callable[[pa.DataType], bool]] = {
     "int": lambda t: pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_string(t),
@@ -156,6 +157,11 @@ def _convert(
     kind = target.kinds[name]
     col = target.table.c[name]
     typ = arrow_type(kind, col.type)
+    if isinstance(values, pa.Array) and hasattr(values.type, "extension_name"):
+        if values.type.extension_name == "arrow.json" and kind == "json":
+            values = [None if v is None else json.loads(v) for v in values.storage.to_pylist()]
+        else:
+            values = values.storage
     result = _fast(kind, values, typ)
     if result is None:
         py = values if isinstance(values, list) else values.to_pylist()

@@ -29,6 +29,16 @@ class Plan:
         return self.target.table
 
     @property
+    def exact_keys(self) -> bool:
+        """Whether SQL equality on the match fields decides matching (no callables, no folding
+        of text), so rows can be looked up by key instead of reading the whole scope."""
+        if self.keys.in_python:
+            return False
+        return self.keys.case_sensitive or all(
+            self.target.kinds[f] != "text" for f in self.keys.fields
+        )
+
+    @property
     def identity(self) -> tuple[str, ...]:
         """The columns that address one target row in UPDATE/DELETE: the primary key, or for a
         table without one the (plain, unique within scope) match-by fields."""

@@ -104,7 +104,7 @@ def test_where_scopes_matching_too(two_tables):
     diff = BatchImport(db.engine, "products", "overwrite", match_by="sku", where=live_only).plan(
         [{"sku": "s", "tenant": "b"}]
     )
-    assert (diff.added, diff.changed_count) == (1, 0)
+    assert (diff.added, diff.changed) == (1, 0)
     # a where that includes soft-deleted rows brings them into matching
     result = import_records(
         db.engine,

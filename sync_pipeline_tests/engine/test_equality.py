@@ -165,3 +165,14 @@ def test_values_equal_is_numeric_for_ints_and_decimals(a, b):
 )
 def test_aware_datetimes_compare_as_instants(value):
     assert values_equal(value, value.astimezone(dt.UTC))
+
+
+def test_aware_datetimes_in_other_zones_are_stored_as_the_same_instant_after_pandera(db):
+    """pandera's import changes how pyarrow converts zoneinfo datetimes; ours must not care."""
+    import pandera.pandas  # noqa: F401
+
+    db.create(products())
+    berlin = T0.astimezone(ZoneInfo("Europe/Berlin"))
+    import_records(db.engine, "products", [{"id": 9, "sku": "z", "seen_at": berlin}])
+    stored = db.rows("products")[0]["seen_at"]
+    assert stored.replace(tzinfo=stored.tzinfo or dt.UTC) == T0

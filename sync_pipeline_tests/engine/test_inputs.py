@@ -117,3 +117,16 @@ def test_tables_without_a_primary_key_are_addressed_by_the_match_fields(db):
         (r[0], r[1], r[2]) for r in db.execute("SELECT code, v, last_batch_id FROM loose2")
     )
     assert rows == [("a", 5, result.batch_id), ("b", 2, result.batch_id)]
+
+
+def test_json_text_from_a_sender_lands_as_json_not_as_a_string(db):
+    db.create(products())
+    attrs = pa.array(['{"x":[1,2]}', None], type=pa.json_(pa.string()))
+    import_records(
+        db.engine, "products", pa.table({"id": [1, 2], "sku": ["a", "b"], "attrs": attrs})
+    )
+    assert [r["attrs"] for r in db.rows("products")] == [{"x": [1, 2]}, None]
+    again = import_records(
+        db.engine, "products", [{"id": 1, "sku": "a", "attrs": {"x": [1, 2]}}], "overwrite"
+    )
+    assert again.unchanged == 1

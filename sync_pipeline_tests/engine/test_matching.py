@@ -193,7 +193,7 @@ def test_default_match_is_the_primary_key(db):
     db.create(people())
     import_records(db.engine, "people", [{"id": 1, "name": "a"}])
     diff = BatchImport(db.engine, "people", "overwrite").plan([{"id": 1, "name": "b"}])
-    assert diff.key_fields == ("id",) and diff.changed_count == 1
+    assert diff.key_fields == ("id",) and diff.changed == 1
 
 
 # Property: typed keys never collide where the tuples differ (no database needed).

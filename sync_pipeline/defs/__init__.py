@@ -1,0 +1,1 @@
+"""Dagster adapters: the only package (with definitions.py) that imports dagster."""

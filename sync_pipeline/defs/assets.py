@@ -1,0 +1,172 @@
+"""The four assets of one sync: extract -> normalized -> diff -> applied (the target table).
+
+Each body unpacks the context, calls a plain-Python step (sync_pipeline.syncs.runner) and turns
+the result into metadata. `applied` is the only asset that writes to the target.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from sync_pipeline.defs import metadata as md
+from sync_pipeline.defs.partitions import backfill_policy_for, partitions_for, scope_for
+from sync_pipeline.defs.resources import SqlDatabase
+from sync_pipeline.syncs import rules, runner
+from sync_pipeline.syncs.spec import SyncSpec
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyKeys:
+    """Asset keys of one sync family: `<sync>/extract` ... `<sync>/applied`."""
+
+    extract: dg.AssetKey
+    normalized: dg.AssetKey
+    diff: dg.AssetKey
+    applied: dg.AssetKey
+
+    @classmethod
+    def of(cls, spec: SyncSpec) -> "FamilyKeys":
+        return cls(*(dg.AssetKey([spec.name, step]) for step in cls.__slots__))
+
+
+def build_assets(spec: SyncSpec, target_kind: str) -> list[dg.AssetsDefinition]:
+    """The asset family of one sync, grouped under the sync's name."""
+    return [
+        _extract(spec),
+        _normalized(spec),
+        _diff(spec),
+        _applied(spec, target_kind),
+    ]
+
+
+def _common(spec: SyncSpec) -> dict[str, Any]:
+    return {
+        "group_name": spec.name,
+        "partitions_def": partitions_for(spec),
+        "backfill_policy": backfill_policy_for(spec),
+    }
+
+
+def _extract(spec: SyncSpec) -> dg.AssetsDefinition:
+    keys = FamilyKeys.of(spec)
+
+    @dg.asset(
+        key=keys.extract,
+        kinds={spec.sender.kind, "pandas"},
+        description=f"Records the `{spec.sender.kind}` sender delivers for sync `{spec.name}`.",
+        **_common(spec),
+    )
+    def extract(context: dg.AssetExecutionContext, sender_db: SqlDatabase) -> pd.DataFrame:
+        sender = runner.open_sender(spec, sender_db.url)
+        scope = scope_for(context, spec)
+        frame = runner.read_frame(sender, scope)
+        context.add_output_metadata({**md.frame_metadata(frame), **md.scope_metadata(scope)})
+        return frame
+
+    return extract
+
+
+def _normalized(spec: SyncSpec) -> dg.AssetsDefinition:
+    keys = FamilyKeys.of(spec)
+
+    @dg.asset(
+        key=keys.normalized,
+        ins={"extract": dg.AssetIn(keys.extract)},
+        kinds={"pandas", "pandera"},
+        description=(
+            f"The batch in target columns with transforms applied; validation rules of "
+            f"`{spec.name}` run here as blocking checks."
+        ),
+        **_common(spec),
+    )
+    def normalized(context: dg.AssetExecutionContext, extract: pd.DataFrame) -> pd.DataFrame:
+        frame = runner.normalize(spec, extract)
+        context.add_output_metadata(md.frame_metadata(frame))
+        return frame
+
+    return normalized
+
+
+def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
+    keys = FamilyKeys.of(spec)
+    check_specs = [
+        dg.AssetCheckSpec(r.name, asset=keys.diff, blocking=True, description=r.description)
+        for r in spec.diff_rules
+    ]
+
+    @dg.asset(
+        key=keys.diff,
+        ins={"normalized": dg.AssetIn(keys.normalized)},
+        check_specs=check_specs,
+        kinds={"sql", "pandas"},
+        description=(
+            f"What applying the batch to `{spec.table}` would do: added / changed (old → new) / "
+            "unchanged / missing. Read-only."
+        ),
+        **_common(spec),
+    )
+    def diff(
+        context: dg.AssetExecutionContext, normalized: pd.DataFrame, target_db: SqlDatabase
+    ) -> dg.MaterializeResult:
+        scope = scope_for(context, spec)
+        with target_db.engine() as engine:
+            planned = runner.plan(engine, spec, normalized, scope)
+        outcomes = [rules.check_diff(rule, planned) for rule in spec.diff_rules]
+        return dg.MaterializeResult(
+            metadata={**md.diff_metadata(planned), **md.scope_metadata(scope)},
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=o.rule, passed=o.passed, metadata=md.outcome_metadata(o)
+                )
+                for o in outcomes
+            ],
+        )
+
+    return diff
+
+
+def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
+    keys = FamilyKeys.of(spec)
+
+    @dg.asset(
+        key=keys.applied,
+        ins={"normalized": dg.AssetIn(keys.normalized)},
+        deps=[keys.diff],
+        pool=f"target_table:{spec.table}",
+        kinds={target_kind, "table"},
+        description=(
+            f"The target table `{spec.table}`. The only writer: applies the batch with strategy "
+            f"`{spec.strategy}` in one transaction and stamps `{spec.batch_column}`."
+        ),
+        **_common(spec),
+    )
+    def applied(
+        context: dg.AssetExecutionContext, normalized: pd.DataFrame, target_db: SqlDatabase
+    ) -> dg.MaterializeResult:
+        _revalidate(spec, normalized)
+        scope = scope_for(context, spec)
+        with target_db.engine() as engine:
+            result = runner.apply(engine, spec, normalized, scope)
+            table = md.table_metadata(engine, spec.table)
+        return dg.MaterializeResult(
+            metadata={**table, **md.result_metadata(result), **md.scope_metadata(scope)}
+        )
+
+    return applied
+
+
+def _revalidate(spec: SyncSpec, frame: pd.DataFrame) -> None:
+    """Blocking checks gate only their own run; `applied` launched alone checks again."""
+    outcomes = rules.check_rows(rules.row_rules_for(spec), frame, spec.key_columns)
+    failed = [o for o in outcomes if not o.passed]
+    if failed:
+        raise dg.Failure(
+            description=(
+                f"sync {spec.name!r}: {len(failed)} validation rule(s) failed, nothing written: "
+                + ", ".join(f"{o.rule} ({o.failures} rows)" for o in failed)
+            ),
+            metadata={f"{o.rule}/failed_rows": o.failures for o in failed}
+            | {f"{o.rule}/sample_keys": dg.MetadataValue.json(list(o.sample)) for o in failed},
+        )

@@ -1,0 +1,88 @@
+"""Per sync: the sync job (the asset family with its blocking checks) and the cleanup job that
+applies the missing-row policy after a batch (launched by the batch-id sensor)."""
+
+from typing import Any, TypeAlias
+
+import dagster as dg
+
+from sync_pipeline.defs.assets import FamilyKeys
+from sync_pipeline.defs.checks import missing_check_key
+from sync_pipeline.defs.resources import SqlDatabase
+from sync_pipeline.syncs.cleanup import cleanup_missing
+from sync_pipeline.syncs.runner import Scope
+from sync_pipeline.syncs.spec import SyncSpec
+
+# What define_asset_job returns (its class is not exported by dagster).
+SyncJob: TypeAlias = Any
+
+
+class CleanupConfig(dg.Config):
+    """Which batch's missing rows to act on, and in which scope (copied from its metadata)."""
+
+    batch_id: int
+    partition_keys: list[str] = []
+    scope_column: str = ""
+    scope_start: str = ""
+    scope_end: str = ""
+    scope_values: str = ""
+
+    @staticmethod
+    def scope_fields() -> tuple[str, ...]:
+        return ("scope_column", "scope_start", "scope_end", "scope_values")
+
+
+def sync_job_name(spec: SyncSpec) -> str:
+    return f"{spec.name}_sync"
+
+
+def cleanup_job_name(spec: SyncSpec) -> str:
+    return f"{spec.name}_cleanup"
+
+
+def build_sync_job(spec: SyncSpec) -> SyncJob:
+    """extract -> normalized (+ blocking checks) -> diff -> applied, one run per batch."""
+    return dg.define_asset_job(
+        sync_job_name(spec),
+        selection=dg.AssetSelection.groups(spec.name)
+        - dg.AssetSelection.checks(missing_check_key(spec)),
+        tags={"sync_table": spec.table},
+        description=f"Sync `{spec.name}` into `{spec.table}`.",
+    )
+
+
+def build_cleanup_job(spec: SyncSpec) -> dg.JobDefinition:
+    """Soft-delete or delete the rows a batch did not see; records it on `<sync>/applied`."""
+    applied_key = FamilyKeys.of(spec).applied
+
+    @dg.op(name=f"{spec.name}__cleanup_missing", pool=f"target_table:{spec.table}")
+    def cleanup(
+        context: dg.OpExecutionContext, config: CleanupConfig, target_db: SqlDatabase
+    ) -> None:
+        scope = Scope.from_metadata(config.model_dump())
+        with target_db.engine() as engine:
+            rows = cleanup_missing(engine, spec, config.batch_id, scope)
+        context.log.info(f"{spec.missing}: {rows} row(s) missing after batch {config.batch_id}")
+        keys: list[str | None] = list(config.partition_keys) or [None]
+        for key in keys:
+            context.log_event(
+                dg.AssetMaterialization(
+                    asset_key=applied_key,
+                    partition=key,
+                    metadata={
+                        "sync_action": "cleanup",
+                        "policy": spec.missing,
+                        "rows": dg.MetadataValue.int(rows),
+                        "cleaned_after_batch": dg.MetadataValue.int(config.batch_id),
+                    },
+                )
+            )
+
+    @dg.job(
+        name=cleanup_job_name(spec),
+        tags={"sync_table": spec.table},
+        description=f"Apply policy `{spec.missing}` to rows missing from `{spec.table}`.",
+    )
+    def cleanup_job() -> None:
+        cleanup()
+
+    return cleanup_job

@@ -1,0 +1,89 @@
+"""Turning rows of Python values into Arrow chunks with a stable schema across chunks."""
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from sync_pipeline.senders.errors import SenderError
+
+
+def arrow_type_for(sa_type: sa.types.TypeEngine[Any]) -> pa.DataType | None:
+    """The Arrow type for a reflected SQL column type, or None to infer from the values."""
+    if isinstance(sa_type, sa.Boolean):
+        return pa.bool_()
+    if isinstance(sa_type, sa.Integer):
+        return pa.int64()
+    if isinstance(sa_type, sa.Float):
+        return pa.float64()
+    if isinstance(sa_type, sa.Numeric):
+        p, s = sa_type.precision, sa_type.scale
+        return pa.decimal128(p, s) if p and s is not None and p <= 38 else None
+    if isinstance(sa_type, sa.DateTime):
+        return pa.timestamp("us", tz="UTC" if sa_type.timezone else None)
+    if isinstance(sa_type, sa.Date):
+        return pa.date32()
+    if isinstance(sa_type, sa.Time):
+        return pa.time64("us")
+    if isinstance(sa_type, sa.JSON):
+        return pa.json_(pa.string())
+    if isinstance(sa_type, (sa.String, sa.Uuid, sa.Enum)):
+        return pa.string()
+    if isinstance(sa_type, sa.LargeBinary):
+        return pa.binary()
+    return None
+
+
+def _prepare(values: list[Any], arrow: pa.DataType | None) -> list[Any]:
+    if arrow is None:
+        return values
+    if isinstance(arrow, pa.ExtensionType) or arrow == pa.string():
+        is_json = isinstance(arrow, pa.ExtensionType)
+        return [
+            v
+            if v is None or (isinstance(v, str) and not is_json)
+            else json.dumps(v, sort_keys=True, default=str)
+            if is_json
+            else str(v)
+            for v in values
+        ]
+    return values
+
+
+class ChunkBuilder:
+    """Builds Arrow tables from column lists; an unknown type is inferred once, then kept."""
+
+    def __init__(self, names: Sequence[str], types: Mapping[str, pa.DataType | None]) -> None:
+        self.names = list(names)
+        self.types: dict[str, pa.DataType | None] = {n: types.get(n) for n in self.names}
+        self.inferred: set[str] = set()
+
+    def build(self, columns: Mapping[str, list[Any]], source: str) -> pa.Table:
+        return pa.Table.from_arrays(
+            [self._array(name, columns[name], source) for name in self.names], names=self.names
+        )
+
+    def _array(self, name: str, values: list[Any], source: str) -> pa.Array:
+        arrow = self.types[name]
+        prepared = _prepare(values, arrow)
+        try:
+            array = pa.array(prepared, type=arrow)
+        except _ARROW_ERRORS as exc:
+            if name not in self.inferred:
+                raise SenderError(
+                    f"{source}: column {name!r} cannot become {arrow}: {exc}"
+                ) from None
+            array = pa.array(prepared)  # wider than the first chunk's values: infer this chunk
+        if arrow is None and array.type != pa.null():
+            kept = array.type
+            if pa.types.is_decimal(kept):  # room for later chunks with more digits
+                kept = pa.decimal128(38, max(kept.scale, 10))
+                array = array.cast(kept)
+            self.types[name] = kept
+            self.inferred.add(name)
+        return array
+
+
+_ARROW_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError)

@@ -1,0 +1,194 @@
+"""SqlSender: a table or a query in any SQLAlchemy database, streamed in chunks.
+
+Config keys (build_sender("sql", ...)):
+    url            SQLAlchemy URL or Engine (postgresql+psycopg://, sqlite:///, mysql+pymysql://)
+    table          "name" or "schema.name"           (exactly one of table / query)
+    query          a SELECT written by the operator (trusted config, wrapped as a subquery)
+    columns        list of source columns to read (default: all)
+    rename         {source column: output name}
+    cursor_column  source column for incremental reads (rows with cursor > last committed)
+    cursor_store   a CursorStore, or a path/URL for one (required with cursor_column)
+    name           sync name: the cursor's key and the sender's name (default: table / "query")
+    chunk_size     rows per Arrow chunk (default 10000); reads use server-side cursors
+    delete_flag    output column to deliver as bool (the engine's hard-delete flag)
+"""
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.engine.mutations.casting import cast_value
+from sync_pipeline.senders.arrow import ChunkBuilder, arrow_type_for
+from sync_pipeline.senders.base import PartitionFilter
+from sync_pipeline.senders.errors import SenderError
+from sync_pipeline.senders.selection import Selection
+from sync_pipeline.senders.state import CursorStore
+
+
+def _typed(column: sa.ColumnElement[Any], value: Any) -> Any:
+    """Partition keys often arrive as text (e.g. Dagster keys): read them as the column's type."""
+    if not isinstance(value, str) or not isinstance(column, sa.Column):
+        return value
+    try:
+        return cast_value(column, value)
+    except ValueError as exc:
+        raise ConfigError(
+            f"partition value {value!r} does not fit column {column.name!r}: {exc}"
+        ) from None
+
+
+class SqlSender:
+    """Reads a table or query; incremental by cursor column; filtered by partition."""
+
+    def __init__(
+        self,
+        url: str | sa.Engine,
+        *,
+        table: str | None = None,
+        query: str | None = None,
+        columns: Sequence[str] | None = None,
+        rename: Mapping[str, str] | None = None,
+        cursor_column: str | None = None,
+        cursor_store: CursorStore | str | Path | None = None,
+        name: str | None = None,
+        chunk_size: int = 10_000,
+        delete_flag: str | None = None,
+    ) -> None:
+        if (table is None) == (query is None):
+            raise ConfigError("SqlSender needs exactly one of table= or query=")
+        if chunk_size < 1:
+            raise ConfigError("chunk_size must be at least 1")
+        if cursor_column and cursor_store is None:
+            raise ConfigError("cursor_column needs a cursor_store (a CursorStore, path or URL)")
+        self.url = url
+        self.table = table
+        self.query = query.strip().rstrip(";") if query else None
+        self.name = name or table or "query"
+        self.selection = Selection(columns, rename, delete_flag)
+        self.cursor_column = cursor_column
+        self.cursor_store = (
+            cursor_store
+            if isinstance(cursor_store, CursorStore) or cursor_store is None
+            else CursorStore(cursor_store)
+        )
+        self.chunk_size = chunk_size
+        self.pending_cursor: Any = None
+
+    def _safe_url(self) -> str:
+        url = self.url.url if isinstance(self.url, sa.Engine) else sa.make_url(self.url)
+        return url.render_as_string(hide_password=True)
+
+    def _engine(self) -> sa.Engine:
+        if isinstance(self.url, sa.Engine):
+            return self.url
+        try:
+            return sa.create_engine(self.url)
+        except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
+            raise SenderError(f"cannot open {self._safe_url()}: {type(exc).__name__}") from None
+
+    def _source(self, conn: sa.Connection) -> sa.FromClause:
+        if self.table is not None:
+            schema, _, table = self.table.rpartition(".")
+            if not sa.inspect(conn).has_table(table, schema=schema or None):
+                raise SenderError(f"table {self.table!r} does not exist in {self._safe_url()}")
+            return sa.Table(table, sa.MetaData(), schema=schema or None, autoload_with=conn)
+        assert self.query is not None
+        raw = sa.text(self.query).columns().subquery("src")
+        probe: sa.CursorResult[Any] = conn.execute(
+            sa.select(sa.literal_column("*")).select_from(raw).limit(0)
+        )
+        names = list(probe.keys())
+        return sa.text(self.query).columns(*[sa.column(n) for n in names]).subquery("src")
+
+    def _statement(
+        self, src: sa.FromClause, partition: PartitionFilter | None, since: Any
+    ) -> tuple[sa.Select[Any], list[str]]:
+        available = [c.name for c in src.columns]
+        selected = self.selection.resolve(available, self.name)
+        read = list(selected)
+        if self.cursor_column:
+            self.selection.check_exists(self.cursor_column, available, self.name, "cursor_column")
+            if self.cursor_column not in read:
+                read.append(self.cursor_column)
+        stmt = sa.select(*[src.c[n] for n in read])
+        if partition is not None:
+            col = src.c[self.selection.source_name(partition.column, available, self.name)]
+            if partition.is_window:
+                stmt = stmt.where(
+                    col >= _typed(col, partition.start), col < _typed(col, partition.end)
+                )
+            else:
+                stmt = stmt.where(col == _typed(col, partition.value))
+        if self.cursor_column:
+            cursor = src.c[self.cursor_column]
+            if since is not None:
+                stmt = stmt.where(cursor > since)
+            stmt = stmt.order_by(cursor)
+        return stmt, read
+
+    def read(self, partition: PartitionFilter | None = None) -> Iterator[pa.Table]:
+        """Yield the rows as Arrow chunks of at most chunk_size rows (streamed, not buffered)."""
+        since = (
+            self.cursor_store.get(self.name) if self.cursor_store and self.cursor_column else None
+        )
+        engine = self._engine()
+        try:
+            with engine.connect() as conn:
+                yield from self._read(conn, partition, since)
+        except sa.exc.SQLAlchemyError as exc:
+            raise SenderError(self._describe(exc)) from None
+        finally:
+            if not isinstance(self.url, sa.Engine):
+                engine.dispose()
+
+    def _read(
+        self, conn: sa.Connection, partition: PartitionFilter | None, since: Any
+    ) -> Iterator[pa.Table]:
+        src = self._source(conn)
+        stmt, read = self._statement(src, partition, since)
+        types = {n: arrow_type_for(src.c[n].type) for n in read}
+        out = self.selection.output_names(read)
+        btypes = {o: types[r] for r, o in zip(read, out, strict=True)}
+        builder = ChunkBuilder(out, {**btypes, **self.selection.type_overrides()})
+        self.pending_cursor = None
+        result = conn.execution_options(yield_per=self.chunk_size).execute(stmt)
+        empty = True
+        for rows in result.partitions():
+            columns = {o: [row[i] for row in rows] for i, o in enumerate(out)}
+            self._track_cursor(columns, read, out)
+            columns = self.selection.finish(columns, f"{self.name} ({self._safe_url()})")
+            empty = False
+            yield builder.build(columns, self.name).select(self.selection.final(out))
+        if empty:  # an empty batch still says which columns it has
+            columns = self.selection.finish({o: [] for o in out}, self.name)
+            yield builder.build(columns, self.name).select(self.selection.final(out))
+
+    def _track_cursor(self, columns: dict[str, list[Any]], read: list[str], out: list[str]) -> None:
+        if not self.cursor_column:
+            return
+        values = [v for v in columns[out[read.index(self.cursor_column)]] if v is not None]
+        if values:
+            top = max(values)
+            self.pending_cursor = (
+                top if self.pending_cursor is None else max(self.pending_cursor, top)
+            )
+
+    def commit_cursor(self, value: Any = None) -> Any:
+        """After a successful apply: store the cursor (given, or the highest read) and return it."""
+        if not self.cursor_column or self.cursor_store is None:
+            raise ConfigError(f"sender {self.name!r} has no cursor_column/cursor_store")
+        value = self.pending_cursor if value is None else value
+        self.cursor_store.commit(self.name, value)
+        return value
+
+    def _describe(self, exc: sa.exc.SQLAlchemyError) -> str:
+        orig = getattr(exc, "orig", None) or exc
+        text = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+        url = self.url.url if isinstance(self.url, sa.Engine) else sa.make_url(self.url)
+        if url.password:
+            text = text.replace(str(url.password), "***")
+        return f"reading {self.name!r} from {self._safe_url()} failed: {text[:300]}"

@@ -1,0 +1,155 @@
+"""Validation rules evaluated with pandera (row rules) or on the planned diff (diff rules)."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaError, SchemaErrors
+
+from sync_pipeline.syncs.spec import Rule, SyncSpec
+
+SAMPLE_SIZE = 10
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOutcome:
+    """What one rule found: pass/fail, how many rows offend and a sample of their keys."""
+
+    rule: str
+    passed: bool
+    failures: int
+    sample: tuple[str, ...]
+    detail: str = ""
+
+
+def schema_for(rule: Rule) -> pa.DataFrameSchema:
+    """The pandera schema that expresses one row rule."""
+    cols = rule.columns
+    if rule.kind == "required_columns":
+        return pa.DataFrameSchema({c: pa.Column(required=True, nullable=True) for c in cols})
+    if rule.kind == "not_null":
+        return pa.DataFrameSchema({c: pa.Column(nullable=False) for c in cols})
+    if rule.kind == "unique":
+        return pa.DataFrameSchema({c: pa.Column(nullable=True) for c in cols}, unique=list(cols))
+    if rule.kind == "custom":
+        assert rule.function is not None  # the loader guarantees it
+        return pa.DataFrameSchema(checks=[pa.Check(rule.function.load(), name=rule.name)])
+    check = _column_check(rule)
+    return pa.DataFrameSchema({c: pa.Column(checks=[check], nullable=True) for c in cols})
+
+
+def _column_check(rule: Rule) -> pa.Check:
+    if rule.kind == "regex":
+        return pa.Check.str_matches(rule.pattern or "")
+    if rule.kind == "range":
+        if rule.min is not None and rule.max is not None:
+            return pa.Check.in_range(rule.min, rule.max)
+        return pa.Check.ge(rule.min) if rule.min is not None else pa.Check.le(rule.max)
+    if rule.kind == "allowed_values":
+        return pa.Check.isin(list(rule.values))
+    if rule.kind == "max_length":
+        return pa.Check.str_length(max_value=rule.length)
+    raise ValueError(f"rule {rule.name!r}: {rule.kind!r} is not a row rule")
+
+
+def check_rule(rule: Rule, frame: pd.DataFrame, key_columns: Sequence[str]) -> RuleOutcome:
+    """Run one row rule on the batch; failures carry the offending rows' keys."""
+    try:
+        schema_for(rule).validate(frame, lazy=True)
+    except (SchemaErrors, SchemaError) as exc:
+        cases = exc.failure_cases if isinstance(exc, SchemaErrors) else _single(exc)
+        return _outcome(rule, frame, key_columns, cases)
+    return RuleOutcome(rule.name, True, 0, ())
+
+
+def check_rows(
+    rules: Iterable[Rule], frame: pd.DataFrame, key_columns: Sequence[str]
+) -> list[RuleOutcome]:
+    """Every row rule on one batch (used again by `applied` before it writes)."""
+    return [check_rule(rule, frame, key_columns) for rule in rules if not rule.on_diff]
+
+
+def check_diff(rule: Rule, diff: Any) -> RuleOutcome:
+    """A diff rule on the engine's BatchDiff: guards against surprising change/delete ratios."""
+    if rule.kind == "max_changed_fraction":
+        bad, base, effect = diff.changed, diff.total, "changed"
+    else:
+        bad = diff.missing
+        base, effect = diff.changed + diff.unchanged + diff.skipped + diff.missing, "missing"
+    fraction = bad / base if base else 0.0
+    passed = fraction <= float(rule.fraction or 0.0)
+    sample = tuple(
+        repr(e.key) for e in _take((e for e in diff.entries() if e.effect == effect), SAMPLE_SIZE)
+    )
+    detail = f"{bad} of {base} rows {effect} ({fraction:.1%}, limit {rule.fraction:.1%})"
+    return RuleOutcome(rule.name, passed, 0 if passed else bad, () if passed else sample, detail)
+
+
+def _single(exc: SchemaError) -> pd.DataFrame:
+    """A non-lazy error (e.g. a custom check that raised) as a one-row failure table."""
+    return pd.DataFrame({"index": [None], "failure_case": [str(exc)], "column": [None]})
+
+
+def _outcome(
+    rule: Rule, frame: pd.DataFrame, key_columns: Sequence[str], cases: pd.DataFrame
+) -> RuleOutcome:
+    rows = [i for i in pd.unique(cases["index"]) if i is not None and not pd.isna(i)]
+    if rows:
+        keys = [c for c in key_columns if c in frame.columns]
+        sample = tuple(dict.fromkeys(_key_text(frame, i, keys) for i in rows))[:SAMPLE_SIZE]
+        return RuleOutcome(rule.name, False, len(rows), sample, _describe(cases))
+    # No row index: the frame as a whole failed (missing column, custom frame-level check).
+    failures = tuple(str(v) for v in pd.unique(cases["failure_case"].astype(str)))
+    return RuleOutcome(rule.name, False, len(failures), failures[:SAMPLE_SIZE], _describe(cases))
+
+
+def _key_text(frame: pd.DataFrame, label: Any, keys: Sequence[str]) -> str:
+    """The offending row's key as text: `42`, `'abc'` or `(1, 'eu')`; its index without keys."""
+    if not keys:
+        return f"row {label}"
+    row = frame.loc[label]
+    return key_text(tuple(_plain(row[k]) for k in keys))
+
+
+def key_text(values: tuple[Any, ...]) -> str:
+    """A key as shown in check evidence: `42` for one part, `(1, 'eu')` for several."""
+    return repr(values[0]) if len(values) == 1 else repr(values)
+
+
+def _plain(value: Any) -> Any:
+    """numpy/pandas scalars as Python values, nulls as None."""
+    if pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _describe(cases: pd.DataFrame) -> str:
+    parts = cases.get("check", pd.Series(dtype=str)).astype(str).unique().tolist()
+    return "; ".join(parts[:5])
+
+
+def _take(items: Iterable[Any], n: int) -> list[Any]:
+    out: list[Any] = []
+    for item in items:
+        if len(out) >= n:
+            break
+        out.append(item)
+    return out
+
+
+def row_rules_for(spec: SyncSpec) -> tuple[Rule, ...]:
+    """The sync's row rules, plus "key unique in batch" on match_by unless already declared."""
+    rules = spec.row_rules
+    if spec.match_by and not any(
+        r.kind == "unique" and set(r.columns) == set(spec.match_by) for r in rules
+    ):
+        unique = Rule(
+            name="key_unique_in_batch",
+            kind="unique",
+            columns=spec.match_by,
+            description=f"No two records of a batch share the match key {list(spec.match_by)}",
+        )
+        rules = (unique, *rules)
+    return rules

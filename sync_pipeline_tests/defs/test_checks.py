@@ -1,0 +1,101 @@
+"""Validation rules (pandera) on DataFrames: each kind passes clean data and, on bad data,
+reports how many rows offend and a sample of their keys."""
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from sync_pipeline.definitions import defs as load_defs
+from sync_pipeline.syncs.rules import check_rule, row_rules_for
+from sync_pipeline.syncs.spec import CallableRef, Rule, SenderSpec, SyncSpec
+
+KEYS = ("order_id",)
+
+
+def frame(**overrides: list[object]) -> pd.DataFrame:
+    data: dict[str, list[object]] = {
+        "order_id": [1, 2, 3, 4],
+        "status": ["paid", "placed", "shipped", "cancelled"],
+        "amount": [10.0, 0.0, 99.5, 5.0],
+        "currency": ["EUR", "USD", "EUR", "JPY"],
+    }
+    data.update(overrides)
+    return pd.DataFrame(data)
+
+
+CASES = [
+    # rule, bad frame, offending keys (None: the frame as a whole fails)
+    (
+        Rule("req", "required_columns", ("order_id", "sku")),
+        frame(),
+        None,
+    ),
+    (Rule("nn", "not_null", ("status",)), frame(status=["paid", None, "x", None]), ["2", "4"]),
+    (Rule("uniq", "unique", ("order_id",)), frame(order_id=[1, 2, 2, 4]), ["2"]),
+    (
+        Rule("cur", "regex", ("currency",), pattern=r"^[A-Z]{3}$"),
+        frame(currency=["EUR", "eur", "EURO", "USD"]),
+        ["2", "3"],
+    ),
+    (
+        Rule("amt", "range", ("amount",), min=0, max=100),
+        frame(amount=[-1.0, 0.0, 199.5, 5.0]),
+        ["1", "3"],
+    ),
+    (Rule("amt_min", "range", ("amount",), min=1), frame(), ["2"]),
+    (
+        Rule("st", "allowed_values", ("status",), values=("paid", "placed", "shipped")),
+        frame(),
+        ["4"],
+    ),
+    (
+        Rule("len", "max_length", ("currency",), length=3),
+        frame(currency=["EUR", "EURO", "USD", "JPY"]),
+        ["2"],
+    ),
+    (
+        Rule(
+            "paid",
+            "custom",
+            function=CallableRef("sync_pipeline.demo.transforms:paid_orders_have_amount"),
+        ),
+        frame(amount=[0.0, 0.0, -3.0, 5.0]),
+        ["1", "3"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "bad", "keys"), CASES, ids=[c[0].kind for c in CASES])
+def test_rule_reports_offending_keys(rule: Rule, bad: pd.DataFrame, keys: list[str] | None) -> None:
+    outcome = check_rule(rule, bad, KEYS)
+    assert not outcome.passed
+    if keys is None:  # whole-frame failure: the sample names what is missing
+        assert outcome.failures == 1 and "sku" in " ".join(outcome.sample)
+    else:
+        duplicated = 2 if rule.kind == "unique" else 1  # both rows of a duplicate offend
+        assert outcome.failures == len(keys) * duplicated
+        assert list(outcome.sample) == keys
+
+
+@pytest.mark.parametrize("rule", [c[0] for c in CASES[1:]], ids=[c[0].kind for c in CASES[1:]])
+def test_rule_passes_clean_batch(rule: Rule) -> None:
+    clean = frame(status=["paid", "placed", "shipped", "paid"])
+    if rule.kind == "range" and rule.min == 1:
+        clean = frame(amount=[1.0, 2.0, 3.0, 4.0])
+    assert check_rule(rule, clean, KEYS).passed
+
+
+def test_key_unique_rule_is_added_for_match_by() -> None:
+    spec = SyncSpec("s", SenderSpec("sql"), "t", match_by=("order_id",))
+    assert [r.name for r in row_rules_for(spec)] == ["key_unique_in_batch"]
+
+
+def test_asset_check_definition_fails_with_evidence() -> None:
+    defs = load_defs()
+    key = dg.AssetCheckKey(dg.AssetKey(["orders", "normalized"]), "status_known")
+    check = defs.get_repository_def().asset_checks_defs_by_key[key]
+    bad = frame(status=["paid", "lost_in_mail", "shipped", "??"])
+    result = check(bad)
+    assert result.passed is False
+    assert result.metadata["failed_rows"].value == 2
+    assert result.metadata["sample_keys"].value == ["2", "4"]
