@@ -79,6 +79,12 @@ def targets(s: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
             "{:.2f}×",
         ),
         ("peak RSS of the engine ≤ 1 GB", get("engine", "peak_rss_mb"), 1024, "{:.0f} MB"),
+        (
+            "peak RSS of the streamed sync (engine_stream) ≤ 1 GB",
+            get("engine_stream", "peak_rss_mb"),
+            1024,
+            "{:.0f} MB",
+        ),
     ):
         out.append((label, *_verdict(value, limit, fmt)))
     engine, dag = get("engine", "median_s"), get("dagster", "median_s")

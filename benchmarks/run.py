@@ -44,6 +44,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--no-md", action="store_true", help="do not update the markdown file")
     p.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: re-summarize a stored result JSON and rewrite its reports",
+    )
+    p.add_argument(
         "--profile",
         default="",
         help="comma-separated paths to run under cProfile (times are inflated; implies --no-md); "
@@ -198,20 +204,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if args.repeat < 1:
         raise SystemExit("--repeat must be at least 1")
-    paths = selected(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    data_dir = prepare_data(args.out, args.rows, args.seed)
-    result = measure_all(args, paths, data_dir)
-    truth = counts(args.rows)
-    summary = summarize(result["measurements"], truth)
+    if args.render is not None:
+        result = json.loads(args.render.read_text())
+    else:
+        args.out.mkdir(parents=True, exist_ok=True)
+        data_dir = prepare_data(args.out, args.rows, args.seed)
+        result = measure_all(args, selected(args), data_dir)
+    return report_and_exit(args, result)
+
+
+def report_and_exit(args: argparse.Namespace, result: dict[str, Any]) -> int:
+    """Summarize, write JSON + markdown (and the BENCHMARKS.md section), print, exit status."""
+    rows = result["rows"]
+    summary = summarize(result["measurements"], counts(rows))
     failed = {p: s["checks_failed"] for p, s in summary.items() if s["checks_failed"]}
     result["summary"] = summary
     result["correctness_failed"] = bool(failed)
-    (args.out / f"{args.rows}.json").write_text(json.dumps(result, indent=2, default=str))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{rows}.json").write_text(json.dumps(result, indent=2, default=str))
     text = section(result)
-    (args.out / f"{args.rows}.md").write_text(text)
+    (args.out / f"{rows}.md").write_text(text)
     if not (args.no_md or args.profile):
-        update_file(args.md, args.rows, text)
+        update_file(args.md, rows, text)
     print(text)
     if failed:
         log(f"CORRECTNESS FAILURE: {json.dumps(failed, default=str)[:4000]}")
