@@ -21,7 +21,8 @@ from typing import IO, Any
 import pyarrow.parquet as pq
 
 from benchmarks import pg
-from benchmarks.generate import DEFAULT_SEED, GENERATOR_VERSION, counts, generate, write_parquet
+from benchmarks.datafiles import complete, write_parquet
+from benchmarks.generate import DEFAULT_SEED, GENERATOR_VERSION, counts
 from benchmarks.markdown import section, update_file
 from benchmarks.paths import PATHS, REPORTS
 from benchmarks.report import machine, summarize
@@ -72,10 +73,10 @@ def selected(args: argparse.Namespace) -> list[str]:
 def prepare_data(out: Path, rows: int, seed: int) -> Path:
     """Generate the workload once per (rows, seed, generator version); reuse the Parquet after."""
     directory = out / "data" / f"rows{rows}-seed{seed}-v{GENERATOR_VERSION}"
-    if all((directory / f"{n}.parquet").exists() for n in ("batch1", "batch2", "expected")):
+    if complete(directory):
         return directory
     start = time.perf_counter()
-    write_parquet(generate(rows, seed), directory)
+    write_parquet(rows, directory, seed)
     log(f"generated {rows:,} rows in {time.perf_counter() - start:.1f}s -> {directory}")
     return directory
 

@@ -17,7 +17,8 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from benchmarks import pg
-from benchmarks.generate import counts, read_parquet
+from benchmarks.datafiles import read_parquet
+from benchmarks.generate import counts
 from benchmarks.measure import Ctx, Measurement
 from benchmarks.paths import PATHS, REPORTS, STREAMING
 
