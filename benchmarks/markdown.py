@@ -70,6 +70,7 @@ def _machine(m: dict[str, Any], server: dict[str, str]) -> str:
     settings = ", ".join(f"{k}={v}" for k, v in server.items() if k != "version")
     load = ", ".join(f"{x:.2f}" for x in m["load_avg"])
     return (
+        f"Code: commit {m.get('commit', '?')}. "
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, Linux {m['kernel']}, "
         f"Python {m['python']}, pyarrow {m['pyarrow']}, psycopg {m['psycopg']}, "
         f"dagster {m['dagster']}, dlt {m['dlt']}; load average at start {load} (the machine is "

@@ -4,6 +4,7 @@ import os
 import platform
 import re
 import statistics
+import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,7 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "load_avg": os.getloadavg(),
+        "commit": _commit(),
     }
     for dist in ("pyarrow", "psycopg", "sqlalchemy", "dagster", "dlt"):
         try:
@@ -121,6 +123,22 @@ def machine() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             info[dist] = None
     return info
+
+
+def _commit() -> str:
+    """The checked-out commit of the code measured (engine included), '+dirty' if modified."""
+    return (_git("rev-parse", "--short", "HEAD") or "?") + (
+        "+dirty" if _git("status", "--porcelain", "--untracked-files=no") else ""
+    )
+
+
+def _git(*args: str) -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        done = subprocess.run(["git", *args], check=False, cwd=here, capture_output=True, text=True)
+    except OSError:
+        return ""
+    return done.stdout.strip()
 
 
 def _proc_field(path: str, key: str) -> str:
