@@ -26,9 +26,10 @@ def section(result: dict[str, Any]) -> str:
             f"| {_f(s['rows_per_s'], '{:,.0f}')} | {_f(s['peak_rss_mb'], '{:.0f}')} "
             f"| {_f(s['wal_mb'], '{:.0f}')} | {_f(s['load_1m'], '{:.1f}')} | {_status(s)} |"
         )
-    lines += ["", "Targets of issue 5 (stated for 1M rows):", "", "| target | measured | verdict |"]
+    lines += ["", "Targets of issue 5 (stated for 1M rows; the streamed-RSS one also for 10M):", ""]
+    lines.append("| target | measured | verdict |")
     lines.append("|---|---:|---|")
-    lines += [f"| {t} | {v} | {verdict} |" for t, v, verdict in targets(summary)]
+    lines += [f"| {t} | {v} | {verdict} |" for t, v, verdict in targets(summary, rows)]
     lines += ["", _correctness(result), "", _machine(result["machine"], result["server"])]
     return "\n".join(lines) + "\n"
 

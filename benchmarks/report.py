@@ -62,8 +62,9 @@ def _median_ok(ms: list[dict[str, Any]]) -> float | None:
     return _median([m["seconds"] for m in ms if m["status"] == "ok"])
 
 
-def targets(s: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
+def targets(s: dict[str, dict[str, Any]], rows: int) -> list[tuple[str, str, str]]:
     """(target, measured, verdict) for each target of issue 5 that this run can judge."""
+    stream_mb = 2048 if rows >= 10_000_000 else 1024  # the issue: 1 GB at 1M, 2 GB at 10M
 
     def get(path: str, key: str) -> Any:
         return s.get(path, {}).get(key) if s.get(path, {}).get("status") == "ok" else None
@@ -81,9 +82,9 @@ def targets(s: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
         ),
         ("peak RSS of the engine ≤ 1 GB", get("engine", "peak_rss_mb"), 1024, "{:.0f} MB"),
         (
-            "peak RSS of the streamed sync (engine_stream) ≤ 1 GB",
+            f"peak RSS of the streamed sync (engine_stream) ≤ {stream_mb // 1024} GB",
             get("engine_stream", "peak_rss_mb"),
-            1024,
+            stream_mb,
             "{:.0f} MB",
         ),
     ):
@@ -128,7 +129,9 @@ def machine() -> dict[str, Any]:
 def _commit() -> str:
     """The checked-out commit of the code measured (engine included), '+dirty' if modified."""
     return (_git("rev-parse", "--short", "HEAD") or "?") + (
-        "+dirty" if _git("status", "--porcelain", "--untracked-files=no") else ""
+        "+dirty"
+        if _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md")
+        else ""
     )
 
 
