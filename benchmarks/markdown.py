@@ -13,7 +13,7 @@ def section(result: dict[str, Any]) -> str:
     rows, truth, summary = result["rows"], result["truth"], result["summary"]
     lines = [
         f"### {rows:,} rows (batch 2: {truth['batch2_rows']:,} rows), "
-        f"{result['repeat']} repetitions, {result['started_at']}",
+        f"{_plural(result['repeat'], 'repetition')}, {result['started_at']}",
         "",
         "| path | median s | min–max s | × COPY | × COPY (best) | rows/s | peak RSS MB | WAL MB "
         "| load | status |",
@@ -53,7 +53,12 @@ def _status(s: dict[str, Any]) -> str:
         first = (s["error"] or "").splitlines()[0][:120]
         return f"{s['status']}: {first}"
     failed = len(s["checks_failed"])
-    return f"ok, {s['checks_passed']} checks passed" + (f", **{failed} FAILED**" if failed else "")
+    passed = _plural(s["checks_passed"], "check")
+    return f"ok, {passed} passed" + (f", **{failed} FAILED**" if failed else "")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _correctness(result: dict[str, Any]) -> str:

@@ -103,7 +103,7 @@ def _verdict(
     value: float | None, limit: float, fmt: str, at_least: bool = False
 ) -> tuple[str, str]:
     if value is None:
-        return "–", "pending (engine or path not measured)"
+        return "–", "not measured in this run"
     met = value >= limit if at_least else value <= limit
     return fmt.format(value), "met" if met else "missed"
 
@@ -130,7 +130,7 @@ def _commit() -> str:
     """The checked-out commit of the code measured (engine included), '+dirty' if modified."""
     return (_git("rev-parse", "--short", "HEAD") or "?") + (
         "+dirty"
-        if _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md")
+        if _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!*.md")
         else ""
     )
 
