@@ -99,12 +99,12 @@ def _read_postgres(
                 for n, k, t in zip(names, col_kinds, sa_types, strict=True)
             }
         )
-    parsed = pa.concat_tables(parts)
-    del parts
     out = {}
     for name, kind, sa_type in zip(names, col_kinds, sa_types, strict=True):
-        col = parsed.column(name).combine_chunks()
-        out[name] = _finish(col, kind, sa_type)
+        column = pa.chunked_array([part.column(name) for part in parts]).combine_chunks()
+        for j, part in enumerate(parts):  # let go of the parsed blocks column by column
+            parts[j] = part.drop_columns([name])
+        out[name] = _finish(column, kind, sa_type)
     return pa.table(out)
 
 

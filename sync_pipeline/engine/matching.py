@@ -173,7 +173,7 @@ def _incoming(
     kind = plan.target.kinds[column]
     if how is COPY:
         return (
-            rows.column(column).combine_chunks()
+            rows.column(column)  # the batch's own (possibly chunked) array: no copy
             if column in rows.column_names
             else pa.nulls(n, typ)
         )

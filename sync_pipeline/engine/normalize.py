@@ -21,6 +21,7 @@ from sync_pipeline.engine.spec import ImportOptions
 
 Records: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | pa.Table
 RowAt = Callable[[int], Mapping[str, Any]]
+Column: TypeAlias = pa.Array | pa.ChunkedArray
 
 # Python values Arrow converts exactly as coerce.py would (anything else raises, then we coerce).
 # Not datetimes: once pandera is imported, pyarrow takes the wall time of an aware datetime as
@@ -41,7 +42,7 @@ _FAST_ARROW: dict[Kind, Callable[[pa.DataType], bool]] = {
 }
 
 
-def to_arrow(records: Records) -> tuple[dict[str, pa.Array | list[Any]], RowAt, int]:
+def to_arrow(records: Records) -> tuple[dict[str, Column | list[Any]], RowAt, int]:
     """Split any accepted input into columns, a way to show record i, and the row count."""
     if isinstance(records, pd.DataFrame):
         frame = records
@@ -51,13 +52,8 @@ def to_arrow(records: Records) -> tuple[dict[str, pa.Array | list[Any]], RowAt, 
             plain = frame.astype(object).where(frame.notna(), None)
             records = [{str(k): v for k, v in r.items()} for r in plain.to_dict("records")]
     if isinstance(records, pa.Table):
-        table = records.combine_chunks()
-        cols: dict[str, pa.Array | list[Any]] = {
-            n: table.column(n).combine_chunks()
-            if table.num_rows
-            else pa.array([], table.schema.field(n).type)
-            for n in table.column_names
-        }
+        table = records  # columns stay as they are chunked: no copy of the caller's data
+        cols: dict[str, Column | list[Any]] = {n: table.column(n) for n in table.column_names}
         return cols, lambda i: table.slice(i, 1).to_pylist()[0], table.num_rows
     rows: list[Any] = list(records)
     for i, row in enumerate(rows):
@@ -116,7 +112,7 @@ def normalize(records: Records, target: TargetTable) -> pa.Table:
 
 
 def _normalize_columns(
-    columns: dict[str, pa.Array | list[Any]], row_at: RowAt, count: int, target: TargetTable
+    columns: dict[str, Column | list[Any]], row_at: RowAt, count: int, target: TargetTable
 ) -> pa.Table:
     for name, values in columns.items():
         if name not in target.table.c:
@@ -145,19 +141,18 @@ def _hint(target: TargetTable, name: str) -> str:
     return ""
 
 
-def _first_present(values: pa.Array | list[Any]) -> int:
+def _first_present(values: Column | list[Any]) -> int:
     if isinstance(values, list):
         return next((i for i, v in enumerate(values) if v is not None), 0)
     return 0
 
 
-def _convert(
-    name: str, values: pa.Array | list[Any], target: TargetTable, row_at: RowAt
-) -> pa.Array:
+def _convert(name: str, values: Column | list[Any], target: TargetTable, row_at: RowAt) -> pa.Array:
     kind = target.kinds[name]
     col = target.table.c[name]
     typ = arrow_type(kind, col.type)
-    if isinstance(values, pa.Array) and hasattr(values.type, "extension_name"):
+    if not isinstance(values, list) and hasattr(values.type, "extension_name"):
+        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
         if values.type.extension_name == "arrow.json" and kind == "json":
             values = [None if v is None else json.loads(v) for v in values.storage.to_pylist()]
         else:
@@ -174,7 +169,7 @@ def _convert(
     return result
 
 
-def _fast(kind: Kind, values: pa.Array | list[Any], typ: pa.DataType) -> pa.Array | None:
+def _fast(kind: Kind, values: Column | list[Any], typ: pa.DataType) -> pa.Array | None:
     if kind in TEXT_CARRIED:
         return None
     try:

@@ -130,3 +130,20 @@ def test_json_text_from_a_sender_lands_as_json_not_as_a_string(db):
         db.engine, "products", [{"id": 1, "sku": "a", "attrs": {"x": [1, 2]}}], "overwrite"
     )
     assert again.unchanged == 1
+
+
+def test_chunked_arrow_tables_are_diffed_without_combining(db):
+    db.create(products())
+    import_records(
+        db.engine, "products", [{"id": i, "sku": f"s{i}", "price": "1.5"} for i in range(6)]
+    )
+    parts = [
+        pa.table({"id": [0, 1, 2], "sku": ["s0", "S1", "s2"], "price": ["1.50", "1.5", "2"]}),
+        pa.table({"id": [3, 4, 9], "sku": ["s3", "s4", "s9"], "price": ["1.5", None, "3"]}),
+    ]
+    chunked = pa.concat_tables(parts)
+    assert chunked.column("sku").num_chunks == 2
+    result = import_records(db.engine, "products", chunked, "overwrite")
+    assert (result.created, result.updated, result.unchanged, result.missing) == (1, 3, 2, 1)
+    rows = {r["id"]: (r["sku"], r["price"]) for r in db.rows("products")}
+    assert rows[1][0] == "S1" and str(rows[2][1]) == "2.00" and rows[4][1] is None
