@@ -31,6 +31,10 @@ def section(result: dict[str, Any]) -> str:
     lines.append("|---|---:|---|")
     lines += [f"| {t} | {v} | {verdict} |" for t, v, verdict in targets(summary, rows)]
     lines += ["", _correctness(result), "", _machine(result["machine"], result["server"])]
+    if result.get("concurrent_runs"):
+        names = ", ".join(result["concurrent_runs"])
+        lines += ["", f"**Other benchmark runs shared the server during this run ({names}):"]
+        lines[-1] += " its timings are skewed.**"
     return "\n".join(lines) + "\n"
 
 

@@ -146,7 +146,8 @@ def measure_all(args: argparse.Namespace, paths: list[str], data_dir: Path) -> d
     logs = args.out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     measurements: list[dict[str, Any]] = []
-    with pg.database(dbname):
+    others: set[str] = set()
+    with pg.database(dbname), pg.connect(dbname) as watch:
         expected = expected_checksum(dbname, data_dir)
         with pg.connect(dbname) as conn:
             server = pg.server_info(conn)
@@ -165,6 +166,7 @@ def measure_all(args: argparse.Namespace, paths: list[str], data_dir: Path) -> d
             for rep in range(args.repeat):
                 order = paths[rep % len(paths) :] + paths[: rep % len(paths)]
                 for p in order:
+                    others |= _warn_others(watch, dbname, others)
                     measurements += run_one(workers[p], rep)
         finally:
             for w in workers.values():
@@ -178,8 +180,17 @@ def measure_all(args: argparse.Namespace, paths: list[str], data_dir: Path) -> d
         "expected_checksum": list(expected),
         "server": server,
         "machine": machine(),
+        "concurrent_runs": sorted(others),
         "measurements": measurements,
     }
+
+
+def _warn_others(conn: Any, mine: str, known: set[str]) -> set[str]:
+    """Other benchmark runs on this server right now; each new one is logged as a warning."""
+    found = set(pg.other_runs(conn, mine))
+    for name in sorted(found - known):
+        log(f"WARNING: another benchmark run ({name}) is using this server: timings are skewed")
+    return found
 
 
 def run_one(worker: Worker, rep: int) -> list[dict[str, Any]]:
