@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pyarrow as pa
 import pyarrow.parquet as pq
 from psycopg import sql
 
 from benchmarks import pg
-from benchmarks.generate import TABLE, typed_batch2
+from benchmarks.generate import PRICE_TYPE, TABLE
 from benchmarks.measure import Ctx, Measurement, timed
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
@@ -71,3 +72,10 @@ def dlt_merge(ctx: Ctx, conn: psycopg.Connection[Any], *, indexed: bool = False)
     for schema in (ctx.schema, f"{ctx.schema}_staging"):
         pg.drop_schema(conn, schema)
     return m
+
+
+def typed_batch2(batch2: pa.Table) -> pa.Table:
+    """Batch 2 with price parsed to the target's decimal128(12, 2) (dlt would otherwise create a
+    text variant column)."""
+    i = batch2.schema.get_field_index("price")
+    return batch2.set_column(i, "price", batch2["price"].cast(PRICE_TYPE))

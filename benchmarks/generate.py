@@ -13,17 +13,16 @@ text, the way a CSV or API sender delivers it; batch 1 carries it as decimal128(
 Everything is vectorized (numpy + pyarrow.compute): 1M rows generate in a few seconds.
 """
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 DEFAULT_SEED = 20_261_121
-GENERATOR_VERSION = 1  # bump when the generated data changes (invalidates cached Parquet)
+GENERATOR_VERSION = 2  # bump when the generated data changes (invalidates cached Parquet)
 
 TABLE = "customers"
 DDL = """
@@ -57,6 +56,7 @@ CHANGEABLE = ("email", "name", "price", "quantity", "active", "updated_at", "tag
 PRICE_TYPE = pa.decimal128(12, 2)
 TS_TYPE = pa.timestamp("us", tz="UTC")
 PAYLOAD_BYTES = 100
+BLOCK_ROWS = 1_000_000  # larger sizes are generated (and written) block by block
 BATCH1_ID = 1  # the `last_batch_id` batch 1 is loaded with
 
 _FIRST = np.array(["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"])
@@ -108,12 +108,21 @@ class Workload:
     seed: int
     batch1: pa.Table  # data columns + last_batch_id = BATCH1_ID; price decimal128(12, 2)
     batch2: pa.Table  # data columns; price as text; shuffled
-    expected: pa.Table  # data columns, ordered by id
+    expected: pa.Table  # data columns (per block: batch-1 rows by id, then the new rows)
     truth: Truth
 
 
 def counts(rows: int) -> Truth:
-    """The sizes of the disjoint row sets for a batch 1 of `rows` rows."""
+    """The sizes of the disjoint row sets for a batch 1 of `rows` rows (summed over blocks)."""
+    parts = [_block_counts(n) for n in _block_sizes(rows)]
+    return Truth(*(sum(getattr(p, f) for p in parts) for f in Truth.__dataclass_fields__))
+
+
+def _block_sizes(rows: int) -> list[int]:
+    return [min(BLOCK_ROWS, rows - start) for start in range(0, rows, BLOCK_ROWS)]
+
+
+def _block_counts(rows: int) -> Truth:
     missing, changed, fmt, added = (
         rows * 2 // 100,
         rows * 10 // 100,
@@ -131,18 +140,49 @@ def counts(rows: int) -> Truth:
     )
 
 
-def generate(rows: int, seed: int = DEFAULT_SEED) -> Workload:
-    """Generate the workload for a batch 1 of `rows` rows (deterministic for a given seed)."""
+def iter_blocks(rows: int, seed: int = DEFAULT_SEED) -> Iterator[Workload]:
+    """The workload in blocks of at most BLOCK_ROWS batch-1 rows, each generated on its own,
+    so that any size can be written with bounded memory. Up to BLOCK_ROWS rows this is one block:
+    `generate(rows)` itself. Block b holds ids b*BLOCK_ROWS+1...; its new rows take ids after
+    all of batch 1 and after the new rows of the blocks before it; batch 2 is shuffled per block.
+    """
     if rows < 100:
         raise ValueError(f"rows must be at least 100 to hold every row set, got {rows}")
-    truth = counts(rows)
-    rng = np.random.default_rng(seed)
-    base = _rows(np.arange(1, rows + 1, dtype=np.int64), rng, null_names=True)
+    first_new = rows + 1
+    for b, size in enumerate(_block_sizes(rows)):
+        rng = np.random.default_rng(seed if b == 0 else [seed, b])
+        block = _generate_block(b * BLOCK_ROWS + 1, size, first_new, rng, seed)
+        first_new += block.truth.added
+        yield block
+
+
+def generate(rows: int, seed: int = DEFAULT_SEED) -> Workload:
+    """Generate the workload for a batch 1 of `rows` rows (deterministic for a given seed)."""
+    blocks = list(iter_blocks(rows, seed))
+    if len(blocks) == 1:
+        return blocks[0]
+    return Workload(
+        seed,
+        *(
+            pa.concat_tables([getattr(b, n) for b in blocks])
+            for n in ("batch1", "batch2", "expected")
+        ),
+        counts(rows),
+    )
+
+
+def _generate_block(
+    first_id: int, rows: int, first_new: int, rng: np.random.Generator, seed: int
+) -> Workload:
+    truth = _block_counts(rows)
+    base = _rows(np.arange(first_id, first_id + rows, dtype=np.int64), rng, null_names=True)
     order = rng.permutation(rows)
-    sizes = [truth.missing, truth.changed, truth.format_only // 2, truth.format_only // 2]
+    half = truth.format_only // 2
+    sizes = [truth.missing, truth.changed, half, truth.format_only - half]
     missing_idx, changed_idx, email_idx, price_idx, _ = np.split(order, np.cumsum(sizes))
     final = _apply_changes(base, _mask(rows, changed_idx), rng)
-    new = _rows(np.arange(rows + 1, rows + truth.added + 1, dtype=np.int64), rng, null_names=False)
+    new_ids = np.arange(first_new, first_new + truth.added, dtype=np.int64)
+    new = _rows(new_ids, rng, null_names=False)
     batch1 = _table(base).append_column("last_batch_id", pa.array(np.full(rows, BATCH1_ID)))
     expected = pa.concat_tables([_table(final), _table(new)])
     keep = ~_mask(rows, missing_idx)
@@ -276,20 +316,3 @@ def _table(cols: dict[str, Any], price_text: pa.Array | None = None) -> pa.Table
         "payload": cols["payload"],
     }
     return pa.table(arrays)
-
-
-def typed_batch2(batch2: pa.Table) -> pa.Table:
-    """Batch 2 with price parsed to the target's decimal128(12, 2), for loaders that need types."""
-    i = batch2.schema.get_field_index("price")
-    return batch2.set_column(i, "price", batch2["price"].cast(PRICE_TYPE))
-
-
-def write_parquet(w: Workload, directory: Path) -> None:
-    """Write batch1/batch2/expected as Parquet files (the directory is gitignored)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in ("batch1", "batch2", "expected"):
-        pq.write_table(getattr(w, name), directory / f"{name}.parquet", compression="zstd")
-
-
-def read_parquet(directory: Path, name: str) -> pa.Table:
-    return pq.read_table(directory / f"{name}.parquet")

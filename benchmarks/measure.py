@@ -16,6 +16,7 @@ import resource
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -27,6 +28,7 @@ from psycopg import sql
 
 from benchmarks import pg
 from benchmarks.generate import Truth
+from benchmarks.memtrace import RssSampler, status_mb
 
 Status = Literal["ok", "error", "pending", "skipped"]
 T = TypeVar("T")
@@ -80,17 +82,6 @@ class Measurement:
         return asdict(self)
 
 
-def _status_kb(key: str) -> float | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
 def _reset_peak() -> bool:
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -109,13 +100,17 @@ def timed(
     pa.default_memory_pool().release_unused()
     if not _reset_peak():
         m.rss_method = "ru_maxrss (process lifetime; clear_refs unavailable)"
-    m.base_rss_mb = _status_kb("VmRSS")
+    m.base_rss_mb = status_mb("VmRSS")
     m.load_1m = os.getloadavg()[0]
     lsn = pg.wal_lsn(admin)
     profiler = cProfile.Profile() if ctx.profile_dir is not None else None
+    sampler: AbstractContextManager[Any] = (
+        RssSampler() if ctx.profile_dir is not None else nullcontext()
+    )
     start = time.perf_counter()
     try:
-        value: T | None = op() if profiler is None else profiler.runcall(op)
+        with sampler:
+            value: T | None = op() if profiler is None else profiler.runcall(op)
     except Exception as exc:
         value = None
         m.status = "pending" if _is_pending(exc) else "error"
@@ -123,9 +118,9 @@ def timed(
         if m.status == "error":
             m.error += "\n" + "".join(traceback.format_exc(limit=-6))[-3000:]
     m.seconds = time.perf_counter() - start
-    if profiler is not None and ctx.profile_dir is not None:
-        _write_profile(profiler, ctx.profile_dir / f"{path}-rep{ctx.rep}.txt")
-    peak = _status_kb("VmHWM")
+    if profiler is not None and isinstance(sampler, RssSampler) and ctx.profile_dir is not None:
+        _write_profile(profiler, sampler, ctx.profile_dir / f"{path}-rep{ctx.rep}.txt")
+    peak = status_mb("VmHWM")
     if peak is None or m.rss_method != "clear_refs+VmHWM":
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     m.peak_rss_mb = peak
@@ -133,10 +128,11 @@ def timed(
     return m, value
 
 
-def _write_profile(profiler: cProfile.Profile, target: Path) -> None:
-    """The 40 most expensive calls by cumulative and by own time, as text."""
+def _write_profile(profiler: cProfile.Profile, sampler: RssSampler, target: Path) -> None:
+    """Where the RSS peaked, then the 40 most expensive calls by cumulative and own time."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w") as f:
+        f.write(sampler.report() + "\n")
         stats = pstats.Stats(profiler, stream=f).strip_dirs()
         stats.sort_stats("cumulative").print_stats(40)
         stats.sort_stats("tottime").print_stats(40)

@@ -220,6 +220,8 @@ PATHS: dict[str, PathFn] = {
     "upsert": run_upsert,
     "upsert_changed": run_upsert_changed,
 }
+# Paths that read batch 2 from Parquet themselves (their worker does not hold it in memory).
+STREAMING = frozenset({"engine_stream"})
 # Measurements each worker reports (the engine worker also reports the no-change re-sync).
 REPORTS: dict[str, tuple[str, ...]] = {p: (p,) for p in PATHS} | {
     "engine": ("engine", "engine_nochange")

@@ -170,6 +170,17 @@ def server_info(conn: psycopg.Connection[Any]) -> dict[str, str]:
     return info
 
 
+def other_runs(conn: psycopg.Connection[Any], mine: str) -> list[str]:
+    """Other benchmark runs connected to this server now (they would skew this run's timings);
+    a database left behind by a killed run has no sessions and does not count."""
+    query = sql.SQL(
+        "SELECT DISTINCT datname FROM pg_stat_activity "
+        "WHERE datname LIKE 'sync\\_bench\\_%%' AND datname <> %s"
+    )
+    with conn.cursor() as cur:
+        return sorted(str(r[0]) for r in cur.execute(query, [mine]).fetchall())
+
+
 @contextmanager
 def database(name: str) -> Iterator[str]:
     """A throw-away database for one benchmark run, dropped afterwards."""

@@ -21,7 +21,8 @@ from typing import IO, Any
 import pyarrow.parquet as pq
 
 from benchmarks import pg
-from benchmarks.generate import DEFAULT_SEED, GENERATOR_VERSION, counts, generate, write_parquet
+from benchmarks.datafiles import complete, write_parquet
+from benchmarks.generate import DEFAULT_SEED, GENERATOR_VERSION, counts
 from benchmarks.markdown import section, update_file
 from benchmarks.paths import PATHS, REPORTS
 from benchmarks.report import machine, summarize
@@ -43,6 +44,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--md", type=Path, default=ROOT / "BENCHMARKS.md", help="markdown file to update"
     )
     p.add_argument("--no-md", action="store_true", help="do not update the markdown file")
+    p.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: re-summarize a stored result JSON and rewrite its reports",
+    )
     p.add_argument(
         "--profile",
         default="",
@@ -66,10 +73,10 @@ def selected(args: argparse.Namespace) -> list[str]:
 def prepare_data(out: Path, rows: int, seed: int) -> Path:
     """Generate the workload once per (rows, seed, generator version); reuse the Parquet after."""
     directory = out / "data" / f"rows{rows}-seed{seed}-v{GENERATOR_VERSION}"
-    if all((directory / f"{n}.parquet").exists() for n in ("batch1", "batch2", "expected")):
+    if complete(directory):
         return directory
     start = time.perf_counter()
-    write_parquet(generate(rows, seed), directory)
+    write_parquet(rows, directory, seed)
     log(f"generated {rows:,} rows in {time.perf_counter() - start:.1f}s -> {directory}")
     return directory
 
@@ -139,7 +146,8 @@ def measure_all(args: argparse.Namespace, paths: list[str], data_dir: Path) -> d
     logs = args.out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     measurements: list[dict[str, Any]] = []
-    with pg.database(dbname):
+    others: set[str] = set()
+    with pg.database(dbname), pg.connect(dbname) as watch:
         expected = expected_checksum(dbname, data_dir)
         with pg.connect(dbname) as conn:
             server = pg.server_info(conn)
@@ -158,6 +166,7 @@ def measure_all(args: argparse.Namespace, paths: list[str], data_dir: Path) -> d
             for rep in range(args.repeat):
                 order = paths[rep % len(paths) :] + paths[: rep % len(paths)]
                 for p in order:
+                    others |= _warn_others(watch, dbname, others)
                     measurements += run_one(workers[p], rep)
         finally:
             for w in workers.values():
@@ -171,8 +180,17 @@ def measure_all(args: argparse.Namespace, paths: list[str], data_dir: Path) -> d
         "expected_checksum": list(expected),
         "server": server,
         "machine": machine(),
+        "concurrent_runs": sorted(others),
         "measurements": measurements,
     }
+
+
+def _warn_others(conn: Any, mine: str, known: set[str]) -> set[str]:
+    """Other benchmark runs on this server right now; each new one is logged as a warning."""
+    found = set(pg.other_runs(conn, mine))
+    for name in sorted(found - known):
+        log(f"WARNING: another benchmark run ({name}) is using this server: timings are skewed")
+    return found
 
 
 def run_one(worker: Worker, rep: int) -> list[dict[str, Any]]:
@@ -198,20 +216,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if args.repeat < 1:
         raise SystemExit("--repeat must be at least 1")
-    paths = selected(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    data_dir = prepare_data(args.out, args.rows, args.seed)
-    result = measure_all(args, paths, data_dir)
-    truth = counts(args.rows)
-    summary = summarize(result["measurements"], truth)
+    if args.render is not None:
+        result = json.loads(args.render.read_text())
+    else:
+        args.out.mkdir(parents=True, exist_ok=True)
+        data_dir = prepare_data(args.out, args.rows, args.seed)
+        result = measure_all(args, selected(args), data_dir)
+    return report_and_exit(args, result)
+
+
+def report_and_exit(args: argparse.Namespace, result: dict[str, Any]) -> int:
+    """Summarize, write JSON + markdown (and the BENCHMARKS.md section), print, exit status."""
+    rows = result["rows"]
+    summary = summarize(result["measurements"], counts(rows))
     failed = {p: s["checks_failed"] for p, s in summary.items() if s["checks_failed"]}
     result["summary"] = summary
     result["correctness_failed"] = bool(failed)
-    (args.out / f"{args.rows}.json").write_text(json.dumps(result, indent=2, default=str))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{rows}.json").write_text(json.dumps(result, indent=2, default=str))
     text = section(result)
-    (args.out / f"{args.rows}.md").write_text(text)
+    (args.out / f"{rows}.md").write_text(text)
     if not (args.no_md or args.profile):
-        update_file(args.md, args.rows, text)
+        update_file(args.md, rows, text)
     print(text)
     if failed:
         log(f"CORRECTNESS FAILURE: {json.dumps(failed, default=str)[:4000]}")
