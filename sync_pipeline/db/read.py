@@ -101,7 +101,8 @@ def _read_postgres(
         )
     out = {}
     for name, kind, sa_type in zip(names, col_kinds, sa_types, strict=True):
-        column = pa.chunked_array([part.column(name) for part in parts]).combine_chunks()
+        chunks = [chunk for part in parts for chunk in part.column(name).chunks]
+        column = pa.chunked_array(chunks, type=chunks[0].type).combine_chunks()
         for j, part in enumerate(parts):  # let go of the parsed blocks column by column
             parts[j] = part.drop_columns([name])
         out[name] = _finish(column, kind, sa_type)
