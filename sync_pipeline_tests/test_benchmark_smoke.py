@@ -13,7 +13,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 2000
-ENGINE_PATHS = ("engine", "engine_nochange", "engine_column", "dagster")
+ENGINE_PATHS = (
+    "engine",
+    "engine_nochange",
+    "engine_column",
+    "engine_column_hot",
+    "engine_stream",
+    "dagster",
+)
 OTHER_PATHS = ("copy", "naive", "upsert", "upsert_changed")
 
 pytestmark = pytest.mark.integration
