@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 
-.PHONY: setup demo test lint typecheck unit bench-smoke dev
+.PHONY: setup demo test lint bench-smoke dev
 
 $(UV):
 	python3 -m pip install --user --quiet "uv>=0.9"
