@@ -148,13 +148,31 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         _revalidate(spec, normalized)
         scope = scope_for(context, spec)
         with target_db.engine() as engine:
-            result = runner.apply(engine, spec, normalized, scope)
+            result = runner.apply(engine, spec, normalized, scope, guard=_diff_guard(spec))
             table = md.table_metadata(engine, spec.table)
         return dg.MaterializeResult(
             metadata={**table, **md.result_metadata(result), **md.scope_metadata(scope)}
         )
 
     return applied
+
+
+def _diff_guard(spec: SyncSpec) -> Any:
+    """The diff rules again, on the diff the engine is about to write (inside its transaction)."""
+
+    def guard(planned: Any) -> None:
+        failed = [
+            o for o in (rules.check_diff(r, planned) for r in spec.diff_rules) if not o.passed
+        ]
+        if failed:
+            raise dg.Failure(
+                description=(
+                    f"sync {spec.name!r}: {len(failed)} diff rule(s) failed, nothing written: "
+                    + ", ".join(f"{o.rule} ({o.detail})" for o in failed)
+                )
+            )
+
+    return guard
 
 
 def _revalidate(spec: SyncSpec, frame: pd.DataFrame) -> None:

@@ -103,6 +103,8 @@ class Importer:
         diff = diff_batch(
             self.conn, self.plan, records, self.codes, lookup=lookup, earlier_keys=earlier
         )
+        if self.options.guard is not None:  # raising here rolls the whole import back
+            self.options.guard(diff)
         self.seen.record(diff, lookup=lookup)
         self.errors += [(dict(r), reason) for r, reason in diff.errors]
         self.counts["skipped"] += len(diff.dropped)

@@ -67,6 +67,7 @@ class ImportOptions:
     delete_mode: DeleteMode = "delete"
     soft_delete_column: str = "deleted_at"
     timestamps: tuple[str, str] | None = ("created_at", "updated_at")
+    guard: Callable[[Any], Any] | None = None  # sees each BatchDiff before it is written
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     @classmethod
@@ -108,6 +109,8 @@ class ImportOptions:
         bad_id = not isinstance(self.batch_id, int) or isinstance(self.batch_id, bool)
         if self.batch_id is not None and self.batch_id is not False and bad_id:
             raise ConfigError(f"batch_id must be an int, None or False, got {self.batch_id!r}")
+        if self.guard is not None and not callable(self.guard):
+            raise ConfigError("guard must be a callable(diff) that raises to stop the write")
         if self.comparison_key is not None and not callable(self.comparison_key):
             raise ConfigError("comparison_key must be a callable(record) -> key | None")
         for name, comparator in self.comparators.items():

@@ -1,7 +1,7 @@
 """Plain-Python steps of one sync, called by the Dagster assets: read, normalize, plan, apply."""
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,7 +116,12 @@ def scope_clause(engine: sa.Engine, spec: SyncSpec, scope: Scope | None) -> Any:
     return column.in_(list(scope.values))
 
 
-def importer(engine: sa.Engine, spec: SyncSpec, scope: Scope | None) -> Any:
+def importer(
+    engine: sa.Engine,
+    spec: SyncSpec,
+    scope: Scope | None,
+    guard: Callable[[Any], Any] | None = None,
+) -> Any:
     """The engine's BatchImport configured from the spec."""
     return BatchImport(
         engine,
@@ -131,6 +136,7 @@ def importer(engine: sa.Engine, spec: SyncSpec, scope: Scope | None) -> Any:
         delete_flag=spec.sender.config.get("delete_flag"),
         delete_mode="soft_delete" if spec.missing == "soft_delete" else "delete",
         soft_delete_column=spec.deleted_column,
+        guard=guard,
     )
 
 
@@ -139,9 +145,15 @@ def plan(engine: sa.Engine, spec: SyncSpec, frame: pd.DataFrame, scope: Scope | 
     return importer(engine, spec, scope).plan(frame)
 
 
-def apply(engine: sa.Engine, spec: SyncSpec, frame: pd.DataFrame, scope: Scope | None) -> Any:
-    """Write the batch in one transaction (engine ImportResult)."""
-    return importer(engine, spec, scope).run(frame)
+def apply(
+    engine: sa.Engine,
+    spec: SyncSpec,
+    frame: pd.DataFrame,
+    scope: Scope | None,
+    guard: Callable[[Any], Any] | None = None,
+) -> Any:
+    """Write the batch in one transaction (engine ImportResult); `guard` sees the diff first."""
+    return importer(engine, spec, scope, guard).run(frame)
 
 
 def find_missing(

@@ -139,3 +139,34 @@ def test_three_partition_range_runs_as_one_batch(
         if e.asset_key == dg.AssetKey(["orders", "applied"])
     }
     assert partitions == {"2026-01-04", "2026-01-05", "2026-01-06"}
+
+
+def test_applied_launched_alone_rechecks_the_diff_rules_before_writing(
+    db: TestDb, sender_url: str, location: Location, instance: dg.DagsterInstance
+) -> None:
+    defs = location()
+    assert run(defs, "orders_sync", instance, partition_key="2026-01-01").success
+    day = [r["order_id"] for r in db.rows("orders", order_by="order_id")]
+    engine = sa.create_engine(sender_url)
+    orders = sa.Table("orders", sa.MetaData(), autoload_with=engine)
+    with engine.begin() as conn:  # two thirds of the day vanish at the sender
+        conn.execute(sa.delete(orders).where(orders.c.order_id.in_(day[: 2 * len(day) // 3])))
+    engine.dispose()
+    blocked = run(defs, "orders_sync", instance, partition_key="2026-01-01")
+    assert not blocked.success and "orders/applied" not in executed_assets(blocked)
+    before = checksum(db, "orders", "order_id")
+
+    alone = run(
+        defs,
+        "orders_sync",
+        instance,
+        partition_key="2026-01-01",
+        asset_selection=[dg.AssetKey(["orders", "applied"])],
+    )
+
+    assert not alone.success
+    [failure] = [e for e in alone.all_events if e.is_step_failure]
+    assert "diff rule(s) failed, nothing written: missing_guard" in str(
+        failure.step_failure_data.error
+    )
+    assert checksum(db, "orders", "order_id") == before

@@ -74,3 +74,21 @@ def test_caller_owned_connection_rolls_back_with_the_caller(uniq):
         import_records(conn, "people", [{"id": 2, "name": "b"}])
         trans.rollback()
     assert checksum(uniq) == before
+
+
+def test_a_guard_sees_the_diff_and_can_stop_the_write(uniq):
+    before = checksum(uniq)
+    seen = []
+
+    def guard(diff):
+        seen.append(diff.as_dict())
+        if diff.missing:
+            raise RuntimeError("refusing a batch that misses rows")
+
+    with pytest.raises(RuntimeError, match="refusing"):
+        import_records(uniq.engine, "people", [{"id": 2, "name": "b"}], "overwrite", guard=guard)
+    assert checksum(uniq) == before and seen[0]["added"] == 1 and seen[0]["missing"] == 1
+    result = import_records(
+        uniq.engine, "people", [{"id": 1, "name": "a", "email": "a@x.io"}], guard=guard
+    )
+    assert result.skipped == 1
