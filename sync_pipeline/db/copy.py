@@ -38,14 +38,19 @@ def copy_into(conn: sa.Connection, stage: sa.Table, data: pa.Table) -> None:
         copy.write(buf.getbuffer())
 
 
+def fill_stage(conn: sa.Connection, stage: sa.Table, data: pa.Table) -> None:
+    """COPY the data in, then ANALYZE a big stage so the planner joins it by hash, not loops."""
+    copy_into(conn, stage, data)
+    if data.num_rows >= 1000:
+        conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(stage.name)}")
+
+
 def stage_values(conn: sa.Connection, columns: Sequence[sa.Column], data: pa.Table) -> sa.Table:
     """A temporary table holding `data` (COPY on Postgres, executemany elsewhere); drop it with
     `drop_stage` when done."""
     if conn.dialect.name == "postgresql":
         stage = create_stage(conn, columns)
-        copy_into(conn, stage, data)
-        if data.num_rows >= 1000:
-            conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(stage.name)}")
+        fill_stage(conn, stage, data)
         return stage
     name = f"_sync_stage_{uuid.uuid4().hex[:12]}"
     stage = sa.Table(name, sa.MetaData(), *columns, prefixes=["TEMPORARY"])

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from sync_pipeline.db.copy import copy_into, create_stage, truncate
+from sync_pipeline.db.copy import create_stage, fill_stage, truncate
 from sync_pipeline.engine.values import decode_row
 
 
@@ -130,12 +130,8 @@ class PostgresWriter(TableWriter):
         return stage
 
     def _staged(self, data: pa.Table) -> sa.Table:
-        """COPY the data in, then ANALYZE so the planner joins the stage by hash, not by loops."""
         stage = self._stage(data.column_names)
-        copy_into(self.conn, stage, data)
-        if data.num_rows >= 1000:
-            quoted = self.conn.dialect.identifier_preparer.quote(stage.name)
-            self.conn.exec_driver_sql(f"ANALYZE {quoted}")
+        fill_stage(self.conn, stage, data)
         return stage
 
     def insert(self, rows: pa.Table) -> None:

@@ -42,7 +42,7 @@ def test_postgres_statement_count_does_not_grow_with_rows(pg, monkeypatch):
         copies.append(data.num_rows)
         return real(conn, stage, data)
 
-    monkeypatch.setattr("sync_pipeline.engine.apply.copy_into", counting_copy)
+    monkeypatch.setattr("sync_pipeline.db.copy.copy_into", counting_copy)
     small = statements_for(pg, 30)
     pg.execute("DELETE FROM people")
     pg.execute("DELETE FROM _sync_batches")
