@@ -58,9 +58,3 @@ def read_connection(target: Target) -> Iterator[sa.Connection]:
         return
     with bind.connect() as conn:
         yield conn
-
-
-def safe_url(target: Target) -> str:
-    """The target's URL without its password, for messages and metadata."""
-    bind = as_engine(target)
-    return bind.engine.url.render_as_string(hide_password=True)

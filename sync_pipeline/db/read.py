@@ -5,6 +5,7 @@ databases go through SQLAlchemy rows.
 """
 
 import io
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -134,8 +135,6 @@ def _finish(col: pa.Array, kind: Kind, sa_type: Any) -> pa.Array:
     if kind == "bytes":
         return pa.array([None if v is None else bytes.fromhex(v[2:]) for v in values], type=typ)
     if kind == "json":
-        import json
-
         values = [None if v is None else json.loads(v) for v in values]
     convert = coercer(kind, sa_type)
     return pa.array([convert(v) for v in values], type=typ)

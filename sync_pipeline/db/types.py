@@ -1,6 +1,6 @@
 """Column kinds: how the engine reads, compares and writes each SQL type."""
 
-from typing import Literal, get_args
+from typing import Literal
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -9,7 +9,6 @@ Kind = Literal[
     "int", "decimal", "decimal_text", "float", "text", "bool", "date", "datetime",
     "datetime_tz", "time", "json", "uuid", "bytes",
 ]  # fmt: skip
-KINDS: tuple[Kind, ...] = get_args(Kind)
 
 # Kinds whose values travel as canonical text inside the engine (see normalize.py).
 TEXT_CARRIED: frozenset[Kind] = frozenset({"decimal_text", "json", "uuid"})

@@ -6,7 +6,7 @@ other databases use chunked executemany. No per-row statements on the Postgres p
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,8 +28,6 @@ class ChunkWrite:
 
 class TableWriter:
     """Set-based writes for one table; subclasses pick the bulk mechanism of their dialect."""
-
-    bulk_copy: ClassVar[bool] = False
 
     def __init__(
         self, conn: sa.Connection, table: sa.Table, pk: tuple[str, ...], kinds: Mapping[str, Any]
@@ -108,8 +106,6 @@ class TableWriter:
 
 class PostgresWriter(TableWriter):
     """COPY into temporary stage tables, then INSERT ... SELECT and UPDATE ... FROM."""
-
-    bulk_copy: ClassVar[bool] = True
 
     def __init__(
         self, conn: sa.Connection, table: sa.Table, pk: tuple[str, ...], kinds: Mapping[str, Any]

@@ -103,10 +103,6 @@ def missing_clause(target: TargetTable, column: str, batch_id: int) -> sa.Column
     return sa.or_(col.is_(None), col < batch_id)
 
 
-def as_dicts(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in result]
-
-
 # Ledger mode: instead of rewriting every seen row, record the rows a batch did not see.
 MISSING_TABLE = "_sync_missing"
 

@@ -3,7 +3,7 @@
 import datetime as dt
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -42,21 +42,6 @@ def changed(new: Any, old: Any, comparator: Comparator | None = None) -> bool:
     if comparator is not None:
         return bool(comparator(new, old))
     return not values_equal(new, old)
-
-
-def changed_fields(
-    new: Mapping[str, Any],
-    old: Mapping[str, Any],
-    fields: list[str] | tuple[str, ...],
-    comparators: Mapping[str, Comparator] | None = None,
-) -> dict[str, tuple[Any, Any]]:
-    """{field: (old, new)} for every field in `fields` whose value changed."""
-    comparators = comparators or {}
-    return {
-        f: (old.get(f), new.get(f))
-        for f in fields
-        if changed(new.get(f), old.get(f), comparators.get(f))
-    }
 
 
 def _is_number(value: Any) -> bool:
