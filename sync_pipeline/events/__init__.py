@@ -1,0 +1,29 @@
+"""Change events: recorded in the writing transaction, read and subscribed in commit order.
+
+from sync_pipeline import events
+rows, cursor = events.snapshot(engine, "orders")
+for commit in events.read(engine, after=cursor): ...
+"""
+
+from sync_pipeline.events.model import (
+    ChangeEvent,
+    Commit,
+    CursorTooOld,
+    EventOptions,
+    Position,
+    Row,
+)
+from sync_pipeline.events.read import read, snapshot
+from sync_pipeline.events.schema import install
+
+__all__ = [
+    "ChangeEvent",
+    "Commit",
+    "CursorTooOld",
+    "EventOptions",
+    "Position",
+    "Row",
+    "install",
+    "read",
+    "snapshot",
+]
