@@ -13,8 +13,10 @@ from sync_pipeline.events.model import (
     Position,
     Row,
 )
+from sync_pipeline.events.prune import prune
 from sync_pipeline.events.read import read, snapshot
 from sync_pipeline.events.schema import install
+from sync_pipeline.events.subscribe import Subscription, subscribe
 
 __all__ = [
     "ChangeEvent",
@@ -23,7 +25,10 @@ __all__ = [
     "EventOptions",
     "Position",
     "Row",
+    "Subscription",
     "install",
+    "prune",
     "read",
     "snapshot",
+    "subscribe",
 ]
