@@ -5,6 +5,7 @@ rows, cursor = events.snapshot(engine, "orders")
 for commit in events.read(engine, after=cursor): ...
 """
 
+from sync_pipeline.events.cache import Relation, sync
 from sync_pipeline.events.model import (
     ChangeEvent,
     Commit,
@@ -24,6 +25,7 @@ __all__ = [
     "CursorTooOld",
     "EventOptions",
     "Position",
+    "Relation",
     "Row",
     "Subscription",
     "install",
@@ -31,4 +33,5 @@ __all__ = [
     "read",
     "snapshot",
     "subscribe",
+    "sync",
 ]
