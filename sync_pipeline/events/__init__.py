@@ -5,6 +5,7 @@ rows, cursor = events.snapshot(engine, "orders")
 for commit in events.read(engine, after=cursor): ...
 """
 
+from sync_pipeline.events.asubscribe import AsyncSubscription, asubscribe
 from sync_pipeline.events.cache import Relation, sync
 from sync_pipeline.events.model import (
     ChangeEvent,
@@ -20,6 +21,7 @@ from sync_pipeline.events.schema import install
 from sync_pipeline.events.subscribe import Subscription, subscribe
 
 __all__ = [
+    "AsyncSubscription",
     "ChangeEvent",
     "Commit",
     "CursorTooOld",
@@ -28,6 +30,7 @@ __all__ = [
     "Relation",
     "Row",
     "Subscription",
+    "asubscribe",
     "install",
     "prune",
     "read",

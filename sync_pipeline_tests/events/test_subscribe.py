@@ -91,3 +91,32 @@ def test_prune_keeps_what_a_consumer_has_not_acknowledged(bank):
     with pytest.raises(events.CursorTooOld, match="snapshot"):
         events.read(bank.engine, after=events.Position(0, 0))
     assert [ids(c) for c in events.read(bank.engine, after=old_cursor)] == [[2], [3]]
+
+
+def test_the_async_subscription_delivers_the_same_commits(bank):
+    import asyncio
+
+    write(bank, 1)
+
+    async def consume() -> list[list[int]]:
+        async with events.asubscribe(bank.engine, ["accounts"], poll_interval=0.05) as sub:
+            first = await sub.next(timeout=WAIT)
+            await asyncio.to_thread(write, bank, 2)
+            second = await anext(aiter(sub))
+            return [ids(first), ids(second)]
+
+    assert asyncio.run(consume()) == [[1], [2]]
+
+
+@pytest.mark.parametrize("text", ["", "1", "1.2.3", "a.b", "-1.2"])
+def test_a_position_string_that_is_not_seq_dot_n_is_a_config_error(text):
+    from sync_pipeline.engine.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="position"):
+        events.Position.parse(text)
+
+
+def test_a_position_round_trips_through_its_string_form():
+    position = events.Position(12, 345)
+    assert str(position) == "12.345" and events.Position.parse(str(position)) == position
+    assert events.Position(2, 1) > events.Position(1, 999)
