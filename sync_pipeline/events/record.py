@@ -5,6 +5,7 @@ commit seq); SQLite has one writer at a time, so a _sync_event_tx row made while
 sits in commit order.
 """
 
+import datetime as dt
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -145,4 +146,11 @@ def pick(row: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
 
 def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     """{field: (old, new)} for the fields whose value differs."""
-    return {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
+    return {k: (old.get(k), v) for k, v in new.items() if not _equal(old.get(k), v)}
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Equal values; a naive and an aware datetime compare as UTC (SQLite drops the zone)."""
+    if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
+        a, b = (x if x.tzinfo else x.replace(tzinfo=dt.UTC) for x in (a, b))
+    return bool(a == b)

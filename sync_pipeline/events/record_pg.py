@@ -86,11 +86,20 @@ class PgEvents(TableEvents):
             pair = sa.func.jsonb_build_object(
                 _text(c), sa.func.jsonb_build_array(t.c[c], v, type_=JSONB), type_=JSONB
             )
-            entry = sa.case((t.c[c].is_distinct_from(v), pair), else_=_empty())
+            entry = sa.case(
+                (_comparable(t.c[c]).is_distinct_from(_comparable(v)), pair), else_=_empty()
+            )
             changes = changes.op("||", return_type=JSONB)(entry)
         keys = {k: new.get(k, t.c[k]) for k in self.keys}
         pk = {p: t.c[p] for p in self.pk}
-        self._insert(self._record("U", t.join(stage, sa.and_(*match)), pk, keys, changes))
+        select = self._record("U", t.join(stage, sa.and_(*match)), pk, keys, changes)
+        self._insert(select.where(changes != _empty()))
+
+
+def _comparable(expr: Any) -> Any:
+    """json has no equality operator in Postgres: compare json values as jsonb."""
+    is_json = isinstance(expr.type, sa.JSON) and not isinstance(expr.type, JSONB)
+    return sa.cast(expr, JSONB) if is_json else expr
 
 
 def _typed(column: sa.Column[Any], value: Any) -> Any:

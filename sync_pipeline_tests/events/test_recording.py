@@ -130,7 +130,7 @@ def test_values_of_every_kind_come_back_as_select_gives_them(db):
     table = sa.Table(
         "typed", md,
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("amount", sa.Numeric(30, 10)),
+        sa.Column("amount", sa.Numeric(14, 2)),
         sa.Column("ratio", sa.Float),
         sa.Column("at", sa.DateTime(timezone=True)),
         sa.Column("day", sa.Date),
@@ -141,10 +141,30 @@ def test_values_of_every_kind_come_back_as_select_gives_them(db):
     )  # fmt: skip
     db.create(table)
     record = {
-        "id": 1, "amount": Decimal("12345678901234567890.0123456789"), "ratio": 0.1,
+        "id": 1, "amount": Decimal("1234567890.12"), "ratio": 0.1,
         "at": T0, "day": dt.date(2030, 2, 3), "blob": b"\x00\xff", "doc": {"a": [1, None, 2.5]},
         "flag": True, "note": "x" * 20_000,
     }  # fmt: skip
     import_records(db.engine, "typed", [record], events=True, batch_id=False, timestamps=None)
     (event,) = all_events(db.engine)
     assert dict(event.changes) == db.rows("typed")[0]
+    changed = {**record, "note": "y"}
+    import_records(
+        db.engine, "typed", [changed], "overwrite", events=True, batch_id=False, timestamps=None
+    )
+    assert all_events(db.engine)[-1].changes == {"note": ("x" * 20_000, "y")}
+
+
+@pytest.mark.parametrize("numeric", [sa.Numeric(30, 10), sa.Numeric()], ids=["p30s10", "bare"])
+def test_postgres_numerics_keep_every_digit(pg, numeric):
+    pg.create(sa.Table("n", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                       sa.Column("v", numeric)))  # fmt: skip
+    stored = []
+    for value in [Decimal("12345678901234567890.0123456789"), Decimal("-0.0000000001")]:
+        import_records(
+            pg.engine, "n", [{"id": 1, "v": value}], "overwrite", events=True, batch_id=False
+        )
+        stored.append(pg.rows("n")[0]["v"])
+    inserted, updated = all_events(pg.engine)
+    assert inserted.changes["v"] == stored[0] and updated.changes["v"] == tuple(stored)
+    assert str(updated.changes["v"][1]) == str(stored[1])  # the same digits, not just equal
