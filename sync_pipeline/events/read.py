@@ -86,9 +86,13 @@ def read(
 
 
 def fetch(
-    conn: sa.Connection, after: Position, tables: Sequence[str] | None, limit: int | None
+    conn: sa.Connection,
+    after: Position,
+    tables: Sequence[str] | None,
+    limit: int | None,
+    kinds: "Kinds | None" = None,
 ) -> list[Commit]:
-    """read() on an open connection."""
+    """read() on an open connection (`kinds` may be kept across calls by a subscriber)."""
     if not schema.installed(conn):
         return []
     kept = horizon(conn)
@@ -116,18 +120,24 @@ def fetch(
     if tables is not None:
         stmt = stmt.where(e.c.table_name.in_(list(tables)))
     rows = conn.execute(stmt).all()
-    return _commits(rows, _Kinds(conn), with_txid=conn.dialect.name == "postgresql")
+    kinds = kinds if kinds is not None else Kinds()
+    return _commits(rows, kinds.bind(conn), with_txid=conn.dialect.name == "postgresql")
 
 
-class _Kinds:
-    """Column kinds per table, reflected once per read (to decode the stored JSON exactly)."""
+class Kinds:
+    """Column kinds per table, reflected once (to decode the stored JSON exactly)."""
 
-    def __init__(self, conn: sa.Connection) -> None:
-        self.conn = conn
+    def __init__(self) -> None:
+        self.conn: sa.Connection | None = None
         self.cache: dict[str, Mapping[str, Kind]] = {}
+
+    def bind(self, conn: sa.Connection) -> "Kinds":
+        self.conn = conn
+        return self
 
     def __getitem__(self, table: str) -> Mapping[str, Kind]:
         if table not in self.cache:
+            assert self.conn is not None
             try:
                 self.cache[table] = reflect(self.conn, table).kinds
             except (SchemaError, sa.exc.NoSuchTableError):
@@ -135,7 +145,7 @@ class _Kinds:
         return self.cache[table]
 
 
-def _commits(rows: Sequence[Any], kinds: _Kinds, *, with_txid: bool) -> list[Commit]:
+def _commits(rows: Sequence[Any], kinds: Kinds, *, with_txid: bool) -> list[Commit]:
     commits: list[Commit] = []
     group: list[ChangeEvent] = []
     for i, row in enumerate(rows):

@@ -18,7 +18,7 @@ from sync_pipeline.db.connect import Target, as_engine
 from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.events import schema
 from sync_pipeline.events.model import Commit, Position
-from sync_pipeline.events.read import fetch
+from sync_pipeline.events.read import Kinds, fetch
 from sync_pipeline.events.route import Authorize, Route
 
 
@@ -48,6 +48,7 @@ class Subscription:
         self._conn: sa.Connection | None = None
         self._buffer: deque[Commit] = deque()
         self._closed = False
+        self._kinds = Kinds()
         with self.engine.begin() as conn:
             _check_where(conn, self.tables, where)
             if consumer is not None:  # registered at once, so prune() keeps what it needs
@@ -122,7 +123,8 @@ class Subscription:
 
     def _fill(self) -> None:
         try:
-            self._buffer.extend(fetch(self._connection(), self.position, self.tables, self.page))
+            page = fetch(self._connection(), self.position, self.tables, self.page, self._kinds)
+            self._buffer.extend(page)
         except sa.exc.DBAPIError:  # a lost connection: reconnect, LISTEN, read from the cursor
             self._disconnect()
 
