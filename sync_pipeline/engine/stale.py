@@ -23,9 +23,13 @@ def check_current(conn: sa.Connection, plan: Plan, diff: BatchDiff) -> None:
             f"for {plan.target.name!r} matched by {list(plan.keys.fields)}"
         )
     columns = [c.name for c in plan.table.columns]
-    missing = [c for c in columns if c not in diff.old.column_names]
-    if missing:
-        raise ConfigError(f"this diff lacks column(s) {missing} of {plan.target.name!r}")
+    planned = {c for c in diff.old.column_names if not c.startswith("__expr_")}
+    if planned != set(columns):
+        raise StaleDiffError(
+            f"the columns of {plan.target.name!r} changed since the diff was planned "
+            f"({sorted(planned ^ set(columns))}); nothing was written: plan the diff again "
+            "(under Dagster: materialize the diff asset again)"
+        )
     current = read_rows(conn, plan.table, plan.target.kinds, plan.scope)
     n = changed_rows(diff.old.select(columns), current, plan.identity, _touched(diff))
     if n:

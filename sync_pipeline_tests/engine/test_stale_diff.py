@@ -1,10 +1,14 @@
 """BatchImport.plan then apply: exactly the planned diff is written, or StaleDiffError."""
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import BatchImport, StaleDiffError, import_records, missing_after_batch
 from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.engine.staged import drop_diff, load_diff, save_diff
 from sync_pipeline_tests.engine.tables import people, products
 
 pytestmark = pytest.mark.integration
@@ -171,3 +175,41 @@ def test_a_diff_planned_for_another_table_is_refused(seeded):
     with pytest.raises(ConfigError, match="planned for 'twin'"):
         importer(seeded).apply(diff)
     assert seeded.rows("people") == seeded.rows("twin")
+
+
+def test_a_diff_staged_on_disk_keeps_its_types_and_applies_like_the_original(db, tmp_path):
+    db.create(products())
+    seed = [
+        {"id": 1, "sku": "a", "price": "12.90", "weight": 1.5, "attrs": {"k": [1, 2]}},
+        {"id": 2, "sku": "b", "seen_at": dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC)},
+        {"id": 3, "sku": "c", "price": "-0.01"},
+    ]
+    import_records(db.engine, "products", seed)
+    batch = [{"id": 1, "sku": "a", "price": "13.00"}, {"id": 2, "sku": "b"}, {"id": 3, "sku": "C"}]
+    imp = BatchImport(db.engine, "products", "merge")
+    diff = imp.plan(batch)
+    save_diff(diff, tmp_path / "staged")
+    loaded = load_diff(tmp_path / "staged")
+    assert loaded is not None
+    for name in ("rows", "old", "new", "changed_mask", "missing_rows", "keys"):
+        assert getattr(loaded, name).equals(getattr(diff, name), check_metadata=True), name
+    assert (loaded.table, loaded.compared, loaded.counts) == (
+        diff.table,
+        diff.compared,
+        diff.counts,
+    )
+    result = imp.apply(loaded)
+    assert (result.updated, result.unchanged) == (2, 1)
+    rows = {r["id"]: r for r in db.rows("products")}
+    assert (rows[1]["price"], rows[3]["sku"]) == (Decimal("13.00"), "C")
+    drop_diff(tmp_path / "staged")
+    assert load_diff(tmp_path / "staged") is None
+
+
+def test_a_column_added_between_plan_and_apply_makes_the_diff_stale(seeded):
+    diff = importer(seeded).plan(BATCH)
+    seeded.execute("ALTER TABLE people ADD COLUMN nickname TEXT")
+    before = seeded.rows("people")
+    with pytest.raises(StaleDiffError, match=r"columns of 'people' changed .*\['nickname'\]"):
+        importer(seeded).apply(diff)
+    assert seeded.rows("people") == before
