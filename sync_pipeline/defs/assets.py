@@ -163,10 +163,15 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         _revalidate(spec, normalized)
         scope = scope_for(context, spec)
         partition_keys = _partition_keys(context)
-        staged = load_diff(io_manager.diff_dir(keys.diff, partition_keys))
+        staged = (
+            load_diff(io_manager.diff_dir(keys.diff, partition_keys))
+            if _latest(context, keys.diff, partition_keys)
+            > _latest(context, keys.normalized, partition_keys)
+            else None  # no diff of the batch now staged: an older one is superseded
+        )
         guard = _diff_guard(spec)
         with target_db.engine() as engine:
-            if staged is None:  # launched alone: plan and apply in one transaction
+            if staged is None:  # no staged diff: plan and apply in one transaction
                 result = runner.apply(engine, spec, normalized, scope, guard=guard)
             else:  # exactly the staged diff, or StaleDiffError when the target moved
                 result = runner.apply_planned(engine, spec, staged, scope, guard=guard)
@@ -189,6 +194,14 @@ def _partition_keys(context: dg.AssetExecutionContext) -> list[str]:
     if context.has_partition_key or context.has_partition_key_range:
         return list(context.partition_keys)
     return []
+
+
+def _latest(context: dg.AssetExecutionContext, key: dg.AssetKey, partition_keys: list[str]) -> int:
+    """Storage id of the newest materialization of `key` for these partitions (-1: none)."""
+    found = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=partition_keys or None), limit=1
+    )
+    return found.records[0].storage_id if found.records else -1
 
 
 def _consume_staged(io_manager: ParquetIOManager, key: dg.AssetKey, keys: list[str]) -> None:

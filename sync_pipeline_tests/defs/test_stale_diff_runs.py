@@ -2,6 +2,7 @@
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 
 from sync_pipeline_tests.dbs import TestDb
 from sync_pipeline_tests.defs.conftest import Location, run
@@ -105,3 +106,25 @@ def test_applied_alone_without_a_staged_diff_writes_what_the_whole_family_writes
     assert [applied_metadata(alone)[c] for c in counts] == [
         applied_metadata(family)[c] for c in counts
     ]
+
+
+def test_a_batch_normalized_after_the_diff_supersedes_the_staged_diff(
+    db: TestDb, sender_url: str, location: Location, instance: dg.DagsterInstance
+) -> None:
+    defs = location()
+    assert sync(defs, instance).success
+    assert sync(defs, instance, UP_TO_DIFF).success  # staged, never applied
+    sender = sa.create_engine(sender_url)
+    with sender.begin() as conn:
+        conn.execute(
+            sa.text(f"UPDATE customers SET name = 'Renamed' WHERE customer_id = {FIRST_EU}")
+        )
+    sender.dispose()
+    assert sync(defs, instance, UP_TO_NORMALIZED).success  # a newer batch, no diff of it
+
+    result = sync(defs, instance, APPLIED)
+
+    assert result.success
+    assert applied_metadata(result)["diff"] == "planned in this step"
+    assert applied_metadata(result)["updated"] == 1
+    assert "Renamed" in {r["name"] for r in db.rows("customers", order_by="customer_id")}
