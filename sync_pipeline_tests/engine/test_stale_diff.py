@@ -1,10 +1,13 @@
 """BatchImport.plan then apply: exactly the planned diff is written, or StaleDiffError."""
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sync_pipeline import BatchImport, StaleDiffError, import_records, missing_after_batch
 from sync_pipeline.engine.errors import ConfigError
@@ -213,3 +216,34 @@ def test_a_column_added_between_plan_and_apply_makes_the_diff_stale(seeded):
     with pytest.raises(StaleDiffError, match=r"columns of 'people' changed .*\['nickname'\]"):
         importer(seeded).apply(diff)
     assert seeded.rows("people") == before
+
+
+_person = st.fixed_dictionaries(
+    {"id": st.integers(1, 8)},
+    optional={"name": st.sampled_from(["a", "A", "b", None]), "age": st.integers(0, 3)},
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.lists(_person, max_size=6, unique_by=lambda r: r["id"]),
+    batch=st.lists(_person, max_size=6, unique_by=lambda r: r["id"]),
+    strategy=st.sampled_from(["skip", "overwrite", "merge"]),
+    mode=st.sampled_from(["column", "ledger"]),
+)
+def test_plan_then_apply_always_equals_run(db, seed, batch, strategy, mode):
+    names = [f"p{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    md = sa.MetaData()
+    db.create(*(people(md, name) for name in names))
+    results = []
+    for name in names:
+        import_records(db.engine, name, seed, batch_mode=mode)
+        imp = BatchImport(db.engine, name, strategy, batch_mode=mode)
+        results.append(imp.apply(imp.plan(batch)) if name == names[0] else imp.run(batch))
+    applied, ran = results
+    assert [getattr(applied, c) for c in (*COUNTS, "batch_id")] == [
+        getattr(ran, c) for c in (*COUNTS, "batch_id")
+    ]
+    assert db.rows(names[0]) == db.rows(names[1])
