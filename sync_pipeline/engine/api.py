@@ -20,11 +20,12 @@ from sync_pipeline.engine.normalize import Records
 from sync_pipeline.engine.plan import make_plan, scope_clause
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.spec import ImportOptions
+from sync_pipeline.engine.stale import check_current
 from sync_pipeline.engine.values import decode_row
 
 
 class BatchImport:
-    """A configured import into one table: `run(records)`, `plan(records)` or `prepare()`."""
+    """A configured import into one table: `run`, `plan` then `apply`, or `prepare()`."""
 
     def __init__(
         self, target: Target, table: str, strategy: str | None = None, **options: Any
@@ -56,6 +57,23 @@ class BatchImport:
         with read_connection(self.target) as conn:
             plan = make_plan(reflect(conn, self.table), self.options)
             return diff_batch(conn, plan, records, KeyCodes())
+
+    def apply(self, diff: BatchDiff) -> ImportResult:
+        """Write exactly `diff` (from `plan`) in one transaction, if the target still matches it.
+
+        Under the table lock, the rows the diff matched must hold the values it was planned
+        against and its scope the same rows; otherwise StaleDiffError, and nothing is written.
+        """
+        with transaction(self.target) as conn:
+            plan = make_plan(reflect(conn, self.table), self.options)
+            batches.lock_table(conn, plan.target)
+            check_current(conn, plan, diff)
+            importer = Importer(conn, plan)
+            importer.begin()  # takes the same lock again: re-entrant within one transaction
+            importer.write(diff)
+            result = importer.finish()
+        importer.fire_callbacks()
+        return result
 
     @contextmanager
     def prepare(self) -> Iterator["PreparedImport"]:
