@@ -125,11 +125,13 @@ def _json(v: Any) -> str:
 
 def _text(v: Any) -> str:
     if isinstance(v, str):
-        return v
+        return checks.check_text(v)
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (dict, list)):
-        return json.dumps(v, separators=(",", ":"), default=str)
+        return json.dumps(checks.check_json(v), separators=(",", ":"), default=str)
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        raise ValueError(f"expected text, got bytes {bytes(v)[:40]!r}")
     return v.isoformat() if isinstance(v, (dt.date, dt.time)) else str(v)
 
 
