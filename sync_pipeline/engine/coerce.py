@@ -73,7 +73,7 @@ def _decimal(value: Any) -> Decimal:
     if isinstance(value, float):
         if math.isinf(value):
             raise CoercionError(f"{value!r} is not a finite number")
-        return Decimal(repr(value))
+        return Decimal(repr(float(value)))
     if isinstance(value, str):
         try:
             d = Decimal(value.strip())
@@ -95,7 +95,7 @@ def _int(value: Any) -> int:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise CoercionError(f"{value!r} is not a finite number")
-        return checks.integral(Decimal(repr(value)), value)
+        return checks.integral(Decimal(repr(float(value))), value)
     if isinstance(value, str):
         try:
             return checks.integral(Decimal(value.strip()), value)
@@ -109,14 +109,13 @@ def _float(value: Any) -> float | None:
         raise CoercionError(f"expected a number, got {value!r}")
     if isinstance(value, str):
         f = checks.parse_float(value)
+    elif isinstance(value, (int, float, Decimal)):
+        f = checks.to_float(value)
     else:
         try:
-            f = float(value)
-        except (TypeError, ValueError, OverflowError):
+            f = checks.to_float(float(value))
+        except (TypeError, ValueError):
             raise CoercionError(f"{value!r} is not a number") from None
-        explicit = isinstance(value, float) or (isinstance(value, Decimal) and value.is_infinite())
-        if math.isinf(f) and not explicit:
-            raise CoercionError(f"{value!r} is out of range for a double precision float")
     return None if math.isnan(f) else f
 
 

@@ -58,7 +58,7 @@ def _float(v: Any) -> float:
     if isinstance(v, bool):
         raise ValueError("a boolean is not a number")
     if isinstance(v, (int, float, Decimal)):
-        return float(v)
+        return checks.to_float(v)
     return checks.parse_float(str(v))
 
 

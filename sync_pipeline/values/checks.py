@@ -79,6 +79,18 @@ def parse_float(text: str) -> float:
     return value
 
 
+def to_float(value: int | float | Decimal) -> float:
+    """A number as a float; one beyond the float range (10**400) is refused, not made infinite."""
+    try:
+        result = float(value)
+    except OverflowError:
+        result = math.inf
+    explicit = isinstance(value, float) or (isinstance(value, Decimal) and value.is_infinite())
+    if math.isinf(result) and not explicit:
+        raise InvalidValue(f"{_short(value)} is out of range for a double precision float")
+    return result
+
+
 def check_text(value: str) -> str:
     """Text a database can store: no NUL character and no lone surrogate (not UTF-8)."""
     if "\x00" in value:

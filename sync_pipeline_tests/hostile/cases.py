@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
@@ -193,6 +194,9 @@ CASES: dict[str, Case] = {
     "True into float": rec(True, "score"),
     "text 1e400 into float": rec("1e400", "score"),
     "text abc into float": rec("abc", "score"),
+    "10**400 into float": rec(10**400, "score"),
+    "numpy float 1.5 into int": rec(np.float64(1.5), "qty"),
+    "numpy float 2.0 into int is exact": accepted(np.float64(2.0), "qty", 2),
     # text
     "NUL in text": rec("a\x00b", "name"),
     "NUL in varchar, second record": rec("\x00", "code", index=1),
@@ -278,6 +282,9 @@ CASES: dict[str, Case] = {
         {"id": "3", "title": "x", "small": "40000"}, "small", stored_on={"sqlite": 40000}
     ),
     "Writer score 1e400": written({"id": "3", "title": "x", "score": "1e400"}, "score"),
+    "Writer tagged decimal 1e400 into float": written(
+        {"id": "3", "title": "x", "score": {"__type__": "decimal", "value": "1e400"}}, "score"
+    ),
     "Writer price 1e400": written({"id": "3", "title": "x", "price": "1e400"}, "price"),
     "Writer JSON NaN": written({"id": "3", "title": "x", "doc": {"a": float("nan")}}, "doc"),
     "Writer JSON nested 5000 deep": written(

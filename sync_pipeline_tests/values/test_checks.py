@@ -37,6 +37,8 @@ def test_int_range_follows_the_column_width_and_the_dialect(type_, dialect, boun
         (checks.check_text, "a\ud800", "lone surrogate"),
         (checks.parse_float, "1e400", "out of range"),
         (checks.parse_float, "x", "not a number"),
+        (checks.to_float, 10**400, "out of range"),
+        (checks.to_float, Decimal("1e400"), "out of range"),
         (lambda v: checks.integral(v, v), Decimal("1.5"), "not an integer"),
         (lambda v: checks.integral(v, v), Decimal("Infinity"), "not a finite number"),
         (lambda v: checks.integral(v, v), Decimal("1e400"), "out of range"),
