@@ -25,10 +25,11 @@ Records: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | pa.Table
 RowAt = Callable[[int], Mapping[str, Any]]
 Column: TypeAlias = pa.Array | pa.ChunkedArray
 
-# Python lists Arrow may convert: Arrow infers their type, then the Arrow rules below apply (never
-# pa.array(values, type=...), which truncates 1.5 into an int64). Not datetimes: once pandera is
-# imported, pyarrow takes the wall time of an aware datetime as UTC (seen with zoneinfo zones),
-# so coerce.py converts them to UTC explicitly.
+# Python lists Arrow may convert: Arrow infers their type, then the Arrow rules below apply. Never
+# pa.array(values, type=...) except for decimals (exact there): it truncates 1.5 into an int64,
+# takes True as 1.0 and b"x" as "x". Not datetimes: once pandera is imported, pyarrow takes the
+# wall time of an aware datetime as UTC (seen with zoneinfo zones), so coerce.py converts them to
+# UTC explicitly.
 _FAST_PY: frozenset[Kind] = frozenset({"int", "decimal", "float", "text"})
 # Arrow source types that cast to each kind with our meaning (safe casts; failures fall back).
 _FAST_ARROW: dict[Kind, Callable[[pa.DataType], bool]] = {
@@ -214,6 +215,8 @@ def _fast(kind: Kind, values: Column | list[Any], typ: pa.DataType) -> pa.Array 
         if isinstance(values, list):
             if kind not in _FAST_PY:
                 return None
+            if kind == "decimal":  # typed is exact: Arrow refuses data loss, floats and text
+                return pa.array(values, type=typ)
             values = pa.array(values)  # inferred: a mixed list raises and goes value by value
             exact = pa.types.is_integer(values.type) or pa.types.is_null(values.type)
             if kind == "int" and not exact:
