@@ -136,7 +136,7 @@ def _finish(col: pa.Array, kind: Kind, sa_type: Any) -> pa.Array:
         return pa.array([None if v is None else bytes.fromhex(v[2:]) for v in values], type=typ)
     if kind == "json":
         values = [None if v is None else json.loads(v) for v in values]
-    convert = coercer(kind, sa_type)
+    convert = coercer(kind, sa_type, stored=True)
     return pa.array([convert(v) for v in values], type=typ)
 
 
@@ -156,7 +156,7 @@ def _read_generic(
     for i, name in enumerate(names):
         base = name.removeprefix("__expr_")
         kind, sa_type = kinds[base], table.c[base].type
-        convert = coercer(kind, sa_type)
+        convert = coercer(kind, sa_type, stored=True)
         values = [convert(r[i]) for r in rows]
         out[name] = pa.array(values, type=arrow_type(kind, sa_type))
     return pa.table(out) if names else pa.table({})

@@ -16,7 +16,7 @@ from sync_pipeline.engine import batches
 from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.engine.importer import Importer, diff_batch
 from sync_pipeline.engine.keys import KeyCodes
-from sync_pipeline.engine.normalize import Records
+from sync_pipeline.engine.normalize import Records, check_records
 from sync_pipeline.engine.plan import make_plan, scope_clause
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.spec import ImportOptions
@@ -41,6 +41,7 @@ class BatchImport:
         sender yields them): each chunk is diffed against the rows its keys hit and written before
         the next is read, so memory is bounded by the chunk, not the batch.
         """
+        check_records(records)
         with transaction(self.target) as conn:
             importer = self._importer(conn)
             batch, chunks = _split_input(records)
@@ -54,6 +55,7 @@ class BatchImport:
 
     def plan(self, records: Records) -> BatchDiff:
         """The diff `run` would apply, computed without writing anything."""
+        check_records(records)
         with read_connection(self.target) as conn:
             plan = make_plan(reflect(conn, self.table), self.options)
             return diff_batch(conn, plan, records, KeyCodes())
