@@ -35,18 +35,22 @@ def transaction(target: Target) -> Iterator[sa.Connection]:
                 yield bind
         else:
             with bind.begin():
+                _begin_sqlite(bind, "BEGIN IMMEDIATE")
                 yield bind
         return
     with bind.begin() as conn:
+        _begin_sqlite(conn, "BEGIN IMMEDIATE")
         yield conn
 
 
-def _begin_sqlite(conn: sa.Connection) -> None:
-    """pysqlite defers BEGIN until the first write; a SAVEPOINT issued before it would start,
-    and its RELEASE commit, a transaction of its own. Open the caller's transaction for real."""
+def _begin_sqlite(conn: sa.Connection, begin: str = "BEGIN") -> None:
+    """pysqlite defers BEGIN until the first INSERT/UPDATE/DELETE, so reads and DDL before it
+    (CREATE TABLE of the ledger, a SAVEPOINT) run and commit on their own. Open the transaction
+    for real; our own transactions take the write lock at once (IMMEDIATE), so two imports into
+    one file queue up instead of diffing against the same state."""
     raw = conn.connection.driver_connection
     if conn.dialect.name == "sqlite" and raw is not None and not raw.in_transaction:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql(begin)
 
 
 @contextmanager
