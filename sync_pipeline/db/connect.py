@@ -1,18 +1,39 @@
 """Turn a target (Engine, Connection or URL) into one connection and one transaction we can use."""
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 
 import sqlalchemy as sa
 
 Target = sa.Engine | sa.Connection | str
 
+# Pooled engines for URL targets, most recently used last. Bounded, so that a process importing
+# into many databases does not keep one idle pool per URL string for its lifetime.
+MAX_URL_ENGINES = 8
+_engines: OrderedDict[str, sa.Engine] = OrderedDict()
+_engines_lock = threading.Lock()
 
-@cache
+
 def _engine_for_url(url: str) -> sa.Engine:
-    """One pooled engine per URL string, so repeated imports reuse connections."""
-    return sa.create_engine(url)
+    """The pooled engine of a URL; the least recently used beyond MAX_URL_ENGINES is disposed."""
+    with _engines_lock:
+        engine = _engines.pop(url, None) or sa.create_engine(url)
+        _engines[url] = engine
+        evicted = [_engines.popitem(last=False)[1] for _ in range(len(_engines) - MAX_URL_ENGINES)]
+    for old in evicted:  # a connection still checked out closes when it is returned
+        old.dispose()
+    return engine
+
+
+def dispose_url_engines() -> None:
+    """Close the pooled connections of every URL target (e.g. at shutdown)."""
+    with _engines_lock:
+        engines = list(_engines.values())
+        _engines.clear()
+    for engine in engines:
+        engine.dispose()
 
 
 def as_engine(target: Target) -> sa.Engine | sa.Connection:
