@@ -1,6 +1,7 @@
 """Issue 8: any value the database accepts is imported, read back by the next import and found
 unchanged (hypothesis), on Postgres and, for the types it stores exactly, on SQLite."""
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -55,8 +56,10 @@ PG_VALUES = {
     "n": NUMERIC_38_10,
     "u": UNBOUNDED,
     "bi": BIGINT,
+    "x": st.floats(allow_nan=False),  # NaN is null by design; infinities are values
+    "ts": st.datetimes(timezones=st.just(dt.UTC)),
 }
-SQLITE_VALUES = {k: PG_VALUES[k] for k in ("t", "js", "b", "bi")}
+SQLITE_VALUES = {k: PG_VALUES[k] for k in ("t", "js", "b", "bi", "x")}
 
 
 def _table(kind: str) -> sa.Table:
@@ -66,12 +69,14 @@ def _table(kind: str) -> sa.Table:
         sa.Column("js", sa.JSON),
         sa.Column("b", sa.LargeBinary),
         sa.Column("bi", sa.BigInteger),
+        sa.Column("x", sa.Float),
     ]
     if pg:
         columns += [
             sa.Column("j", postgresql.JSONB),
             sa.Column("n", sa.Numeric(38, 10)),
             sa.Column("u", sa.Numeric),
+            sa.Column("ts", sa.DateTime(timezone=True)),
         ]
     return sa.Table(
         "vals",
