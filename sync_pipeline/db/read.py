@@ -136,7 +136,7 @@ def _parse_block(
 
     Arrow splits the block into parse blocks at row ends: one at least twice as long as the
     longest row lets no row straddle more than one border. Postgres quotes every value holding a
-    \n or \r, so without a quote in the block the faster newline-free chunker is exact.
+    line feed or carriage return, so without a quote in the block the faster plain chunker is exact.
     """
     block_size = min(max(1 << 20, 2 * longest), (1 << 31) - 1)
     read = pacsv.ReadOptions(column_names=names, block_size=block_size)
