@@ -4,11 +4,9 @@ the state before or the state after, and running the import again converges to t
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
+from typing import IO
 
 import pytest
 import sqlalchemy as sa
@@ -19,22 +17,9 @@ from sync_pipeline_tests.engine.tables import people
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 BEFORE = [{"id": i, "name": f"b{i}", "age": i % 90} for i in range(8_000)]
 # Updates every other row, leaves the rest, adds 4,000: many chunks of COPY + set-based SQL.
 AFTER = [{"id": i, "name": f"a{i}" if i % 2 else f"b{i}", "age": i % 90} for i in range(12_000)]
-
-CHILD = """
-import sys
-from sync_pipeline import import_records
-from sync_pipeline_tests.reliability.test_kill_during_apply import AFTER
-
-def guard(diff):
-    print("applying", flush=True)
-
-import_records(sys.argv[1], "people", AFTER, "overwrite", chunk_size=1000, guard=guard)
-print("done", flush=True)
-"""
 
 
 def _checksum(pg: dbs.TestDb, stamps: bool = True) -> tuple[str, int]:
@@ -49,20 +34,37 @@ def _reset(pg: dbs.TestDb) -> None:
     import_records(pg.engine, "people", BEFORE, "overwrite")
 
 
-def _child(url: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-c", CHILD, url], stdout=subprocess.PIPE, text=True, env=env
-    )
+def _child(url: str) -> tuple[int, IO[bytes]]:
+    """Fork a process that imports AFTER and reports "applying" (from the guard, just before the
+    first write) and "done" on a pipe. Forked, so it needs no fresh interpreter; it leaves with
+    os._exit and never touches the connections it inherited."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            os.close(read_end)
+
+            def guard(diff: object) -> None:
+                os.write(write_end, b"applying\n")
+
+            import_records(url, "people", AFTER, "overwrite", chunk_size=1000, guard=guard)
+            os.write(write_end, b"done\n")
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    return pid, os.fdopen(read_end, "rb")
 
 
-def _apply_seconds(pg: dbs.TestDb, url: str) -> float:
+def _apply_seconds(url: str) -> float:
     """One uncut run: how long the apply takes from the guard to the commit."""
-    child = _child(url)
-    assert child.stdout is not None and child.stdout.readline() == "applying\n"
-    start = time.monotonic()
-    assert child.stdout.readline() == "done\n"
-    child.wait(timeout=60)
+    pid, out = _child(url)
+    with out:
+        assert out.readline() == b"applying\n"
+        start = time.monotonic()
+        assert out.readline() == b"done\n"
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
     return time.monotonic() - start
 
 
@@ -83,18 +85,20 @@ def test_kill_9_during_apply_leaves_before_or_after_and_a_rerun_converges(pg):
     url_text = url.render_as_string(hide_password=False)
     import_records(pg.engine, "people", BEFORE, "overwrite")
     before = _checksum(pg)
-    seconds = _apply_seconds(pg, url_text)
+    seconds = _apply_seconds(url_text)
     after, data = _checksum(pg), _checksum(pg, stamps=False)
     assert after != before
     seed = random.randrange(1 << 30)
     rng, trials, seen = random.Random(seed), 6, set()
     for trial in range(trials):
         _reset(pg)
-        child = _child(url_text)
-        assert child.stdout is not None and child.stdout.readline() == "applying\n"
-        time.sleep(seconds * (trial + rng.random()) / trials)  # spread over the whole apply
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
+        pid, out = _child(url_text)
+        with out:
+            assert out.readline() == b"applying\n"
+            time.sleep(seconds * (trial + rng.random()) / trials)  # spread over the whole apply
+            os.kill(pid, signal.SIGKILL)
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        assert status in (0, -signal.SIGKILL)  # killed, or done just before
         _gone(pg, app)
         state = _checksum(pg)
         assert state in (before, after), f"trial {trial}, seed {seed}: a half-applied batch"
