@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,18 @@ def test_pip_install_into_a_fresh_venv_loads_the_definitions_outside_the_checkou
     assert seen["demo_dir"] == str(outside / ".demo")
     assert seen["jobs"] == ["customers_cleanup", "customers_sync", "orders_cleanup", "orders_sync"]
     assert seen["absent"] == ["dagster_webserver", "dagster_postgres", "pymysql", "dagster_celery"]
+
+
+@pytest.mark.integration
+def test_the_sdist_builds_a_wheel_with_the_demo_config(tmp_path: Path) -> None:
+    build = [uv(), "build", "--quiet", "--out-dir", str(tmp_path), str(REPO)]
+    done = subprocess.run(
+        build, env=clean_env(), capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    [wheel] = tmp_path.glob("sync_pipeline-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert "sync_pipeline/demo/syncs.yaml" in names
+    assert "sync_pipeline/demo/data.py" in names
+    assert not any(n.startswith(("sync_pipeline_tests/", "benchmarks/")) for n in names)
