@@ -10,6 +10,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.engine.api import BatchImport, missing_after_batch
+from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.senders import build_sender
 from sync_pipeline.senders.base import PartitionFilter, Sender
 from sync_pipeline.syncs.spec import SyncSpec
@@ -154,6 +155,17 @@ def apply(
 ) -> Any:
     """Write the batch in one transaction (engine ImportResult); `guard` sees the diff first."""
     return importer(engine, spec, scope, guard).run(frame)
+
+
+def apply_planned(
+    engine: sa.Engine,
+    spec: SyncSpec,
+    diff: BatchDiff,
+    scope: Scope | None,
+    guard: Callable[[Any], Any] | None = None,
+) -> Any:
+    """Write exactly `diff` (from `plan`) if the target still matches it, else StaleDiffError."""
+    return importer(engine, spec, scope, guard).apply(diff)
 
 
 def find_missing(

@@ -168,3 +168,11 @@ def test_postgres_numerics_keep_every_digit(pg, numeric):
     inserted, updated = all_events(pg.engine)
     assert inserted.changes["v"] == stored[0] and updated.changes["v"] == tuple(stored)
     assert str(updated.changes["v"][1]) == str(stored[1])  # the same digits, not just equal
+
+
+def test_applying_a_planned_diff_records_its_events(bank):
+    from sync_pipeline import BatchImport
+
+    batch = BatchImport(bank.engine, "accounts", "overwrite", batch_id=False, events=True)
+    result = batch.apply(batch.plan(SEED))
+    assert result.events == 3 and effects(bank.engine) == [("inserted", i) for i in (1, 2, 3)]
