@@ -7,6 +7,7 @@ for commit in events.read(engine, after=cursor): ...
 
 from sync_pipeline.events.asubscribe import AsyncSubscription, asubscribe
 from sync_pipeline.events.cache import Relation, sync
+from sync_pipeline.events.jsonvalues import dumps
 from sync_pipeline.events.model import (
     ChangeEvent,
     Commit,
@@ -31,6 +32,7 @@ __all__ = [
     "Row",
     "Subscription",
     "asubscribe",
+    "dumps",
     "install",
     "prune",
     "read",

@@ -61,6 +61,15 @@ class ChangeEvent:
     def txid32(self) -> int | None:
         return None if self.txid is None else self.txid % 2**32
 
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for a wire format (JSON via events.dumps); the position as its string."""
+        changes = {k: list(v) if self.effect == "updated" else v for k, v in self.changes.items()}
+        return {
+            "position": str(self.position), "table": self.table, "effect": self.effect,
+            "pk": dict(self.pk), "keys": dict(self.keys), "changes": changes,
+            "batch_id": self.batch_id, "txid": self.txid,
+        }  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class Commit:
@@ -79,6 +88,14 @@ class Commit:
     @property
     def txid32(self) -> int | None:
         return None if self.txid is None else self.txid % 2**32
+
+    def as_dict(self) -> dict[str, Any]:
+        """What one SSE message carries: seq, txid (64-bit), txid32, tables and the events."""
+        return {
+            "seq": self.seq, "txid": None if self.txid is None else str(self.txid),
+            "txid32": self.txid32, "tables": list(self.tables),
+            "events": [e.as_dict() for e in self.events],
+        }  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

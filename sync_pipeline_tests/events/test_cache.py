@@ -132,3 +132,19 @@ def test_sync_never_mutates_its_input_and_ids_stay_unique(ops):
     assert len(ids) == len(set(ids))
     child_ids = [c["id"] for p in value for c in p.get("comments", [])]
     assert len(child_ids) == len(set(child_ids))
+
+
+def test_a_commit_serializes_for_the_wire_with_exact_values():
+    import datetime as dt
+    import json
+    from decimal import Decimal
+
+    event = ChangeEvent(
+        Position(4, 9), "orders", "updated", {"id": 1}, {"tenant": "A"},
+        {"total": (Decimal("1.10"), Decimal("2.25")), "at": (None, dt.date(2030, 1, 2))},
+        batch_id=3, txid=2**32 + 5,
+    )  # fmt: skip
+    data = json.loads(events.dumps(Commit(4, 2**32 + 5, ("orders",), (event,)).as_dict()))
+    assert data["seq"] == 4 and data["txid"] == str(2**32 + 5) and data["txid32"] == 5
+    assert data["events"][0]["position"] == "4.9"
+    assert data["events"][0]["changes"] == {"total": ["1.10", "2.25"], "at": [None, "2030-01-02"]}
