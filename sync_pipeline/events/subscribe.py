@@ -49,6 +49,7 @@ class Subscription:
         self._buffer: deque[Commit] = deque()
         self._closed = False
         self._kinds = Kinds()
+        self._idle_version: int | None = None
         with self.engine.begin() as conn:
             _check_where(conn, self.tables, where)
             if consumer is not None:  # registered at once, so prune() keeps what it needs
@@ -123,8 +124,14 @@ class Subscription:
 
     def _fill(self) -> None:
         try:
-            page = fetch(self._connection(), self.position, self.tables, self.page, self._kinds)
+            conn = self._connection()
+            version = _data_version(conn)
+            if version is not None and version == self._idle_version:
+                return  # SQLite: nobody committed since the last read found nothing new
+            page = fetch(conn, self.position, self.tables, self.page, self._kinds)
             self._buffer.extend(page)
+            drained = sum(len(c.events) for c in page) < self.page
+            self._idle_version = version if drained else None
         except sa.exc.DBAPIError:  # a lost connection: reconnect, LISTEN, read from the cursor
             self._disconnect()
 
@@ -190,6 +197,13 @@ def _check_where(conn: sa.Connection, tables: list[str], where: Mapping[str, Any
                 f"(recorded: {sorted(declared[table])}); record them with "
                 'events={"keys": [...]} on the writes'
             )
+
+
+def _data_version(conn: sa.Connection) -> int | None:
+    """SQLite's counter of commits by other connections (None elsewhere)."""
+    if conn.dialect.name != "sqlite":
+        return None
+    return int(conn.exec_driver_sql("PRAGMA data_version").scalar_one())
 
 
 def _stored(conn: sa.Connection, consumer: str) -> Position | None:

@@ -120,3 +120,21 @@ def test_a_position_round_trips_through_its_string_form():
     position = events.Position(12, 345)
     assert str(position) == "12.345" and events.Position.parse(str(position)) == position
     assert events.Position(2, 1) > events.Position(1, 999)
+
+
+def test_sqlite_idle_polls_do_not_read_the_event_tables(sqlite):
+    sqlite.create(accounts())
+    events.install(sqlite.engine)
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if "_sync_events" in statement:
+            reads.append(statement)
+
+    with events.subscribe(sqlite.engine, ["accounts"], poll_interval=0.01) as sub:
+        sa.event.listen(sqlite.engine, "before_cursor_execute", count)
+        assert sub.next(timeout=0.3) is None
+        assert len(reads) == 1  # then PRAGMA data_version only, until another commit
+        write(sqlite, 1)
+        assert ids(sub.next(timeout=WAIT)) == [1]
+        sa.event.remove(sqlite.engine, "before_cursor_execute", count)
