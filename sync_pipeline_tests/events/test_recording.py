@@ -176,3 +176,20 @@ def test_applying_a_planned_diff_records_its_events(bank):
     batch = BatchImport(bank.engine, "accounts", "overwrite", batch_id=False, events=True)
     result = batch.apply(batch.plan(SEED))
     assert result.events == 3 and effects(bank.engine) == [("inserted", i) for i in (1, 2, 3)]
+
+
+def test_postgres_records_set_based_one_statement_per_write_not_per_row(pg):
+    pg.create(accounts())
+    events.install(pg.engine)
+    rows = [{"id": i, "tenant": "A", "name": f"n{i}"} for i in range(1, 2001)]
+    import_records(pg.engine, "accounts", rows, events=True, batch_id=False)
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(pg.engine, "before_cursor_execute", listen)
+    changed = [{**r, "name": "x"} if r["id"] % 2 else {**r, "gone": True} for r in rows]
+    result = import_records(
+        pg.engine, "accounts", changed, "overwrite", delete_flag="gone", events=True, batch_id=False
+    )
+    sa.event.remove(pg.engine, "before_cursor_execute", listen)
+    assert (result.updated, result.deleted, result.events) == (1000, 1000, 2000)
+    assert len([s for s in statements if "INSERT INTO _sync_events" in s]) == 2
