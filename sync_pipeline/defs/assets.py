@@ -111,7 +111,7 @@ def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, normalized: pd.DataFrame, target_db: SqlDatabase
     ) -> dg.MaterializeResult:
         scope = scope_for(context, spec)
-        with target_db.engine() as engine:
+        with runner.target_engine(spec, target_db.url) as engine:
             planned = runner.plan(engine, spec, normalized, scope)
         outcomes = [rules.check_diff(rule, planned) for rule in spec.diff_rules]
         return dg.MaterializeResult(
@@ -147,7 +147,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         _revalidate(spec, normalized)
         scope = scope_for(context, spec)
-        with target_db.engine() as engine:
+        with runner.target_engine(spec, target_db.url) as engine:
             result = runner.apply(engine, spec, normalized, scope, guard=_diff_guard(spec))
             table = md.table_metadata(engine, spec.table)
         return dg.MaterializeResult(

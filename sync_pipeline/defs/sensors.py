@@ -13,6 +13,7 @@ from sync_pipeline.defs.assets import FamilyKeys
 from sync_pipeline.defs.checks import batch_facts, missing_evaluation
 from sync_pipeline.defs.jobs import CleanupConfig
 from sync_pipeline.defs.resources import SqlDatabase
+from sync_pipeline.syncs.runner import target_engine
 from sync_pipeline.syncs.spec import SyncSpec
 
 EVENTS_PER_TICK = 50
@@ -48,7 +49,7 @@ def build_missing_sensor(spec: SyncSpec, cleanup_job: dg.JobDefinition) -> dg.Se
         batches = _new_batches(page.records)
         events: list[dg.AssetCheckEvaluation] = []
         runs: list[dg.RunRequest] = []
-        with target_db.engine() as engine:
+        with target_engine(spec, target_db.url) as engine:
             for batch_id, (meta, partitions) in batches.items():
                 facts = batch_facts(meta)
                 events.append(missing_evaluation(spec, engine, batch_id, facts[1]))

@@ -1,7 +1,9 @@
 """Plain-Python steps of one sync, called by the Dagster assets: read, normalize, plan, apply."""
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,9 +12,12 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.engine.api import BatchImport, missing_after_batch
+from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.senders import build_sender
 from sync_pipeline.senders.base import PartitionFilter, Sender
+from sync_pipeline.syncs.options import import_kwargs, where_clause
 from sync_pipeline.syncs.spec import SyncSpec
+from sync_pipeline.syncs.target import fit_to_target
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,34 @@ class Scope:
             end=dt.datetime.fromisoformat(end) if end else None,
             values=tuple(v for v in values.split(",") if v),
         )
+
+
+# ---- target ------------------------------------------------------------------------------
+
+
+def target_url(spec: SyncSpec, default_url: str) -> str:
+    """The sync's own target (`target: {url | url_env}`), else the code location's target."""
+    if spec.target is None:
+        return default_url
+    if spec.target.url:
+        return spec.target.url
+    url = os.environ.get(spec.target.url_env or "")
+    if not url:
+        raise ConfigError(
+            f"sync {spec.name!r}: target.url_env {spec.target.url_env!r} is not set in the "
+            "environment of this run"
+        )
+    return url
+
+
+@contextmanager
+def target_engine(spec: SyncSpec, default_url: str) -> Iterator[sa.Engine]:
+    """An engine on the sync's target for one step, disposed afterwards."""
+    engine = sa.create_engine(target_url(spec, default_url), pool_pre_ping=True)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 # ---- sender ------------------------------------------------------------------------------
@@ -122,27 +155,20 @@ def importer(
     scope: Scope | None,
     guard: Callable[[Any], Any] | None = None,
 ) -> Any:
-    """The engine's BatchImport configured from the spec."""
+    """The engine's BatchImport configured from the spec (the keywords the loader validated)."""
     return BatchImport(
         engine,
         spec.table,
         spec.strategy,
-        match_by=list(spec.match_by) if spec.match_by else None,
-        update_if_exists=list(spec.update_if_exists) if spec.update_if_exists else None,
-        comparators={c: ref.load() for c, ref in spec.comparators.items()} or None,
-        batch_column=spec.batch_column,
-        where=scope_clause(engine, spec, scope),
-        # the sender's hard-delete flag: soft-deletes under a soft_delete sync, else deletes
-        delete_flag=spec.sender.config.get("delete_flag"),
-        delete_mode="soft_delete" if spec.missing == "soft_delete" else "delete",
-        soft_delete_column=spec.deleted_column,
+        where=where_clause(spec.options.get("where"), scope_clause(engine, spec, scope)),
         guard=guard,
+        **import_kwargs(spec),
     )
 
 
 def plan(engine: sa.Engine, spec: SyncSpec, frame: pd.DataFrame, scope: Scope | None) -> Any:
     """Read-only: what applying this batch would do (engine BatchDiff)."""
-    return importer(engine, spec, scope).plan(frame)
+    return importer(engine, spec, scope).plan(fit_to_target(engine, spec, frame))
 
 
 def apply(
@@ -153,7 +179,7 @@ def apply(
     guard: Callable[[Any], Any] | None = None,
 ) -> Any:
     """Write the batch in one transaction (engine ImportResult); `guard` sees the diff first."""
-    return importer(engine, spec, scope, guard).run(frame)
+    return importer(engine, spec, scope, guard).run(fit_to_target(engine, spec, frame))
 
 
 def find_missing(
@@ -165,6 +191,6 @@ def find_missing(
         spec.table,
         batch_id,
         column=spec.batch_column,
-        where=scope_clause(engine, spec, scope),
+        where=where_clause(spec.options.get("where"), scope_clause(engine, spec, scope)),
     )
     return rows
