@@ -4,6 +4,8 @@ Each body unpacks the context, calls a plain-Python step (sync_pipeline.syncs.ru
 the result into metadata. `applied` is the only asset that writes to the target.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +15,7 @@ import pandas as pd
 from sync_pipeline.defs import metadata as md
 from sync_pipeline.defs.partitions import backfill_policy_for, partitions_for, scope_for
 from sync_pipeline.defs.resources import SqlDatabase
+from sync_pipeline.engine.errors import SyncError
 from sync_pipeline.syncs import rules, runner
 from sync_pipeline.syncs.spec import SyncSpec
 
@@ -29,6 +32,16 @@ class FamilyKeys:
     @classmethod
     def of(cls, spec: SyncSpec) -> "FamilyKeys":
         return cls(*(dg.AssetKey([spec.name, step]) for step in cls.__slots__))
+
+
+@contextmanager
+def short_errors(spec: SyncSpec) -> Iterator[None]:
+    """The project's own errors (bad value, missing table, ...) as a short Failure message for
+    the UI and CLI, not a stack trace; anything else propagates as it is."""
+    try:
+        yield
+    except SyncError as exc:
+        raise dg.Failure(description=f"sync {spec.name!r}: {exc}") from None
 
 
 def build_assets(spec: SyncSpec, target_kind: str) -> list[dg.AssetsDefinition]:
@@ -61,7 +74,8 @@ def _extract(spec: SyncSpec) -> dg.AssetsDefinition:
     def extract(context: dg.AssetExecutionContext, sender_db: SqlDatabase) -> pd.DataFrame:
         sender = runner.open_sender(spec, sender_db.url)
         scope = scope_for(context, spec)
-        frame = runner.read_frame(sender, scope)
+        with short_errors(spec):
+            frame = runner.read_frame(sender, scope)
         context.add_output_metadata({**md.frame_metadata(frame), **md.scope_metadata(scope)})
         return frame
 
@@ -76,13 +90,17 @@ def _normalized(spec: SyncSpec) -> dg.AssetsDefinition:
         ins={"extract": dg.AssetIn(keys.extract)},
         kinds={"pandas", "pandera"},
         description=(
-            f"The batch in target columns with transforms applied; validation rules of "
+            f"The batch in target columns with transforms applied, text cast to the target's "
+            f"column types (inferred where the table has none); validation rules of "
             f"`{spec.name}` run here as blocking checks."
         ),
         **_common(spec),
     )
-    def normalized(context: dg.AssetExecutionContext, extract: pd.DataFrame) -> pd.DataFrame:
-        frame = runner.normalize(spec, extract)
+    def normalized(
+        context: dg.AssetExecutionContext, extract: pd.DataFrame, target_db: SqlDatabase
+    ) -> pd.DataFrame:
+        with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
+            frame = runner.normalize(spec, extract, runner.reflect_target(engine, spec))
         context.add_output_metadata(md.frame_metadata(frame))
         return frame
 
@@ -111,7 +129,7 @@ def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, normalized: pd.DataFrame, target_db: SqlDatabase
     ) -> dg.MaterializeResult:
         scope = scope_for(context, spec)
-        with runner.target_engine(spec, target_db.url) as engine:
+        with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
             planned = runner.plan(engine, spec, normalized, scope)
         outcomes = [rules.check_diff(rule, planned) for rule in spec.diff_rules]
         return dg.MaterializeResult(
@@ -147,7 +165,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         _revalidate(spec, normalized)
         scope = scope_for(context, spec)
-        with runner.target_engine(spec, target_db.url) as engine:
+        with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
             result = runner.apply(engine, spec, normalized, scope, guard=_diff_guard(spec))
             table = md.table_metadata(engine, spec.table)
         return dg.MaterializeResult(

@@ -17,7 +17,8 @@ from sync_pipeline.senders import build_sender
 from sync_pipeline.senders.base import PartitionFilter, Sender
 from sync_pipeline.syncs.options import import_kwargs, where_clause
 from sync_pipeline.syncs.spec import SyncSpec
-from sync_pipeline.syncs.target import fit_to_target
+from sync_pipeline.syncs.target import ensure_table, fit_to_target
+from sync_pipeline.syncs.typed import batch_types, cast_frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,8 @@ def open_sender(spec: SyncSpec, sender_url: str) -> Sender:
     if spec.sender.kind == "sql":
         config.setdefault("url", sender_url)
     config.setdefault("name", spec.name)
+    if spec.sender.kind == "files":
+        config.setdefault("provenance", True)  # file and line of each row, for typed errors
     return build_sender(spec.sender.kind, **config)
 
 
@@ -118,14 +121,23 @@ def read_frame(sender: Sender, scope: Scope | None) -> pd.DataFrame:
 # ---- normalize ---------------------------------------------------------------------------
 
 
-def normalize(spec: SyncSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    """Rename sender columns to target columns, then apply the per-column transforms."""
+def normalize(spec: SyncSpec, frame: pd.DataFrame, table: sa.Table | None = None) -> pd.DataFrame:
+    """Rename sender columns to target columns, apply the transforms, then cast text values to
+    the target table's column types (`table`; inferred from the values where it has none)."""
     out = frame.rename(columns=dict(spec.columns)).reset_index(drop=True)
     for column, ref in spec.transforms.items():
         if column in out.columns:
             fn = ref.load()
             out[column] = out[column].map(fn)
-    return out
+    return cast_frame(out, batch_types(out, table), source=f"sync {spec.name!r}")
+
+
+def reflect_target(engine: sa.Engine, spec: SyncSpec) -> sa.Table | None:
+    """The target table as the database has it, or None when it does not exist yet."""
+    schema, _, name = spec.table.rpartition(".")
+    if not sa.inspect(engine).has_table(name, schema=schema or None):
+        return None
+    return sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=engine)
 
 
 # ---- engine ------------------------------------------------------------------------------
@@ -168,6 +180,7 @@ def importer(
 
 def plan(engine: sa.Engine, spec: SyncSpec, frame: pd.DataFrame, scope: Scope | None) -> Any:
     """Read-only: what applying this batch would do (engine BatchDiff)."""
+    ensure_table(engine, spec, frame)
     return importer(engine, spec, scope).plan(fit_to_target(engine, spec, frame))
 
 
@@ -179,6 +192,7 @@ def apply(
     guard: Callable[[Any], Any] | None = None,
 ) -> Any:
     """Write the batch in one transaction (engine ImportResult); `guard` sees the diff first."""
+    ensure_table(engine, spec, frame)
     return importer(engine, spec, scope, guard).run(fit_to_target(engine, spec, frame))
 
 
