@@ -34,6 +34,12 @@ class FamilyKeys:
         return cls(*(dg.AssetKey([spec.name, step]) for step in cls.__slots__))
 
 
+class ExtractConfig(dg.Config):
+    """Run config of `extract`: `full_refresh: true` reads an incremental sender from the start."""
+
+    full_refresh: bool = False
+
+
 @contextmanager
 def short_errors(spec: SyncSpec) -> Iterator[None]:
     """The project's own errors (bad value, missing table, ...) as a short Failure message for
@@ -71,8 +77,10 @@ def _extract(spec: SyncSpec) -> dg.AssetsDefinition:
         description=f"Records the `{spec.sender.kind}` sender delivers for sync `{spec.name}`.",
         **_common(spec),
     )
-    def extract(context: dg.AssetExecutionContext, sender_db: SqlDatabase) -> pd.DataFrame:
-        sender = runner.open_sender(spec, sender_db.url)
+    def extract(
+        context: dg.AssetExecutionContext, config: ExtractConfig, sender_db: SqlDatabase
+    ) -> pd.DataFrame:
+        sender = runner.open_sender(spec, sender_db.url, full_refresh=config.full_refresh)
         scope = scope_for(context, spec)
         with short_errors(spec):
             frame = runner.read_frame(sender, scope)
@@ -161,13 +169,20 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         **_common(spec),
     )
     def applied(
-        context: dg.AssetExecutionContext, normalized: pd.DataFrame, target_db: SqlDatabase
+        context: dg.AssetExecutionContext,
+        normalized: pd.DataFrame,
+        target_db: SqlDatabase,
+        sender_db: SqlDatabase,
     ) -> dg.MaterializeResult:
         _revalidate(spec, normalized)
         scope = scope_for(context, spec)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
             result = runner.apply(engine, spec, normalized, scope, guard=_diff_guard(spec))
             table = md.table_metadata(engine, spec.table)
+        # an incremental sender's cursor moves only now, after the batch was applied
+        cursor = runner.commit_cursor(spec, normalized, sender_db.url)
+        if cursor is not None:
+            table["cursor"] = str(cursor)
         return dg.MaterializeResult(
             metadata={**table, **md.result_metadata(result), **md.scope_metadata(scope)}
         )

@@ -12,6 +12,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.engine.api import BatchImport, missing_after_batch
+from sync_pipeline.engine.compare import is_null
 from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.senders import build_sender
 from sync_pipeline.senders.base import PartitionFilter, Sender
@@ -98,15 +99,39 @@ def target_engine(spec: SyncSpec, default_url: str) -> Iterator[sa.Engine]:
 # ---- sender ------------------------------------------------------------------------------
 
 
-def open_sender(spec: SyncSpec, sender_url: str) -> Sender:
-    """The sync's sender; a SQL sender without a `url` reads the `sender_db` resource."""
+def open_sender(spec: SyncSpec, sender_url: str, full_refresh: bool = False) -> Sender:
+    """The sync's sender; a SQL sender without a `url` reads the `sender_db` resource.
+    `full_refresh` forgets an incremental sender's cursor, so it reads from the start."""
     config = dict(spec.sender.config)
     if spec.sender.kind == "sql":
         config.setdefault("url", sender_url)
     config.setdefault("name", spec.name)
     if spec.sender.kind == "files":
         config.setdefault("provenance", True)  # file and line of each row, for typed errors
-    return build_sender(spec.sender.kind, **config)
+    sender = build_sender(spec.sender.kind, **config)
+    store = getattr(sender, "cursor_store", None)
+    if full_refresh and store is not None:
+        store.reset(sender.name)
+    return sender
+
+
+def commit_cursor(spec: SyncSpec, frame: pd.DataFrame, sender_url: str) -> Any:
+    """After a successful apply only: store the highest cursor value of the batch and return it
+    (None when the sender is not incremental or the batch is empty)."""
+    column = spec.sender.config.get("cursor_column")
+    if not column:
+        return None
+    name = dict(spec.sender.config.get("rename") or {}).get(column, column)
+    name = spec.columns.get(name, name)
+    values = [v for v in frame[name] if not is_null(v)] if name in frame.columns else []
+    if not values:
+        return None
+    top = max(values)
+    if hasattr(top, "to_pydatetime"):
+        top = top.to_pydatetime()
+    elif hasattr(top, "item"):
+        top = top.item()
+    return open_sender(spec, sender_url).commit_cursor(top)  # type: ignore[attr-defined]
 
 
 def read_frame(sender: Sender, scope: Scope | None) -> pd.DataFrame:
