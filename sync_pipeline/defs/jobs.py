@@ -60,8 +60,12 @@ def build_cleanup_job(spec: SyncSpec) -> dg.JobDefinition:
     ) -> None:
         scope = Scope.from_metadata(config.model_dump())
         with target_engine(spec, target_db.url) as engine:
-            rows = cleanup_missing(engine, spec, config.batch_id, scope)
-        context.log.info(f"{spec.missing}: {rows} row(s) missing after batch {config.batch_id}")
+            done = cleanup_missing(engine, spec, config.batch_id, scope)
+        rows = done.rows
+        if done.blocked:
+            context.log.warning(f"{spec.missing}: {done.blocked}")
+        else:
+            context.log.info(f"{spec.missing}: {rows} row(s) missing after batch {config.batch_id}")
         keys: list[str | None] = list(config.partition_keys) or [None]
         for key in keys:
             context.log_event(
@@ -73,6 +77,7 @@ def build_cleanup_job(spec: SyncSpec) -> dg.JobDefinition:
                         "policy": spec.missing,
                         "rows": dg.MetadataValue.int(rows),
                         "cleaned_after_batch": dg.MetadataValue.int(config.batch_id),
+                        "blocked": done.blocked or "",
                     },
                 )
             )
