@@ -138,3 +138,26 @@ def test_the_readme_csv_sync_runs_verbatim(
         Decimal("12.50"),
         Decimal("7.00"),
     ]
+
+
+def test_a_sync_writes_to_its_own_target_database(
+    db: TestDb,
+    tmp_path: Path,
+    location: Location,
+    instance: dg.DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "orders.csv").write_text(CSV)
+    other = f"sqlite:///{tmp_path / 'billing.db'}"
+    monkeypatch.setenv("BILLING_DB", other)
+    specs = csv_sync(tmp_path / "orders.csv", target={"url_env": "BILLING_DB"})
+    result = run(location(specs), "csv_orders_sync", instance)
+    assert result.success
+    engine = sa.create_engine(other)
+    with engine.connect() as conn:
+        ids = conn.execute(sa.text("SELECT order_id FROM csv_orders ORDER BY 1")).scalars().all()
+    engine.dispose()
+    assert ids == [10001, 10002, 10003]
+    assert not sa.inspect(db.engine).has_table("csv_orders")  # not the location's target
+    text = repr([e.event_specific_data for e in result.all_events])
+    assert "billing.db" not in text  # the URL is not copied into events or metadata
