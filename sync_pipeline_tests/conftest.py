@@ -5,6 +5,18 @@ import pytest
 
 from sync_pipeline_tests.dbs import TestDb, postgres_db, sqlite_db
 
+# Fixtures that open a real database (or a code location built on one): a test using any of
+# them is an integration test, whether or not its module says so.
+DATABASE_FIXTURES = frozenset({"db", "pg", "sqlite", "source", "mariadb", "location"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a database fixture `integration` (so `-m "not integration"`
+    really runs without databases)."""
+    for item in items:
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
 
 @pytest.fixture(params=["postgres", "sqlite"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDb]:

@@ -33,3 +33,7 @@ def test_the_dagster_layer_may_import_dagster():
     assert (
         ruff("sync_pipeline/defs/x.py", "import dagster\n\n__all__ = ['dagster']\n").returncode == 0
     )
+
+
+def test_tests_using_a_database_fixture_are_marked_integration(sqlite, request):
+    assert request.node.get_closest_marker("integration") is not None

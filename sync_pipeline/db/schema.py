@@ -57,6 +57,8 @@ def split_name(table: str) -> tuple[str | None, str]:
     if not isinstance(table, str) or not table.strip():
         raise SchemaError(f"table name must be a non-empty string, got {table!r}")
     schema, dot, name = table.rpartition(".")
+    if dot and (not schema.strip() or not name.strip() or schema.startswith(".")):
+        raise SchemaError(f"table name {table!r} has an empty schema or table part")
     return (schema or None) if dot else None, name
 
 

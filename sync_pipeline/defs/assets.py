@@ -13,9 +13,11 @@ import dagster as dg
 import pandas as pd
 
 from sync_pipeline.defs import metadata as md
+from sync_pipeline.defs.io import ParquetIOManager
 from sync_pipeline.defs.partitions import backfill_policy_for, partitions_for, scope_for
 from sync_pipeline.defs.resources import SqlDatabase
 from sync_pipeline.engine.errors import SyncError
+from sync_pipeline.engine.staged import drop_diff, load_diff, save_diff
 from sync_pipeline.syncs import rules, runner
 from sync_pipeline.syncs.spec import SyncSpec
 
@@ -47,7 +49,7 @@ def short_errors(spec: SyncSpec) -> Iterator[None]:
     try:
         yield
     except SyncError as exc:
-        raise dg.Failure(description=f"sync {spec.name!r}: {exc}") from None
+        raise dg.Failure(description=f"sync {spec.name!r}: {type(exc).__name__}: {exc}") from None
 
 
 def build_assets(spec: SyncSpec, target_kind: str) -> list[dg.AssetsDefinition]:
@@ -134,14 +136,23 @@ def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
         **_common(spec),
     )
     def diff(
-        context: dg.AssetExecutionContext, normalized: pd.DataFrame, target_db: SqlDatabase
+        context: dg.AssetExecutionContext,
+        normalized: pd.DataFrame,
+        target_db: SqlDatabase,
+        io_manager: dg.ResourceParam[ParquetIOManager],
     ) -> dg.MaterializeResult:
         scope = scope_for(context, spec)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
             planned = runner.plan(engine, spec, normalized, scope)
+        staged_at = io_manager.diff_dir(keys.diff, _partition_keys(context))
+        save_diff(planned, staged_at)  # what `applied` writes, if the target still matches it
         outcomes = [rules.check_diff(rule, planned) for rule in spec.diff_rules]
         return dg.MaterializeResult(
-            metadata={**md.diff_metadata(planned), **md.scope_metadata(scope)},
+            metadata={
+                **md.diff_metadata(planned),
+                **md.scope_metadata(scope),
+                "staged_diff": dg.MetadataValue.path(str(staged_at)),
+            },
             check_results=[
                 dg.AssetCheckResult(
                     check_name=o.rule, passed=o.passed, metadata=md.outcome_metadata(o)
@@ -163,7 +174,8 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         pool=f"target_table:{spec.table}",
         kinds={target_kind, "table"},
         description=(
-            f"The target table `{spec.table}`. The only writer: applies the batch with strategy "
+            f"The target table `{spec.table}`. The only writer: applies the diff staged by "
+            f"`{spec.name}/diff` (or, launched alone without one, the batch) with strategy "
             f"`{spec.strategy}` in one transaction and stamps `{spec.batch_column}`."
         ),
         **_common(spec),
@@ -173,21 +185,60 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         normalized: pd.DataFrame,
         target_db: SqlDatabase,
         sender_db: SqlDatabase,
+        io_manager: dg.ResourceParam[ParquetIOManager],
     ) -> dg.MaterializeResult:
         _revalidate(spec, normalized)
         scope = scope_for(context, spec)
+        partition_keys = _partition_keys(context)
+        staged = (
+            load_diff(io_manager.diff_dir(keys.diff, partition_keys))
+            if _latest(context, keys.diff, partition_keys)
+            > _latest(context, keys.normalized, partition_keys)
+            else None  # no diff of the batch now staged: an older one is superseded
+        )
+        guard = _diff_guard(spec)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
-            result = runner.apply(engine, spec, normalized, scope, guard=_diff_guard(spec))
+            if staged is None:  # no staged diff: plan and apply in one transaction
+                result = runner.apply(engine, spec, normalized, scope, guard=guard)
+            else:  # exactly the staged diff, or StaleDiffError when the target moved
+                result = runner.apply_planned(engine, spec, staged, scope, guard=guard)
             table = md.table_metadata(engine, spec.table)
+        _consume_staged(io_manager, keys.diff, partition_keys)
         # an incremental sender's cursor moves only now, after the batch was applied
         cursor = runner.commit_cursor(spec, normalized, sender_db.url)
         if cursor is not None:
             table["cursor"] = str(cursor)
         return dg.MaterializeResult(
-            metadata={**table, **md.result_metadata(result), **md.scope_metadata(scope)}
+            metadata={
+                **table,
+                **md.result_metadata(result),
+                **md.scope_metadata(scope),
+                "diff": "staged" if staged is not None else "planned in this step",
+            }
         )
 
     return applied
+
+
+def _partition_keys(context: dg.AssetExecutionContext) -> list[str]:
+    """The partition keys of this run (one, a range, or none for an unpartitioned sync)."""
+    if context.has_partition_key or context.has_partition_key_range:
+        return list(context.partition_keys)
+    return []
+
+
+def _latest(context: dg.AssetExecutionContext, key: dg.AssetKey, partition_keys: list[str]) -> int:
+    """Storage id of the newest materialization of `key` for these partitions (-1: none)."""
+    found = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=partition_keys or None), limit=1
+    )
+    return found.records[0].storage_id if found.records else -1
+
+
+def _consume_staged(io_manager: ParquetIOManager, key: dg.AssetKey, keys: list[str]) -> None:
+    """An applied diff is spent: drop it, and diffs staged per partition of an applied range."""
+    for part in [keys, *([k] for k in keys if len(keys) > 1)]:
+        drop_diff(io_manager.diff_dir(key, part))
 
 
 def _diff_guard(spec: SyncSpec) -> Any:

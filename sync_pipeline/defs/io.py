@@ -44,11 +44,15 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         return list(context.asset_partition_keys) if context.has_asset_partitions else []
 
     def _path(self, context: dg.OutputContext | dg.InputContext, keys: list[str]) -> Path:
-        base = Path(self.base_dir).joinpath(*context.asset_key.path)
-        if not keys:
-            name = "all"
-        elif len(keys) == 1:
-            name = keys[0]
-        else:
-            name = f"{keys[0]}...{keys[-1]}"
-        return base / f"{name}.parquet"
+        return Path(self.base_dir).joinpath(*context.asset_key.path) / f"{_name(keys)}.parquet"
+
+    def diff_dir(self, key: dg.AssetKey, keys: list[str]) -> Path:
+        """Where a diff asset stages its BatchDiff for these partition keys (a directory)."""
+        return Path(self.base_dir).joinpath(*key.path) / f"{_name(keys)}.diff"
+
+
+def _name(keys: list[str]) -> str:
+    """`all`, the partition key, or `first...last` for a range."""
+    if not keys:
+        return "all"
+    return keys[0] if len(keys) == 1 else f"{keys[0]}...{keys[-1]}"

@@ -16,15 +16,16 @@ from sync_pipeline.engine import batches
 from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.engine.importer import Importer, diff_batch
 from sync_pipeline.engine.keys import KeyCodes
-from sync_pipeline.engine.normalize import Records
+from sync_pipeline.engine.normalize import Records, check_records
 from sync_pipeline.engine.plan import make_plan, scope_clause
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.spec import ImportOptions
+from sync_pipeline.engine.stale import check_current
 from sync_pipeline.engine.values import decode_row
 
 
 class BatchImport:
-    """A configured import into one table: `run(records)`, `plan(records)` or `prepare()`."""
+    """A configured import into one table: `run`, `plan` then `apply`, or `prepare()`."""
 
     def __init__(
         self, target: Target, table: str, strategy: str | None = None, **options: Any
@@ -40,6 +41,7 @@ class BatchImport:
         sender yields them): each chunk is diffed against the rows its keys hit and written before
         the next is read, so memory is bounded by the chunk, not the batch.
         """
+        check_records(records)
         with transaction(self.target) as conn:
             importer = self._importer(conn)
             batch, chunks = _split_input(records)
@@ -53,9 +55,27 @@ class BatchImport:
 
     def plan(self, records: Records) -> BatchDiff:
         """The diff `run` would apply, computed without writing anything."""
+        check_records(records)
         with read_connection(self.target) as conn:
             plan = make_plan(reflect(conn, self.table), self.options)
             return diff_batch(conn, plan, records, KeyCodes())
+
+    def apply(self, diff: BatchDiff) -> ImportResult:
+        """Write exactly `diff` (from `plan`) in one transaction, if the target still matches it.
+
+        Under the table lock, the rows the diff matched must hold the values it was planned
+        against and its scope the same rows; otherwise StaleDiffError, and nothing is written.
+        """
+        with transaction(self.target) as conn:
+            plan = make_plan(reflect(conn, self.table), self.options)
+            batches.lock_table(conn, plan.target)
+            check_current(conn, plan, diff)
+            importer = Importer(conn, plan)
+            importer.begin()  # takes the same lock again: re-entrant within one transaction
+            importer.write(diff)
+            result = importer.finish()
+        importer.fire_callbacks()
+        return result
 
     @contextmanager
     def prepare(self) -> Iterator["PreparedImport"]:
@@ -140,9 +160,11 @@ def import_multiple(
     importers: dict[str, Importer] = {}
     results: dict[str, ImportResult] = {}
     with transaction(target) as conn:
+        targets = {name: reflect(conn, name) for name in tables}
+        batches.lock_tables(conn, targets.values())  # all at once, in one global order
         for name in _fk_order(conn, list(tables)):
             opts = ImportOptions.from_kwargs(strategies.get(name, "skip"), **options)
-            importer = Importer(conn, make_plan(reflect(conn, name), opts))
+            importer = Importer(conn, make_plan(targets[name], opts))
             importer.begin()
             importer.process(tables[name])
             results[name] = importer.finish()

@@ -1,7 +1,8 @@
 """Per-value coercion of incoming values to a column kind, with errors that say what is wrong.
 
 Values are brought to the form the engine carries them in (see db/types.py): Decimals rounded
-to the column's scale, datetimes as UTC, JSON/UUID/unbounded numerics as canonical text.
+to the column's scale, datetimes as UTC, JSON/UUID/unbounded numerics as canonical text. What no
+column can hold (fractions in integers, NUL, non-finite JSON, ...) is refused by values/checks.py.
 """
 
 import datetime as dt
@@ -16,56 +17,63 @@ import sqlalchemy as sa
 
 from sync_pipeline.db.types import Kind
 from sync_pipeline.engine.compare import is_null
+from sync_pipeline.values import checks
+from sync_pipeline.values.checks import InvalidValue
 
 _TRUE = {"true", "t", "1", "yes", "y", "on"}
 _FALSE = {"false", "f", "0", "no", "n", "off"}
 
 
-class CoercionError(ValueError):
+class CoercionError(InvalidValue):
     """A value does not fit its column; the message says why."""
 
 
-def coercer(kind: Kind, type_: sa.types.TypeEngine) -> Callable[[Any], Any]:
-    """A function that coerces one value of a column, returning None for nulls."""
-    convert = _CONVERTERS[kind]
+def coercer(
+    kind: Kind, type_: sa.types.TypeEngine, *, stored: bool = False
+) -> Callable[[Any], Any]:
+    """A function that coerces one value of a column, returning None for nulls.
+
+    `stored` values come back from the database: they are read as stored, so text and JSON that
+    an older version let in (NUL on SQLite, NaN in JSON) stay readable instead of failing.
+    """
+    convert = _STORED.get(kind, _CONVERTERS[kind]) if stored else _CONVERTERS[kind]
     if kind == "decimal":
         assert isinstance(type_, sa.Numeric)
         precision, scale = type_.precision or 38, type_.scale or 0
         return lambda v: None if is_null(v) else to_decimal(v, precision, scale)
     length = getattr(type_, "length", None) if kind == "text" else None
     if length:
-        return lambda v: None if is_null(v) else _bounded_text(v, length)
+        return lambda v: None if is_null(v) else _bounded(convert(v), length)
     return lambda v: None if is_null(v) else convert(v)
 
 
 def to_decimal(value: Any, precision: int, scale: int) -> Decimal:
     """Round to the column's scale as the database would, and check it fits numeric(p, s)."""
     d = _decimal(value)
-    q = d.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
-    if q.adjusted() >= precision - scale:
-        raise CoercionError(f"{value!r} does not fit numeric({precision}, {scale})")
+    checks.fit_digits(d, precision, scale, value)
+    q = checks.quantize(d, scale, ROUND_HALF_UP)
+    checks.fit_digits(q, precision, scale, value)
     return q
 
 
 def canonical_json(value: Any) -> str:
-    """JSON text with sorted keys, so equal structures have equal text."""
-    try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        raise CoercionError(f"not JSON-serializable: {exc}") from exc
+    """JSON text with sorted keys, so equal structures have equal text (standard JSON only)."""
+    return checks.dump_json(value)
 
 
 def _decimal(value: Any) -> Decimal:
     if isinstance(value, bool):
         raise CoercionError(f"expected a number, got {value!r}")
     if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise CoercionError(f"{value!r} is not a finite number")
         return value
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
         if math.isinf(value):
             raise CoercionError(f"{value!r} is not a finite number")
-        return Decimal(repr(value))
+        return Decimal(repr(float(value)))
     if isinstance(value, str):
         try:
             d = Decimal(value.strip())
@@ -81,21 +89,38 @@ def _int(value: Any) -> int:
     if isinstance(value, bool):
         raise CoercionError(f"expected an integer, got {value!r}")
     if isinstance(value, int):
-        return value
-    d = _decimal(value)
-    if d != d.to_integral_value():
-        raise CoercionError(f"{value!r} is not an integer")
-    return int(d)
+        return checks.check_int(value)
+    if isinstance(value, Decimal):
+        return checks.integral(value, value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise CoercionError(f"{value!r} is not a finite number")
+        return checks.integral(Decimal(repr(float(value))), value)
+    if isinstance(value, str):
+        try:
+            return checks.integral(Decimal(value.strip()), value)
+        except InvalidOperation:
+            raise CoercionError(f"{value!r} is not a number") from None
+    raise CoercionError(f"expected an integer, got {type(value).__name__} {value!r}")
 
 
 def _float(value: Any) -> float | None:
     if isinstance(value, bool):
         raise CoercionError(f"expected a number, got {value!r}")
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise CoercionError(f"{value!r} is not a number") from None
+    if isinstance(value, str):
+        f = checks.parse_float(value)
+    elif isinstance(value, (int, float, Decimal)):
+        f = checks.to_float(value)
+    else:
+        try:
+            f = checks.to_float(float(value))
+        except (TypeError, ValueError):
+            raise CoercionError(f"{value!r} is not a number") from None
     return None if math.isnan(f) else f
+
+
+def _incoming_text(value: Any) -> str:
+    return checks.check_text(_text(value))
 
 
 def _text(value: Any) -> str:
@@ -108,8 +133,7 @@ def _text(value: Any) -> str:
     raise CoercionError(f"expected text, got {type(value).__name__} {value!r}")
 
 
-def _bounded_text(value: Any, length: int) -> str:
-    text = _text(value)
+def _bounded(text: str, length: int) -> str:
     if len(text) > length:
         raise CoercionError(f"text of {len(text)} characters is longer than the column's {length}")
     return text
@@ -153,7 +177,7 @@ def _datetime_utc(value: Any) -> dt.datetime:
         value = dt.datetime(value.year, value.month, value.day)
     if not isinstance(value, dt.datetime):
         raise CoercionError(f"expected a datetime, got {type(value).__name__} {value!r}")
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else checks.as_utc(value)
 
 
 def _datetime_naive(value: Any) -> dt.datetime:
@@ -193,7 +217,7 @@ _CONVERTERS: dict[Kind, Callable[[Any], Any]] = {
     "decimal": _decimal,
     "decimal_text": _decimal_text,
     "float": _float,
-    "text": _text,
+    "text": _incoming_text,
     "bool": _bool,
     "date": _date,
     "datetime": _datetime_naive,
@@ -202,4 +226,9 @@ _CONVERTERS: dict[Kind, Callable[[Any], Any]] = {
     "json": canonical_json,
     "uuid": _uuid,
     "bytes": _bytes,
+}
+
+_STORED: dict[Kind, Callable[[Any], Any]] = {
+    "text": _text,
+    "json": lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
 }

@@ -1,5 +1,6 @@
 """One root error and one type per stage; each says what, where and how to fix."""
 
+import reprlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -77,5 +78,8 @@ class StaleDiffError(SyncError):
 
 
 def _short(record: Mapping[str, Any] | None, limit: int = 200) -> str:
-    text = repr(record)
+    try:
+        text = repr(record)
+    except RecursionError:  # a value nested too deep to print (it is refused for that)
+        text = reprlib.repr(record)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -104,6 +104,11 @@ class Importer:
         diff = diff_batch(
             self.conn, self.plan, records, self.codes, lookup=lookup, earlier_keys=earlier
         )
+        self.write(diff, lookup=lookup)
+        return diff
+
+    def write(self, diff: BatchDiff, *, lookup: bool = False) -> None:
+        """Write one diff (of a batch, or of one chunk), computed now or planned earlier."""
         if self.options.guard is not None:  # raising here rolls the whole import back
             self.options.guard(diff)
         self.seen.record(diff, lookup=lookup)
@@ -121,7 +126,6 @@ class Importer:
                     batch_id=self.batch_id,
                     chunk=start // chunk + 1,
                 ) from exc
-        return diff
 
     def _write_chunk(self, diff: BatchDiff, start: int, end: int) -> None:
         rows = diff.rows.slice(start, end - start)

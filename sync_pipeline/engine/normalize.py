@@ -1,10 +1,11 @@
 """Incoming records -> one Arrow table typed like the target's columns.
 
 Columns are converted vectorized when Arrow's conversion means the same as ours; otherwise (and
-to find the offending record when a fast conversion fails) value by value with coerce.py.
+to find the offending record when a fast conversion fails) value by value with coerce.py. Either
+way the result is then checked against the column itself (integer width, NUL in text, length),
+so no value reaches SQL that the database would refuse or change.
 """
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -15,17 +16,20 @@ import pyarrow.compute as pc
 
 from sync_pipeline.db.schema import TargetTable
 from sync_pipeline.db.types import TEXT_CARRIED, Kind, arrow_type
-from sync_pipeline.engine.coerce import CoercionError, coercer
-from sync_pipeline.engine.errors import RecordError, SchemaError
+from sync_pipeline.engine.coerce import coercer
+from sync_pipeline.engine.errors import ConfigError, RecordError, SchemaError
 from sync_pipeline.engine.spec import ImportOptions
+from sync_pipeline.values import checks
 
 Records: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | pa.Table
 RowAt = Callable[[int], Mapping[str, Any]]
 Column: TypeAlias = pa.Array | pa.ChunkedArray
 
-# Python values Arrow converts exactly as coerce.py would (anything else raises, then we coerce).
-# Not datetimes: once pandera is imported, pyarrow takes the wall time of an aware datetime as
-# UTC (seen with zoneinfo zones), so coerce.py converts them to UTC explicitly.
+# Python lists Arrow may convert: Arrow infers their type, then the Arrow rules below apply. Never
+# pa.array(values, type=...) except for decimals (exact there): it truncates 1.5 into an int64,
+# takes True as 1.0 and b"x" as "x". Not datetimes: once pandera is imported, pyarrow takes the
+# wall time of an aware datetime as UTC (seen with zoneinfo zones), so coerce.py converts them to
+# UTC explicitly.
 _FAST_PY: frozenset[Kind] = frozenset({"int", "decimal", "float", "text"})
 # Arrow source types that cast to each kind with our meaning (safe casts; failures fall back).
 _FAST_ARROW: dict[Kind, Callable[[pa.DataType], bool]] = {
@@ -42,9 +46,34 @@ _FAST_ARROW: dict[Kind, Callable[[pa.DataType], bool]] = {
 }
 
 
+def check_records(records: Any) -> None:
+    """ConfigError unless `records` is a kind of input the engine takes."""
+    if isinstance(records, (pa.Table, pa.RecordBatch, pd.DataFrame)):
+        return
+    if (
+        records is None
+        or isinstance(records, (str, bytes, bytearray, Mapping))
+        or not isinstance(records, Iterable)
+    ):
+        raise ConfigError(
+            "records must be a list (or iterable) of mappings, a DataFrame, an Arrow table or an "
+            f"iterable of chunks; got {type(records).__name__}"
+        )
+
+
+def _unique_columns(names: Iterable[Any]) -> None:
+    seen: set[Any] = set()
+    for name in names:
+        if name in seen:
+            raise ConfigError(f"records have the column {name!r} more than once")
+        seen.add(name)
+
+
 def to_arrow(records: Records) -> tuple[dict[str, Column | list[Any]], RowAt, int]:
     """Split any accepted input into columns, a way to show record i, and the row count."""
+    check_records(records)
     if isinstance(records, pd.DataFrame):
+        _unique_columns(records.columns)
         frame = records
         try:
             records = pa.Table.from_pandas(frame, preserve_index=False)
@@ -53,12 +82,17 @@ def to_arrow(records: Records) -> tuple[dict[str, Column | list[Any]], RowAt, in
             records = [{str(k): v for k, v in r.items()} for r in plain.to_dict("records")]
     if isinstance(records, pa.Table):
         table = records  # columns stay as they are chunked: no copy of the caller's data
+        _unique_columns(table.column_names)
         cols: dict[str, Column | list[Any]] = {n: table.column(n) for n in table.column_names}
         return cols, lambda i: table.slice(i, 1).to_pylist()[0], table.num_rows
     rows: list[Any] = list(records)
     for i, row in enumerate(rows):
         if not isinstance(row, Mapping):
             raise RecordError(i, None, f"expected a mapping, got {type(row).__name__}", None)
+        for name in row:
+            if not isinstance(name, str):
+                reason = f"field names must be strings, got {name!r} ({type(name).__name__})"
+                raise RecordError(i, None, reason, row)
     names = dict.fromkeys(name for row in rows for name in row)
     return {n: [r.get(n) for r in rows] for n in names}, lambda i: rows[i], len(rows)
 
@@ -154,7 +188,7 @@ def _convert(name: str, values: Column | list[Any], target: TargetTable, row_at:
     if not isinstance(values, list) and hasattr(values.type, "extension_name"):
         values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
         if values.type.extension_name == "arrow.json" and kind == "json":
-            values = [None if v is None else json.loads(v) for v in values.storage.to_pylist()]
+            values = [None if v is None else _JsonText(v) for v in values.storage.to_pylist()]
         else:
             values = values.storage
     result = _fast(kind, values, typ)
@@ -163,10 +197,15 @@ def _convert(name: str, values: Column | list[Any], target: TargetTable, row_at:
         result = _slow(name, kind, py, col.type, typ, row_at)
     if kind == "float":
         result = pc.if_else(pc.is_nan(result), pa.scalar(None, pa.float64()), result)
-    length = getattr(col.type, "length", None)
-    if kind == "text" and length:
-        _check_length(name, result, length, row_at)
+    if kind == "int":
+        _check_range(name, result, checks.int_range(col.type, target.dialect), row_at)
+    if kind == "text":
+        _check_text(name, result, getattr(col.type, "length", None), row_at)
     return result
+
+
+class _JsonText(str):
+    """JSON text from Arrow's json type: parsed (and checked) value by value in _slow."""
 
 
 def _fast(kind: Kind, values: Column | list[Any], typ: pa.DataType) -> pa.Array | None:
@@ -174,13 +213,20 @@ def _fast(kind: Kind, values: Column | list[Any], typ: pa.DataType) -> pa.Array 
         return None
     try:
         if isinstance(values, list):
-            return pa.array(values, type=typ) if kind in _FAST_PY else None
+            if kind not in _FAST_PY:
+                return None
+            if kind == "decimal":  # typed is exact: Arrow refuses data loss, floats and text
+                return pa.array(values, type=typ)
+            values = pa.array(values)  # inferred: a mixed list raises and goes value by value
+            exact = pa.types.is_integer(values.type) or pa.types.is_null(values.type)
+            if kind == "int" and not exact:
+                return None  # floats go value by value: only exact integers are taken
         if values.type == typ:
             return values
         if pa.types.is_null(values.type) or _FAST_ARROW[kind](values.type):
             return pc.cast(values, typ, safe=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
-        return None
+    except (pa.ArrowException, ValueError, TypeError, OverflowError):
+        return None  # includes UnicodeEncodeError (a lone surrogate): _slow names the record
     return None
 
 
@@ -191,10 +237,37 @@ def _slow(
     out = []
     for i, value in enumerate(values):
         try:
+            if isinstance(value, _JsonText):
+                value = checks.parse_json(value)
             out.append(convert(value))
-        except CoercionError as exc:
+        except checks.InvalidValue as exc:
             raise RecordError(i, name, str(exc), row_at(i)) from None
     return pa.array(out, type=typ)
+
+
+def _check_range(name: str, values: pa.Array, bounds: tuple[int, int], row_at: RowAt) -> None:
+    """Every integer fits the column's width (int2/int4/int8 on Postgres; 64-bit on SQLite)."""
+    low, high = bounds
+    outside = pc.or_(pc.less(values, low), pc.greater(values, high))
+    if pc.any(outside).as_py():
+        i = pc.index(outside, True).as_py()
+        try:
+            checks.check_int(values[i].as_py(), bounds)
+        except checks.InvalidValue as exc:
+            raise RecordError(i, name, str(exc), row_at(i)) from None
+
+
+def _check_text(name: str, values: pa.Array, length: int | None, row_at: RowAt) -> None:
+    """No NUL character (Postgres refuses it) and no text longer than the column allows."""
+    nul = pc.match_substring(values, "\x00")
+    if pc.any(nul).as_py():
+        i = pc.index(nul, True).as_py()
+        try:
+            checks.check_text(values[i].as_py())
+        except checks.InvalidValue as exc:
+            raise RecordError(i, name, str(exc), row_at(i)) from None
+    if length:
+        _check_length(name, values, length, row_at)
 
 
 def _check_length(name: str, values: pa.Array, length: int, row_at: RowAt) -> None:

@@ -130,6 +130,8 @@ def scope_clause(
     if isinstance(where, Mapping):
         parts = []
         for name, value in where.items():
+            if not isinstance(name, str):
+                raise ConfigError(f"where keys must be column names, got {name!r}")
             col = target.column(name, role="where column")
             parts.append(col.is_(None) if value is None else col == value)
         return sa.and_(sa.true(), *parts)

@@ -110,6 +110,8 @@ class ImportOptions:
         bad_id = not isinstance(self.batch_id, int) or isinstance(self.batch_id, bool)
         if self.batch_id is not None and self.batch_id is not False and bad_id:
             raise ConfigError(f"batch_id must be an int, None or False, got {self.batch_id!r}")
+        if not bad_id and not -(2**63) <= self.batch_id < 2**63:  # type: ignore[operator]
+            raise ConfigError(f"batch_id must fit a 64-bit integer, got {self.batch_id}")
         if self.guard is not None and not callable(self.guard):
             raise ConfigError("guard must be a callable(diff) that raises to stop the write")
         if self.comparison_key is not None and not callable(self.comparison_key):

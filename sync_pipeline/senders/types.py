@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.senders.values import TaggedValueError, decode_tagged_value, is_tagged
+from sync_pipeline.values import checks
 
 TypeName = Literal[
     "text", "int", "numeric", "float", "bool", "date", "datetime", "datetime_tz", "time", "json"
@@ -31,13 +32,13 @@ def _int(v: Any) -> int:
     if isinstance(v, bool):
         raise ValueError("a boolean is not an int")
     if isinstance(v, int):
-        return v
-    if isinstance(v, Decimal) and v == v.to_integral_value():
-        return int(v)
+        return checks.check_int(v)
+    if isinstance(v, Decimal):
+        return checks.integral(v, v)
     if isinstance(v, float) and v.is_integer():
-        return int(v)
+        return checks.integral(Decimal(v), v)
     if isinstance(v, str) and re.fullmatch(r"[+-]?\d+", v.strip()):
-        return int(v)
+        return checks.check_int(int(v))
     raise ValueError(f"not an int: {v!r:.80}")
 
 
@@ -57,11 +58,8 @@ def _float(v: Any) -> float:
     if isinstance(v, bool):
         raise ValueError("a boolean is not a number")
     if isinstance(v, (int, float, Decimal)):
-        return float(v)
-    try:
-        return float(str(v))
-    except ValueError:
-        raise ValueError(f"not a float: {v!r:.80}") from None
+        return checks.to_float(v)
+    return checks.parse_float(str(v))
 
 
 def _bool(v: Any) -> bool:
@@ -108,7 +106,7 @@ def _datetime_tz(v: Any) -> dt.datetime:
     value = _datetime_any(v)
     if value.tzinfo is None:
         raise ValueError(f"has no UTC offset; declare the column datetime: {v!r:.80}")
-    return value.astimezone(dt.UTC)
+    return checks.as_utc(value)
 
 
 def _time(v: Any) -> dt.time:
@@ -122,21 +120,18 @@ def _time(v: Any) -> dt.time:
 
 def _json(v: Any) -> str:
     """JSON columns travel as canonical JSON text (Arrow's json extension type)."""
-    if isinstance(v, str):
-        try:
-            v = json.loads(v)
-        except ValueError:
-            raise ValueError(f"not valid JSON: {v!r:.80}") from None
-    return json.dumps(v, sort_keys=True, separators=(",", ":"), default=str)
+    return checks.dump_json(checks.parse_json(v) if isinstance(v, str) else v, default=str)
 
 
 def _text(v: Any) -> str:
     if isinstance(v, str):
-        return v
+        return checks.check_text(v)
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (dict, list)):
-        return json.dumps(v, separators=(",", ":"), default=str)
+        return json.dumps(checks.check_json(v), separators=(",", ":"), default=str)
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        raise ValueError(f"expected text, got bytes {bytes(v)[:40]!r}")
     return v.isoformat() if isinstance(v, (dt.date, dt.time)) else str(v)
 
 

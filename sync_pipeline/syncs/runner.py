@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from sync_pipeline.engine.api import BatchImport, missing_after_batch
 from sync_pipeline.engine.compare import is_null
+from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.senders import build_sender
 from sync_pipeline.senders.base import PartitionFilter, Sender
@@ -219,6 +220,17 @@ def apply(
     """Write the batch in one transaction (engine ImportResult); `guard` sees the diff first."""
     ensure_table(engine, spec, frame)
     return importer(engine, spec, scope, guard).run(fit_to_target(engine, spec, frame))
+
+
+def apply_planned(
+    engine: sa.Engine,
+    spec: SyncSpec,
+    diff: BatchDiff,
+    scope: Scope | None,
+    guard: Callable[[Any], Any] | None = None,
+) -> Any:
+    """Write exactly `diff` (from `plan`) if the target still matches it, else StaleDiffError."""
+    return importer(engine, spec, scope, guard).apply(diff)
 
 
 def find_missing(

@@ -47,6 +47,7 @@ def test_default_dagster_yaml_uses_sqlite_and_pools(
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
 
 
+@pytest.mark.integration
 def test_postgres_example_loads_against_real_postgres(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_database: sa.URL
 ) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pytest
 
 from sync_pipeline.defs.metadata import diff_markdown, result_metadata
 from sync_pipeline.defs.resources import SqlDatabase
@@ -64,6 +65,7 @@ def test_display_url_hides_the_password() -> None:
     assert db.display_url().startswith("postgresql+psycopg://sync:***@db.internal")
 
 
+@pytest.mark.integration
 def test_dagster_cli_validates_the_code_location() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate"],

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from sync_pipeline.demo.data import create_target, write_sender
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import import_records
+from sync_pipeline.engine.errors import RecordError, SchemaError
 from sync_pipeline_tests.engine.tables import people, products
 
 pytestmark = pytest.mark.integration
@@ -72,7 +73,7 @@ def test_arrow_table_records(db):
 
 def test_records_must_be_mappings(db):
     db.create(people())
-    with pytest.raises(Exception, match="record 1: expected a mapping"):
+    with pytest.raises(RecordError, match="record 1: expected a mapping"):
         import_records(db.engine, "people", [{"id": 1}, ("id", 2)])  # type: ignore[list-item]
     assert db.rows("people") == []
 
@@ -86,7 +87,7 @@ def test_tables_without_a_primary_key_need_match_by(db):
         sa.Column("last_batch_id", sa.BigInteger),
     )
     md.create_all(db.engine)
-    with pytest.raises(Exception, match="has no primary key: pass match_by"):
+    with pytest.raises(SchemaError, match="has no primary key: pass match_by"):
         import_records(db.engine, "loose", [{"code": "a"}])
     import_records(db.engine, "loose", [{"code": "a", "v": 1}], match_by="code")
     result = import_records(db.engine, "loose", [{"code": "a", "v": 1}], match_by="code")

@@ -385,6 +385,7 @@ def test_allow_validates_its_arguments() -> None:
         Writer().allow("todos", client_table=("a", "b", "c"))  # type: ignore[arg-type]
 
 
+@pytest.mark.integration
 def test_writer_on_mariadb_casts_booleans_and_rejects_whole() -> None:
     from sync_pipeline_tests.senders.sources import mariadb_db
 

@@ -9,6 +9,7 @@ import pytest
 DOC = Path(__file__).resolve().parents[2] / "docs" / "senders.md"
 
 
+@pytest.mark.integration
 def test_docs_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
     assert len(blocks) >= 8

@@ -92,6 +92,7 @@ def test_inbox_applies_files_in_name_order_and_moves_them(db: dbs.TestDb, tmp_pa
     assert sender.files() == []
 
 
+@pytest.mark.integration
 def test_inbox_leaves_a_file_in_place_when_the_database_fails(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

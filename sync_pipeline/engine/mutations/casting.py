@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from sync_pipeline.senders.types import ColumnType
 from sync_pipeline.senders.values import TaggedValueError, decode_tagged, is_tagged
+from sync_pipeline.values import checks
 
 _READERS = {n: ColumnType(n) for n in ("int", "numeric(38,18)", "float", "bool", "date", "time")}
 
@@ -25,9 +26,7 @@ def _text(column: sa.Column[Any]) -> Callable[[Any], Any]:
     def read(v: Any) -> str:
         if isinstance(v, (dict, list)):
             raise ValueError("expected text, got a JSON object or list")
-        text = v if isinstance(v, str) else ColumnType("text").read(v)
-        if "\x00" in text:
-            raise ValueError("text must not contain NUL characters")
+        text = checks.check_text(v if isinstance(v, str) else ColumnType("text").read(v))
         if length is not None and len(text) > length:
             raise ValueError(f"{len(text)} characters; the column allows {length}")
         return str(text)
@@ -35,13 +34,25 @@ def _text(column: sa.Column[Any]) -> Callable[[Any], Any]:
     return read
 
 
-def _numeric(v: Any) -> Decimal:
-    if isinstance(v, bool):
-        raise ValueError("a boolean is not a number")
-    value = v if isinstance(v, Decimal) else Decimal(str(v).strip())
-    if not value.is_finite():
-        raise ValueError(f"not a finite number: {v!r:.80}")
-    return value
+def _int(column: sa.Column[Any], dialect: str | None) -> Callable[[Any], int]:
+    bounds = checks.int_range(column.type, dialect)
+    return lambda v: checks.check_int(_reader("int")(v), bounds)
+
+
+def _numeric(column: sa.Column[Any]) -> Callable[[Any], Decimal]:
+    precision = getattr(column.type, "precision", None)
+    scale = getattr(column.type, "scale", None) or 0
+
+    def read(v: Any) -> Decimal:
+        if isinstance(v, bool):
+            raise ValueError("a boolean is not a number")
+        value = v if isinstance(v, Decimal) else Decimal(str(v).strip())
+        if not value.is_finite():
+            raise ValueError(f"not a finite number: {v!r:.80}")
+        checks.fit_digits(value, precision or 1000, scale, v)  # unbounded: 1000 digits at most
+        return value
+
+    return read
 
 
 def _datetime(v: Any) -> dt.datetime:
@@ -53,7 +64,7 @@ def _datetime(v: Any) -> dt.datetime:
 
 
 def _json(v: Any) -> Any:
-    return v
+    return checks.check_json(v)
 
 
 def _uuid(v: Any) -> uuid.UUID:
@@ -71,8 +82,11 @@ def _enum(column: sa.Column[Any]) -> Callable[[Any], Any]:
     return read
 
 
-def caster(column: sa.Column[Any]) -> Callable[[Any], Any]:
-    """The reader for one reflected column; unknown types take strings as they are."""
+def caster(column: sa.Column[Any], dialect: str | None = None) -> Callable[[Any], Any]:
+    """The reader for one reflected column; unknown types take strings as they are.
+
+    `dialect` sets the integer range (int2/int4/int8 on Postgres; 64-bit on SQLite or unknown).
+    """
     t = column.type
     if isinstance(t, sa.Enum):
         return _enum(column)
@@ -81,11 +95,11 @@ def caster(column: sa.Column[Any]) -> Callable[[Any], Any]:
     if isinstance(t, sa.Integer) and _is_mysql_bool(t):
         return _mysql_bool
     if isinstance(t, sa.Integer):
-        return _reader("int")
+        return _int(column, dialect)
     if isinstance(t, sa.Float):
         return _reader("float")
     if isinstance(t, sa.Numeric):
-        return _numeric
+        return _numeric(column)
     if isinstance(t, sa.DateTime):
         return _datetime
     if isinstance(t, sa.Date):
@@ -116,7 +130,7 @@ def _reject_binary(v: Any) -> Any:
     raise ValueError("binary columns cannot be written from client mutations")
 
 
-def cast_value(column: sa.Column[Any], value: Any) -> Any:
+def cast_value(column: sa.Column[Any], value: Any, dialect: str | None = None) -> Any:
     """One client value as the column's Python type; raises ValueError naming the problem."""
     if is_tagged(value) and not isinstance(column.type, sa.JSON):
         try:
@@ -128,25 +142,29 @@ def cast_value(column: sa.Column[Any], value: Any) -> Any:
             raise ValueError("null is not allowed")
         return None
     try:
-        return caster(column)(value)
+        return caster(column, dialect)(value)
     except (ValueError, ArithmeticError, TypeError) as exc:
         raise ValueError(f"{exc}".strip() or f"cannot read {value!r:.80}") from None
 
 
-def cast_row(table: sa.Table, values: Mapping[str, Any]) -> dict[str, Any]:
+def cast_row(
+    table: sa.Table, values: Mapping[str, Any], dialect: str | None = None
+) -> dict[str, Any]:
     """Cast every value; unknown columns are rejected (the message names the column)."""
     out = {}
     for name, value in values.items():
         if name not in table.c:
             raise ValueError(f"unknown column {str(name)[:80]!r} in table {table.name!r}")
         try:
-            out[name] = cast_value(table.c[name], value)
+            out[name] = cast_value(table.c[name], value, dialect)
         except ValueError as exc:
             raise ValueError(f"column {name!r}: {exc}") from None
     return out
 
 
-def default_validate(table: sa.Table) -> Callable[[Mapping[str, Any], Mapping[str, Any], str], Any]:
+def default_validate(
+    table: sa.Table, dialect: str | None = None
+) -> Callable[[Mapping[str, Any], Mapping[str, Any], str], Any]:
     """validate(row, changes, operation): the cast changes (insert/update), {} for delete.
 
     An update may not change the primary key (sending the same value is fine).
@@ -155,7 +173,7 @@ def default_validate(table: sa.Table) -> Callable[[Mapping[str, Any], Mapping[st
     def validate(row: Mapping[str, Any], changes: Mapping[str, Any], operation: str) -> Any:
         if operation == "delete":
             return {}
-        values = cast_row(table, changes)
+        values = cast_row(table, changes, dialect)
         if operation == "update":
             for col in table.primary_key:
                 if col.name in values and values[col.name] != row.get(col.name):

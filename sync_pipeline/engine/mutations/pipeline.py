@@ -159,7 +159,9 @@ class Run:
     def _validate(
         self, op: Operation, cfg: TableConfig, table: sa.Table, row: dict[str, Any]
     ) -> dict[str, Any]:
-        fn = cfg.callback("validate", op.operation) or default_validate(table)
+        fn = cfg.callback("validate", op.operation) or default_validate(
+            table, self.conn.dialect.name
+        )
         n = positional_count(fn, (1, 2, 3) if op.operation == "delete" else (2, 3))
         args = (row, dict(op.changes), op.operation)[:n]
         values = guarded("validate", op, fn, *args)
