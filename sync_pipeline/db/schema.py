@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from sync_pipeline.db.types import Kind, column_kind
-from sync_pipeline.engine.errors import SchemaError
+from sync_pipeline.errors import SchemaError
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,6 @@ from sync_pipeline.engine.apply import (
     writer_for,
 )
 from sync_pipeline.engine.diff import BatchDiff
-from sync_pipeline.engine.errors import ApplyError, ConfigError
 from sync_pipeline.engine.fetch import fetch_by_keys, fetch_scope
 from sync_pipeline.engine.keys import KeyCodes
 from sync_pipeline.engine.matching import compute_diff
@@ -28,6 +27,7 @@ from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.seen import SeenRows
 from sync_pipeline.engine.values import decode_row
+from sync_pipeline.errors import ApplyError, ConfigError
 
 Callback = Callable[[list[dict[str, Any]]], Any]
 

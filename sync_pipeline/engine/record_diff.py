@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Literal, TypeAlias, get_args
 
 from sync_pipeline.engine.compare import Comparator, changed, is_null, values_equal
-from sync_pipeline.engine.errors import SyncError
+from sync_pipeline.errors import SyncError
 
 Effect = Literal["added", "deleted", "changed", "replaced"]
 EFFECTS: tuple[Effect, ...] = get_args(Effect)

@@ -8,7 +8,7 @@ from typing import Any, Literal, get_args
 import sqlalchemy as sa
 
 from sync_pipeline.engine.compare import Comparator
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 
 Strategy = Literal["skip", "overwrite", "merge", "append"]
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)

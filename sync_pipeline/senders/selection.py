@@ -6,7 +6,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders.errors import BadValueError, SchemaDriftError
 from sync_pipeline.senders.types import ColumnType
 

@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args
 
 import pyarrow as pa
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders.values import TaggedValueError, decode_tagged_value, is_tagged
 from sync_pipeline.values import checks
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.syncs.runner import Scope, scope_clause
 from sync_pipeline.syncs.spec import SyncSpec
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.syncs.spec import (
     MISSING_POLICIES,
     PARTITION_KINDS,
