@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sync_pipeline.db.copy import create_stage, fill_stage, truncate
-from sync_pipeline.engine.values import decode_row
+from sync_pipeline.values.carried import decode_row
 
 
 @dataclass(frozen=True, slots=True)

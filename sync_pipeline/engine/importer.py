@@ -8,7 +8,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from sync_pipeline.db.types import arrow_type
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.apply import (
     ChunkWrite,
@@ -26,8 +25,9 @@ from sync_pipeline.engine.normalize import Records, normalize, normalize_batch
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.seen import SeenRows
-from sync_pipeline.engine.values import decode_row
 from sync_pipeline.errors import ApplyError, ConfigError
+from sync_pipeline.values.carried import decode_row
+from sync_pipeline.values.kinds import arrow_type
 
 Callback = Callable[[list[dict[str, Any]]], Any]
 

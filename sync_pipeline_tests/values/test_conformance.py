@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sync_pipeline.db.types import column_kind
-from sync_pipeline.engine.coerce import coercer
-from sync_pipeline.engine.mutations.casting import cast_value
-from sync_pipeline.senders.types import ColumnType
+from sync_pipeline.values.client import cast_value
+from sync_pipeline.values.coerce import coercer
+from sync_pipeline.values.declared import ColumnType
+from sync_pipeline.values.kinds import column_kind
 
 REJECT = "reject"
 UTC = dt.UTC

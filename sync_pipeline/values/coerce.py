@@ -1,6 +1,6 @@
 """Per-value coercion of incoming values to a column kind, with errors that say what is wrong.
 
-Values are brought to the form the engine carries them in (see db/types.py): Decimals rounded
+Values are brought to the form the engine carries them in (see values/kinds.py): Decimals rounded
 to the column's scale, datetimes as UTC, JSON/UUID/unbounded numerics as canonical text. What no
 column can hold (fractions in integers, NUL, non-finite JSON, ...) is refused by values/checks.py.
 """
@@ -15,10 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sync_pipeline.db.types import Kind
-from sync_pipeline.engine.compare import is_null
 from sync_pipeline.values import checks
+from sync_pipeline.values.carried import is_null
 from sync_pipeline.values.checks import InvalidValue
+from sync_pipeline.values.kinds import Kind
 
 _TRUE = {"true", "t", "1", "yes", "y", "on"}
 _FALSE = {"false", "f", "0", "no", "n", "off"}

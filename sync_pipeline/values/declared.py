@@ -16,8 +16,8 @@ from typing import Any, Literal, get_args
 import pyarrow as pa
 
 from sync_pipeline.errors import ConfigError
-from sync_pipeline.senders.values import TaggedValueError, decode_tagged_value, is_tagged
 from sync_pipeline.values import checks
+from sync_pipeline.values.tagged import TaggedValueError, decode_tagged_value, is_tagged
 
 TypeName = Literal[
     "text", "int", "numeric", "float", "bool", "date", "datetime", "datetime_tz", "time", "json"
