@@ -77,7 +77,7 @@ class ColumnKind:
     @classmethod
     def of_arrow(cls, arrow: pa.DataType | None) -> "ColumnKind":
         """The kind of a sender column's Arrow type (text when unknown)."""
-        if isinstance(arrow, pa.ExtensionType) and arrow.extension_name == "arrow.json":
+        if isinstance(arrow, pa.BaseExtensionType) and arrow.extension_name == "arrow.json":
             return cls("json")
         if arrow is not None and pa.types.is_decimal(arrow):
             return cls("decimal", arrow.precision, arrow.scale)
