@@ -3,7 +3,13 @@
 SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 
-.PHONY: setup demo test lint bench-smoke dev
+# One Dagster instance for the demo, the UI and launched runs, so `make demo` then `make dev`
+# shows the demo's runs. Override with DAGSTER_HOME=/abs/path (e.g. one using Postgres storage).
+# (Only these targets get it: the tests make their own instances.)
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+WITH_HOME := DAGSTER_HOME="$(DAGSTER_HOME)"
+
+.PHONY: setup instance demo dev launch check test lint bench-smoke
 
 $(UV):
 	python3 -m pip install --user --quiet "uv>=0.9"
@@ -11,11 +17,23 @@ $(UV):
 setup: $(UV)
 	$(UV) sync --frozen
 
-demo: setup
-	$(UV) run python -m sync_pipeline.demo
+# The instance directory with this checkout's dagster.yaml linked in (an existing one is kept).
+instance:
+	mkdir -p "$(DAGSTER_HOME)"
+	[ -e "$(DAGSTER_HOME)/dagster.yaml" ] || ln -s "$(CURDIR)/dagster.yaml" "$(DAGSTER_HOME)/dagster.yaml"
 
-dev: setup
-	$(UV) run dagster dev
+demo: setup instance
+	$(WITH_HOME) $(UV) run python -m sync_pipeline.demo
+
+dev: setup instance
+	$(WITH_HOME) $(UV) run dg dev
+
+# make launch JOB=orders_sync PARTITION=2026-01-02: one run, in this process, recorded in the instance.
+launch: setup instance
+	$(WITH_HOME) $(UV) run dg launch --job $(JOB) $(if $(PARTITION),--partition $(PARTITION))
+
+check: setup
+	$(UV) run dg check defs
 
 lint: setup
 	$(UV) run ruff check .

@@ -1,18 +1,39 @@
 """Turn a target (Engine, Connection or URL) into one connection and one transaction we can use."""
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 
 import sqlalchemy as sa
 
 Target = sa.Engine | sa.Connection | str
 
+# Pooled engines for URL targets, most recently used last. Bounded, so that a process importing
+# into many databases does not keep one idle pool per URL string for its lifetime.
+MAX_URL_ENGINES = 8
+_engines: OrderedDict[str, sa.Engine] = OrderedDict()
+_engines_lock = threading.Lock()
 
-@cache
+
 def _engine_for_url(url: str) -> sa.Engine:
-    """One pooled engine per URL string, so repeated imports reuse connections."""
-    return sa.create_engine(url)
+    """The pooled engine of a URL; the least recently used beyond MAX_URL_ENGINES is disposed."""
+    with _engines_lock:
+        engine = _engines.pop(url, None) or sa.create_engine(url)
+        _engines[url] = engine
+        evicted = [_engines.popitem(last=False)[1] for _ in range(len(_engines) - MAX_URL_ENGINES)]
+    for old in evicted:  # a connection still checked out closes when it is returned
+        old.dispose()
+    return engine
+
+
+def dispose_url_engines() -> None:
+    """Close the pooled connections of every URL target (e.g. at shutdown)."""
+    with _engines_lock:
+        engines = list(_engines.values())
+        _engines.clear()
+    for engine in engines:
+        engine.dispose()
 
 
 def as_engine(target: Target) -> sa.Engine | sa.Connection:
@@ -35,18 +56,22 @@ def transaction(target: Target) -> Iterator[sa.Connection]:
                 yield bind
         else:
             with bind.begin():
+                _begin_sqlite(bind, "BEGIN IMMEDIATE")
                 yield bind
         return
     with bind.begin() as conn:
+        _begin_sqlite(conn, "BEGIN IMMEDIATE")
         yield conn
 
 
-def _begin_sqlite(conn: sa.Connection) -> None:
-    """pysqlite defers BEGIN until the first write; a SAVEPOINT issued before it would start,
-    and its RELEASE commit, a transaction of its own. Open the caller's transaction for real."""
+def _begin_sqlite(conn: sa.Connection, begin: str = "BEGIN") -> None:
+    """pysqlite defers BEGIN until the first INSERT/UPDATE/DELETE, so reads and DDL before it
+    (CREATE TABLE of the ledger, a SAVEPOINT) run and commit on their own. Open the transaction
+    for real; our own transactions take the write lock at once (IMMEDIATE), so two imports into
+    one file queue up instead of diffing against the same state."""
     raw = conn.connection.driver_connection
     if conn.dialect.name == "sqlite" and raw is not None and not raw.in_transaction:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql(begin)
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """One factory call per sync spec returns its whole family; the location merges them."""
 
+import os
 import warnings
 from collections.abc import Iterable, Mapping
 
@@ -10,7 +11,11 @@ from sync_pipeline.defs.checks import build_checks
 from sync_pipeline.defs.jobs import build_cleanup_job, build_sync_job
 from sync_pipeline.defs.schedules import build_schedules
 from sync_pipeline.defs.sensors import build_missing_sensor
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.syncs.spec import SyncSpec
+
+EXECUTOR_ENV = "SYNC_EXECUTOR"
+EXECUTORS = ("in_process", "multiprocess", "celery")
 
 
 def build_sync(spec: SyncSpec, target_kind: str = "sqlite") -> dg.Definitions:
@@ -27,14 +32,39 @@ def build_sync(spec: SyncSpec, target_kind: str = "sqlite") -> dg.Definitions:
 
 
 def build_location(
-    specs: Iterable[SyncSpec], resources: Mapping[str, object], target_kind: str = "sqlite"
+    specs: Iterable[SyncSpec],
+    resources: Mapping[str, object],
+    target_kind: str = "sqlite",
+    executor: dg.ExecutorDefinition | None = None,
 ) -> dg.Definitions:
-    """Every sync plus shared resources; steps run in-process (many small steps, notes §9)."""
+    """Every sync plus shared resources; the executor defaults to `$SYNC_EXECUTOR` (in-process)."""
     with warnings.catch_warnings():
         # Known and accepted: backfill_policy is beta, partitioned checks are preview (notes §1).
         warnings.simplefilter("ignore", dg.BetaWarning)
         warnings.simplefilter("ignore", dg.PreviewWarning)
         return dg.Definitions.merge(
             *(build_sync(spec, target_kind) for spec in specs),
-            dg.Definitions(resources=dict(resources), executor=dg.in_process_executor),
+            dg.Definitions(resources=dict(resources), executor=executor or executor_from_env()),
         )
+
+
+def executor_from_env() -> dg.ExecutorDefinition:
+    """`$SYNC_EXECUTOR`: in_process (default: many small steps), multiprocess or celery.
+
+    Each executor's own settings (max_concurrent, broker, queue) come from the run config's
+    `execution: {config: ...}`.
+    """
+    name = os.environ.get(EXECUTOR_ENV) or "in_process"
+    if name == "in_process":
+        return dg.in_process_executor
+    if name == "multiprocess":
+        return dg.multiprocess_executor
+    if name == "celery":
+        try:
+            from dagster_celery import celery_executor
+        except ImportError as error:
+            raise ConfigError(
+                f"${EXECUTOR_ENV}=celery needs dagster-celery: pip install 'sync-pipeline[celery]'"
+            ) from error
+        return celery_executor
+    raise ConfigError(f"${EXECUTOR_ENV}={name!r} is not one of {', '.join(EXECUTORS)}")

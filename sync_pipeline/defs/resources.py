@@ -34,9 +34,9 @@ class SqlDatabase(dg.ConfigurableResource):
 
 
 def demo_dir() -> Path:
-    """Where the demo keeps its SQLite files: `$SYNC_DEMO_DIR` or `.demo/` in the checkout."""
+    """Where the demo keeps its SQLite files and staging: `$SYNC_DEMO_DIR`, else `./.demo`."""
     env = os.environ.get(DEMO_DIR_ENV)
-    return Path(env) if env else Path(__file__).resolve().parents[2] / ".demo"
+    return Path(env) if env else Path.cwd() / ".demo"
 
 
 def url_setting(env: str, demo_file: str) -> str | dg.EnvVar:

@@ -1,7 +1,7 @@
 """Generate the demo sender, create the target, run every sync headless and print a summary.
 
 SQLite files live in `.demo/` (or `$SYNC_DEMO_DIR`); set SYNC_TARGET_URL=postgresql+psycopg://...
-to sync into Postgres instead. Afterwards `dagster dev` shows the same syncs.
+to sync into Postgres instead. Afterwards `dg dev` (`make dev`) shows the same syncs.
 """
 
 import datetime as dt
@@ -56,7 +56,7 @@ def _print(lines: list[RunLine], target_url: str) -> None:
     blocked = sum(not line.success for line in lines)
     print(
         f"\n{len(lines) - blocked} run(s) applied, {blocked} failed or blocked by a check "
-        "(nothing written for those).\nNext: `make dev` (dagster dev), then http://127.0.0.1:3000"
+        "(nothing written for those).\nNext: `make dev` (dg dev), then http://127.0.0.1:3000"
     )
 
 

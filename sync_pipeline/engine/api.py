@@ -160,9 +160,11 @@ def import_multiple(
     importers: dict[str, Importer] = {}
     results: dict[str, ImportResult] = {}
     with transaction(target) as conn:
+        targets = {name: reflect(conn, name) for name in tables}
+        batches.lock_tables(conn, targets.values())  # all at once, in one global order
         for name in _fk_order(conn, list(tables)):
             opts = ImportOptions.from_kwargs(strategies.get(name, "skip"), **options)
-            importer = Importer(conn, make_plan(reflect(conn, name), opts))
+            importer = Importer(conn, make_plan(targets[name], opts))
             importer.begin()
             importer.process(tables[name])
             results[name] = importer.finish()

@@ -13,6 +13,10 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sync_pipeline.db.copy import create_stage, fill_stage, truncate
+from sync_pipeline.events.model import EventOptions
+from sync_pipeline.events.record_pg import PgEvents
+from sync_pipeline.events.record_rows import RowEvents
+from sync_pipeline.events.recorders import recorder_for
 from sync_pipeline.values.carried import decode_row
 
 
@@ -30,12 +34,26 @@ class TableWriter:
     """Set-based writes for one table; subclasses pick the bulk mechanism of their dialect."""
 
     def __init__(
-        self, conn: sa.Connection, table: sa.Table, pk: tuple[str, ...], kinds: Mapping[str, Any]
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        pk: tuple[str, ...],
+        kinds: Mapping[str, Any],
+        events: EventOptions | None = None,
     ) -> None:
         self.conn = conn
         self.table = table
         self.pk = pk
         self.kinds = kinds
+        self.events = recorder_for(conn, table, pk, events)  # None: events off, no cost
+
+    def event_batch_id(self, batch_id: int | None) -> None:
+        if self.events is not None:
+            self.events.batch_id = batch_id
+
+    @property
+    def events_written(self) -> int:
+        return 0 if self.events is None else self.events.count
 
     def write(self, chunk: ChunkWrite, *, delete: tuple[str, Any] | None) -> None:
         if chunk.inserts.num_rows:
@@ -48,7 +66,9 @@ class TableWriter:
             if delete is None:
                 self.delete(chunk.deletes)
             else:
-                self.set_constant(chunk.deletes, {delete[0]: delete[1]}, only_if_different=False)
+                self.set_constant(
+                    chunk.deletes, {delete[0]: delete[1]}, only_if_different=False, record=True
+                )
 
     def stamp(self, keys: pa.Table, column: str, batch_id: int) -> None:
         """Set the batch column of these rows (seen, data not written) in one statement, in key
@@ -66,6 +86,9 @@ class TableWriter:
 
     # Generic (executemany) implementations; Postgres overrides them.
     def insert(self, rows: pa.Table) -> None:
+        if isinstance(self.events, RowEvents):
+            self.events.insert(sa.insert(self.table), self._rows(rows))
+            return
         self.conn.execute(sa.insert(self.table), self._rows(rows))
 
     def update(self, rows: pa.Table, constants: Mapping[str, Any]) -> None:
@@ -80,37 +103,56 @@ class TableWriter:
             )
             .values(values)
         )
+        decoded = self._rows(rows)
+        if isinstance(self.events, RowEvents):
+            self.events.update(*_split_pk(decoded, constants))
         params = [
-            {(k if k.startswith("__pk_") else f"__v_{k}"): v for k, v in r.items()}
-            for r in self._rows(rows)
+            {(k if k.startswith("__pk_") else f"__v_{k}"): v for k, v in r.items()} for r in decoded
         ]
         self.conn.execute(stmt, params)
 
     def set_constant(
-        self, keys: pa.Table, values: Mapping[str, Any], *, only_if_different: bool
+        self,
+        keys: pa.Table,
+        values: Mapping[str, Any],
+        *,
+        only_if_different: bool,
+        record: bool = False,
     ) -> None:
+        """UPDATE rows to constants; only `record` ones (soft deletes, never stamps) are events."""
         stmt = sa.update(self.table).where(
             *self._pk_match({p: sa.bindparam(f"__pk_{p}") for p in self.pk})
         )
         if only_if_different:
             stmt = stmt.where(*[self.table.c[c].is_distinct_from(v) for c, v in values.items()])
-        params = [{f"__pk_{k}": v for k, v in r.items()} for r in keys.to_pylist()]
+        pks = keys.to_pylist()
+        if record and isinstance(self.events, RowEvents):
+            self.events.update(pks, [dict(values)] * len(pks))
+        params = [{f"__pk_{k}": v for k, v in r.items()} for r in pks]
         self.conn.execute(stmt.values(dict(values)), params)
 
     def delete(self, keys: pa.Table) -> None:
         stmt = sa.delete(self.table).where(
             *self._pk_match({p: sa.bindparam(f"__pk_{p}") for p in self.pk})
         )
-        self.conn.execute(stmt, [{f"__pk_{k}": v for k, v in r.items()} for r in keys.to_pylist()])
+        pks = keys.to_pylist()
+        if isinstance(self.events, RowEvents):
+            self.events.delete(pks)
+        self.conn.execute(stmt, [{f"__pk_{k}": v for k, v in r.items()} for r in pks])
 
 
 class PostgresWriter(TableWriter):
     """COPY into temporary stage tables, then INSERT ... SELECT and UPDATE ... FROM."""
 
     def __init__(
-        self, conn: sa.Connection, table: sa.Table, pk: tuple[str, ...], kinds: Mapping[str, Any]
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        pk: tuple[str, ...],
+        kinds: Mapping[str, Any],
+        events: EventOptions | None = None,
     ) -> None:
-        super().__init__(conn, table, pk, kinds)
+        super().__init__(conn, table, pk, kinds, events)
         self._stages: dict[tuple[str, ...], sa.Table] = {}
 
     def _stage(self, columns: list[str]) -> sa.Table:
@@ -133,9 +175,11 @@ class PostgresWriter(TableWriter):
     def insert(self, rows: pa.Table) -> None:
         stage = self._staged(rows)
         cols = rows.column_names
-        self.conn.execute(
-            sa.insert(self.table).from_select(cols, sa.select(*[stage.c[c] for c in cols]))
-        )
+        stmt = sa.insert(self.table).from_select(cols, sa.select(*[stage.c[c] for c in cols]))
+        if isinstance(self.events, PgEvents):
+            self.events.insert(stmt)  # the same INSERT, recording what it returns
+        else:
+            self.conn.execute(stmt)
         for column in (c for c in self.pk if c in cols and self.kinds[c] == "int"):
             self._advance_sequence(column)
 
@@ -157,14 +201,23 @@ class PostgresWriter(TableWriter):
             c: stage.c[c] for c in rows.column_names if not c.startswith("__pk_")
         }
         values.update(constants)
+        if isinstance(self.events, PgEvents):
+            self.events.update(stage, self._pk_match(stage.c, "__pk_"), values)
         self.conn.execute(
             sa.update(self.table).where(*self._pk_match(stage.c, "__pk_")).values(values)
         )
 
     def set_constant(
-        self, keys: pa.Table, values: Mapping[str, Any], *, only_if_different: bool
+        self,
+        keys: pa.Table,
+        values: Mapping[str, Any],
+        *,
+        only_if_different: bool,
+        record: bool = False,
     ) -> None:
         stage = self._staged(keys)
+        if record and isinstance(self.events, PgEvents):
+            self.events.update(stage, self._pk_match(stage.c), values)
         stmt = sa.update(self.table).where(*self._pk_match(stage.c))
         if only_if_different:
             stmt = stmt.where(
@@ -174,7 +227,11 @@ class PostgresWriter(TableWriter):
 
     def delete(self, keys: pa.Table) -> None:
         stage = self._staged(keys)
-        self.conn.execute(sa.delete(self.table).where(*self._pk_match(stage.c)))
+        stmt = sa.delete(self.table).where(*self._pk_match(stage.c))
+        if isinstance(self.events, PgEvents):
+            self.events.delete(stmt)  # the same DELETE, recording the rows it removed
+        else:
+            self.conn.execute(stmt)
 
 
 def _in_key_order(data: pa.Table, keys: list[str]) -> pa.Table:
@@ -182,10 +239,25 @@ def _in_key_order(data: pa.Table, keys: list[str]) -> pa.Table:
 
 
 def writer_for(
-    conn: sa.Connection, table: sa.Table, pk: tuple[str, ...], kinds: Mapping[str, Any]
+    conn: sa.Connection,
+    table: sa.Table,
+    pk: tuple[str, ...],
+    kinds: Mapping[str, Any],
+    events: EventOptions | None = None,
 ) -> TableWriter:
     cls = PostgresWriter if conn.dialect.name == "postgresql" else TableWriter
-    return cls(conn, table, pk, kinds)
+    return cls(conn, table, pk, kinds, events)
+
+
+def _split_pk(
+    rows: list[dict[str, Any]], constants: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Staged update rows -> (primary keys, new values including the constants)."""
+    pks = [{k[5:]: v for k, v in r.items() if k.startswith("__pk_")} for r in rows]
+    values = [
+        {**{k: v for k, v in r.items() if not k.startswith("__pk_")}, **constants} for r in rows
+    ]
+    return pks, values
 
 
 def pk_table(old: pa.Table, e_index: pa.Array, pk: tuple[str, ...], prefix: str = "") -> pa.Table:

@@ -2,11 +2,12 @@
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import OID
 
 from sync_pipeline.db.copy import bulk_insert
 from sync_pipeline.db.schema import TargetTable
@@ -39,18 +40,49 @@ def ledger_table(schema: str | None) -> sa.Table:
 
 def ensure_ledger(conn: sa.Connection, schema: str | None) -> sa.Table:
     ledger = ledger_table(schema)
-    ledger.create(conn, checkfirst=True)
+    create_once(conn, ledger)
     return ledger
 
 
+def create_once(conn: sa.Connection, table: sa.Table) -> None:
+    """Create a bookkeeping table if it is missing, in the current transaction. On Postgres two
+    first imports would both try to create it (one fails on pg_type): the creator holds a lock."""
+    if sa.inspect(conn).has_table(table.name, schema=table.schema):
+        return
+    if conn.dialect.name == "postgresql":
+        _advisory_lock(conn, f"sync_pipeline:create:{_quoted(conn, table)}")
+    table.create(conn, checkfirst=True)
+
+
 def lock_table(conn: sa.Connection, target: TargetTable) -> None:
-    """Serialize imports into one table: a transaction-scoped advisory lock on Postgres.
+    """Serialize imports into one table (see lock_tables)."""
+    lock_tables(conn, [target])
+
+
+def lock_tables(conn: sa.Connection, targets: Iterable[TargetTable]) -> None:
+    """Serialize imports per table: transaction-scoped advisory locks on Postgres, taken in one
+    global order (by table oid, however the name is spelled) so that imports naming the same
+    tables in different orders queue up instead of deadlocking.
 
     SQLite serializes writers itself (one write transaction at a time).
     """
-    if conn.dialect.name == "postgresql":
-        key = f"sync_pipeline:{target.name}"
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0))))
+    if conn.dialect.name != "postgresql":
+        return
+    keys = set()
+    for target in targets:
+        quoted = _quoted(conn, target.table)
+        oid = conn.execute(sa.select(sa.cast(sa.func.to_regclass(quoted), OID))).scalar()
+        keys.add(f"sync_pipeline:{quoted if oid is None else oid}")
+    for key in sorted(keys):
+        _advisory_lock(conn, key)
+
+
+def _advisory_lock(conn: sa.Connection, key: str) -> None:
+    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0))))
+
+
+def _quoted(conn: sa.Connection, table: sa.Table) -> str:
+    return conn.dialect.identifier_preparer.format_table(table)
 
 
 def next_batch_id(conn: sa.Connection, target: TargetTable, column: str, ledger: sa.Table) -> int:
@@ -142,7 +174,7 @@ def record_missing(
 ) -> None:
     """Store this batch's missing rows; forget rows of earlier batches that this batch saw."""
     ledger = missing_table(target.table.schema)
-    ledger.create(conn, checkfirst=True)
+    create_once(conn, ledger)
     mine = sa.and_(ledger.c.table_name == target.name, ledger.c.batch_column == column)
     earlier = conn.execute(sa.select(ledger.c.batch_id, ledger.c.row_key).where(mine)).all()
     if earlier:

@@ -65,7 +65,9 @@ class Importer:
         self.plan = plan
         self.options = plan.options
         self.target = plan.target
-        self.writer: TableWriter = writer_for(conn, plan.table, plan.identity, plan.target.kinds)
+        self.writer: TableWriter = writer_for(
+            conn, plan.table, plan.identity, plan.target.kinds, self.options.events
+        )
         self.codes = KeyCodes()
         self.counts = {
             "created": 0,
@@ -96,6 +98,7 @@ class Importer:
                     self.conn, self.target, self.options.batch_column, self.ledger
                 )
             )
+        self.writer.event_batch_id(self.batch_id)
 
     def process(self, records: Records, *, lookup: bool = False) -> BatchDiff:
         """Diff and write one batch (or one chunk of a chunked import)."""
@@ -263,6 +266,7 @@ class Importer:
             errors=list(self.errors),
             batch_id=self.batch_id,
             txid=self._txid(),
+            events=self.writer.events_written,
             **self.counts,
         )
 

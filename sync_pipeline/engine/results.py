@@ -21,6 +21,7 @@ class ImportResult:
     errors: list[tuple[dict[str, Any], str]] = field(default_factory=list)
     batch_id: int | None = None
     txid: int | None = None
+    events: int = 0  # change events recorded (events=True)
 
     @property
     def seen(self) -> int:

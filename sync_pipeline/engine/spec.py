@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from sync_pipeline.engine.compare import Comparator
 from sync_pipeline.errors import ConfigError
+from sync_pipeline.events.model import EventOptions, event_options
 
 Strategy = Literal["skip", "overwrite", "merge", "append"]
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
@@ -68,6 +69,7 @@ class ImportOptions:
     soft_delete_column: str = "deleted_at"
     timestamps: tuple[str, str] | None = ("created_at", "updated_at")
     guard: Callable[[Any], Any] | None = None  # sees each BatchDiff before it is written
+    events: EventOptions | None = None  # record change events (off: no table, no statement)
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     @classmethod
@@ -89,6 +91,7 @@ class ImportOptions:
             on_updated=_callbacks(kwargs.pop("on_updated", None)),
             on_inserted_or_updated=_callbacks(kwargs.pop("on_inserted_or_updated", None)),
             on_updated_when=_names(kwargs.pop("on_updated_when", None), "on_updated_when"),
+            events=event_options(kwargs.pop("events", None)),
             **kwargs,
         )
         opts._validate()

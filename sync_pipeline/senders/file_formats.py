@@ -9,9 +9,16 @@ from sync_pipeline.senders.errors import BadValueError
 
 Row = tuple[int, dict[str, Any]]
 
+# Python's csv module refuses fields over 131,072 characters by default; a valid file may hold
+# any length (the limit is process-wide, so it is raised, never lowered). 2**31 - 1 fits a C long
+# everywhere.
+_CSV_FIELD_LIMIT = 2**31 - 1
+
 
 def csv_records(handle: IO[str], source: str, delimiter: str) -> Iterator[Row]:
     """CSV with a header row; a row with too many or too few fields is an error."""
+    if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+        csv.field_size_limit(_CSV_FIELD_LIMIT)
     reader = csv.reader(handle, delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)

@@ -70,11 +70,14 @@ class SyncConfigError(ConfigError):
 
 
 def config_path(default: Path | None = None) -> Path:
-    """`$SYNC_CONFIG` if set, else `syncs.yaml` at the repository root."""
+    """`$SYNC_CONFIG`, else `default`, else `./syncs.yaml`, else the packaged demo's syncs.yaml."""
     env = os.environ.get(CONFIG_ENV)
     if env:
         return Path(env)
-    return default or Path(__file__).resolve().parents[2] / "syncs.yaml"
+    if default is not None:
+        return default
+    local = Path.cwd() / "syncs.yaml"
+    return local if local.is_file() else Path(__file__).resolve().parents[1] / "demo" / "syncs.yaml"
 
 
 def load_syncs(path: Path | None = None) -> tuple[SyncSpec, ...]:

@@ -23,13 +23,17 @@ Key = tuple[str, tuple[Any, ...]]
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One applied operation: the row as written (insert/update) or as it was (delete)."""
+    """One applied operation: the row as written (insert/update) or as it was (delete).
+
+    `before` is the row as loaded before an update (empty for inserts and deletes).
+    """
 
     index: int
     operation: OperationType
     table: str
     pk: Mapping[str, Any]
     row: Mapping[str, Any]
+    before: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,4 +240,5 @@ class Run:
                 self.cache[self._key(table, pk)] = _DELETED
         written = self._select(table, new_pk) or {**row, **values}
         self.cache[self._key(table, new_pk)] = written
-        return Change(op.index, op.operation, table.fullname, new_pk, written)
+        before = row if op.operation == "update" else {}
+        return Change(op.index, op.operation, table.fullname, new_pk, written, before)

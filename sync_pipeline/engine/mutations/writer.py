@@ -24,6 +24,8 @@ from sync_pipeline.engine.mutations.operations import (
 )
 from sync_pipeline.engine.mutations.pipeline import Change, Run, guarded, outcome, pk_values
 from sync_pipeline.errors import ConfigError
+from sync_pipeline.events.model import event_options
+from sync_pipeline.events.record_changes import record_changes
 
 Target = sa.Engine | sa.Connection | str
 Parser = Callable[[Any], Any]
@@ -31,10 +33,14 @@ Parser = Callable[[Any], Any]
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """txid: pg_current_xact_id() of the transaction on Postgres (None elsewhere)."""
+    """txid: pg_current_xact_id() of the transaction on Postgres (None elsewhere).
+
+    events: how many change events were recorded (apply(..., events=True)).
+    """
 
     txid: int | None
     changes: tuple[Change, ...]
+    events: int = 0
 
 
 @contextmanager
@@ -161,6 +167,7 @@ class Writer:
         *,
         format: str | None = "tanstack-db",
         parser: Parser | None = None,
+        events: Any = False,
     ) -> WriteResult:
         """Parse, check, and apply a client transaction in one database transaction.
 
@@ -168,16 +175,20 @@ class Writer:
             transaction: JSON text/bytes, a decoded list, or a parsed Transaction.
             target: Engine, Connection (a SAVEPOINT if already in a transaction) or URL.
             format: "tanstack-db" (default) or "operations"; parser: a callable instead.
+            events: True or {"keys": [...]} records one change event per written row, in the
+                same transaction (see docs on events).
         Returns:
             WriteResult(txid, changes). Raises WriteRejected; then nothing was written.
         """
+        options = event_options(events)
         txn = self._parse(transaction, format, parser)
         configs = self._check(txn)
         with _transaction(target) as conn:
             tables, plan = self._prepare(conn, txn, configs)
             changes = Run(conn, tables).execute(plan)
+            recorded = 0 if options is None else record_changes(conn, changes, tables, options)
             txid = _txid(conn)
-        return WriteResult(txid, changes)
+        return WriteResult(txid, changes, recorded)
 
     def transact(
         self,

@@ -1,0 +1,109 @@
+"""Postgres: events written set-based from the COPY stage tables, one statement per write.
+
+Inserts and deletes run as `WITH w AS (INSERT|DELETE ... RETURNING t.*) INSERT INTO
+_sync_events SELECT ... FROM w`; updates record (old, new) of every changed column from
+`stage JOIN target` just before the UPDATE, in the same transaction.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from sync_pipeline.events import schema
+from sync_pipeline.events.record import TableEvents, pg_txid, register
+
+_PAIRS_PER_CALL = 50  # jsonb_build_object takes at most 100 arguments
+
+
+def _text(value: str) -> sa.ColumnElement[str]:
+    return sa.cast(sa.literal(value, sa.Text), sa.Text)
+
+
+def _empty() -> sa.ColumnElement[Any]:
+    return sa.cast(sa.literal("{}", sa.Text), JSONB)
+
+
+def json_object(pairs: Sequence[tuple[str, Any]]) -> sa.ColumnElement[Any]:
+    """jsonb_build_object over any number of (name, expression) pairs."""
+    if not pairs:
+        return _empty()
+    parts = []
+    for start in range(0, len(pairs), _PAIRS_PER_CALL):
+        args: list[Any] = []
+        for name, expr in pairs[start : start + _PAIRS_PER_CALL]:
+            args += [_text(name), expr]
+        parts.append(sa.func.jsonb_build_object(*args, type_=JSONB))
+    result: sa.ColumnElement[Any] = parts[0]
+    for part in parts[1:]:
+        result = result.op("||", return_type=JSONB)(part)
+    return result
+
+
+class PgEvents(TableEvents):
+    """Set-based event statements for one table."""
+
+    def _record(self, effect: str, source: Any, pk: Any, keys: Any, changes: Any) -> Any:
+        return sa.select(
+            pg_txid(),
+            _text(self.table.fullname),
+            _text(effect),
+            json_object([(p, pk[p]) for p in self.pk]),
+            json_object([(k, keys[k]) for k in self.keys]),
+            changes,
+            sa.cast(sa.literal(self.batch_id, sa.BigInteger), sa.BigInteger),
+        ).select_from(source)
+
+    def _insert(self, select: Any) -> None:
+        """INSERT INTO _sync_events from `select`; counted in the same statement."""
+        self.ensure()
+        cols = ["txid", "table_name", "effect", "pk", "keys", "changes", "batch_id"]
+        written = sa.insert(schema.events).from_select(cols, select).returning(sa.literal(1))
+        e = written.cte("e")
+        count = self.conn.execute(sa.select(sa.func.count()).select_from(e)).scalar_one()
+        if count:
+            self.count += int(count)
+            register(self.conn)
+
+    def insert(self, statement: sa.Insert) -> None:
+        """Run the INSERT ... SELECT and record every row it wrote (ids the database made too)."""
+        w = statement.returning(*self.table.c).cte("w")
+        row = json_object([(c.name, w.c[c.name]) for c in self.table.c])
+        self._insert(self._record("I", w, w.c, w.c, row))
+
+    def delete(self, statement: sa.Delete) -> None:
+        """Run the DELETE and record every row it removed, with its old key values."""
+        w = statement.returning(*self.table.c).cte("w")
+        self._insert(self._record("D", w, w.c, w.c, sa.null()))
+
+    def update(self, stage: sa.Table, match: Any, values: Mapping[str, Any]) -> None:
+        """Before the UPDATE: (old, new) of each changed column, from stage JOIN target."""
+        t = self.table
+        new = {c: _typed(t.c[c], v) for c, v in values.items()}
+        changes: Any = _empty()
+        for c, v in new.items():
+            pair = sa.func.jsonb_build_object(
+                _text(c), sa.func.jsonb_build_array(t.c[c], v, type_=JSONB), type_=JSONB
+            )
+            entry = sa.case(
+                (_comparable(t.c[c]).is_distinct_from(_comparable(v)), pair), else_=_empty()
+            )
+            changes = changes.op("||", return_type=JSONB)(entry)
+        keys = {k: new.get(k, t.c[k]) for k in self.keys}
+        pk = {p: t.c[p] for p in self.pk}
+        select = self._record("U", t.join(stage, sa.and_(*match)), pk, keys, changes)
+        self._insert(select.where(changes != _empty()))
+
+
+def _comparable(expr: Any) -> Any:
+    """json has no equality operator in Postgres: compare json values as jsonb."""
+    is_json = isinstance(expr.type, sa.JSON) and not isinstance(expr.type, JSONB)
+    return sa.cast(expr, JSONB) if is_json else expr
+
+
+def _typed(column: sa.Column[Any], value: Any) -> Any:
+    """Stage columns as they are; Python constants as a bound value of the column's type."""
+    if isinstance(value, sa.ColumnElement):
+        return value
+    return sa.cast(sa.literal(value, column.type), column.type)
