@@ -16,8 +16,8 @@ from sync_pipeline.defs import metadata as md
 from sync_pipeline.defs.io import ParquetIOManager
 from sync_pipeline.defs.partitions import backfill_policy_for, partitions_for, scope_for
 from sync_pipeline.defs.resources import SqlDatabase
-from sync_pipeline.engine.errors import SyncError
 from sync_pipeline.engine.staged import drop_diff, load_diff, save_diff
+from sync_pipeline.errors import SyncError
 from sync_pipeline.syncs import rules, runner
 from sync_pipeline.syncs.spec import SyncSpec
 

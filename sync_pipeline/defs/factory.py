@@ -11,7 +11,7 @@ from sync_pipeline.defs.checks import build_checks
 from sync_pipeline.defs.jobs import build_cleanup_job, build_sync_job
 from sync_pipeline.defs.schedules import build_schedules
 from sync_pipeline.defs.sensors import build_missing_sensor
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.syncs.spec import SyncSpec
 
 EXECUTOR_ENV = "SYNC_EXECUTOR"

@@ -6,10 +6,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sync_pipeline.engine.errors import DuplicateKeyError, RecordError
 from sync_pipeline.engine.keys import Keys
 from sync_pipeline.engine.plan import Plan
-from sync_pipeline.engine.values import decode_row
+from sync_pipeline.errors import DuplicateKeyError, RecordError
+from sync_pipeline.values.carried import decode_row
 
 
 @dataclass(frozen=True, slots=True)

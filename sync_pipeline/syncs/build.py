@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.engine.spec import ImportOptions
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders import SENDER_KINDS, build_sender, sender_class
 from sync_pipeline.syncs import config as cfg
 from sync_pipeline.syncs.options import import_kwargs

@@ -3,7 +3,7 @@
 import pytest
 
 from sync_pipeline import BatchImport, import_records
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline_tests.engine.tables import people
 
 pytestmark = pytest.mark.integration

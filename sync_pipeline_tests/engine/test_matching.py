@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync_pipeline import BatchImport, import_records
-from sync_pipeline.engine.errors import AmbiguousMatchError, DuplicateKeyError, RecordError
 from sync_pipeline.engine.keys import KeyCodes, KeySpec, build_keys
+from sync_pipeline.errors import AmbiguousMatchError, DuplicateKeyError, RecordError
 from sync_pipeline_tests.engine.tables import people
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from sync_pipeline import RecordDiff, diff
 from sync_pipeline.engine.compare import values_equal
-from sync_pipeline.engine.errors import SyncError
 from sync_pipeline.engine.record_diff import EFFECTS, RecordDiffError
+from sync_pipeline.errors import SyncError
 
 PET = {"id": 1, "name": "Spot", "type": "Cat", "owner_id": None}
 

@@ -3,7 +3,7 @@
 import pytest
 
 from sync_pipeline import BatchImport, import_records, missing_after_batch
-from sync_pipeline.engine.errors import RecordError, SchemaError
+from sync_pipeline.errors import RecordError, SchemaError
 from sync_pipeline_tests.engine.tables import people
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import ImportResult, import_multiple, import_records
-from sync_pipeline.engine.errors import ConfigError, RecordError
+from sync_pipeline.errors import ConfigError, RecordError
 from sync_pipeline_tests.engine.tables import people, rows_without
 
 pytestmark = pytest.mark.integration

@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sync_pipeline.db.schema import TargetTable
-from sync_pipeline.db.types import column_kind
-from sync_pipeline.engine.errors import RecordError
 from sync_pipeline.engine.normalize import normalize
+from sync_pipeline.errors import RecordError
 from sync_pipeline.values import checks
 from sync_pipeline.values.checks import InvalidValue
+from sync_pipeline.values.kinds import column_kind
 
 
 @pytest.mark.parametrize(
