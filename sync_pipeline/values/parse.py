@@ -119,7 +119,7 @@ def _number(v: Any) -> Decimal:
 def _decimal(v: Any, column: ColumnKind, policy: Policy, _: tuple[int, int]) -> Any:
     d = _number(v)
     if column.kind == "decimal_text" and policy.carried:
-        return format(d.normalize(), "f")
+        return format(checks.exact_normalize(d), "f")
     precision, scale = column.precision or 1000, column.scale or 0  # unbounded: 1000 digits
     checks.fit_digits(d, precision, scale, v)
     places = d.as_tuple().exponent
