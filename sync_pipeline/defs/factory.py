@@ -39,7 +39,7 @@ def build_location(
 ) -> dg.Definitions:
     """Every sync plus shared resources; the executor defaults to `$SYNC_EXECUTOR` (in-process)."""
     with warnings.catch_warnings():
-        # Known and accepted: backfill_policy is beta, partitioned checks are preview (notes §1).
+        # Known and accepted: backfill_policy is beta, partitioned checks are preview in 1.13.
         warnings.simplefilter("ignore", dg.BetaWarning)
         warnings.simplefilter("ignore", dg.PreviewWarning)
         return dg.Definitions.merge(

@@ -1,4 +1,4 @@
-"""Equality for change detection (DESIGN §3.2): one definition for the engine and for diff()."""
+"""Equality for change detection (semantics §3.2): one definition for the engine and for diff()."""
 
 import datetime as dt
 import json

@@ -1,4 +1,4 @@
-"""Which records of a batch take part: the null-key and duplicate policies (DESIGN §3.1)."""
+"""Which records of a batch take part: the null-key and duplicate policies (semantics §3.1)."""
 
 from dataclasses import dataclass
 from typing import Any

@@ -1,4 +1,4 @@
-"""DESIGN §3.7: one batch is one transaction; record errors abort or are collected."""
+"""semantics §3.7: one batch is one transaction; record errors abort or are collected."""
 
 import hashlib
 

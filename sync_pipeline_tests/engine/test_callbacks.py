@@ -1,4 +1,4 @@
-"""DESIGN §3.6: callbacks in chunks, on_updated_when, before_insert, chunk sizes, prepare()."""
+"""semantics §3.6: callbacks in chunks, on_updated_when, before_insert, chunk sizes, prepare()."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""DESIGN §3.1: match-by fields, composite keys, callables, case folding, custom keys, nulls,
+"""semantics §3.1: match-by fields, composite keys, callables, case folding, custom keys, nulls,
 duplicates. Every test runs on Postgres and SQLite."""
 
 import pytest

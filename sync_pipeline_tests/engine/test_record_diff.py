@@ -353,7 +353,7 @@ def test_single_child_removed_is_deleted_and_unchanged_is_omitted():
     assert diff(same, dict(same), children={"owner": "id"}) is None
 
 
-# --- equality: same as the engine (DESIGN §3.2, §3.11) -----------------------------------------
+# --- equality: same as the engine (semantics §3.2, §3.11) -----------------------------------------
 
 UTC = dt.UTC
 CEST = dt.timezone(dt.timedelta(hours=2))

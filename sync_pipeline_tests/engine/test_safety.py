@@ -1,4 +1,4 @@
-"""DESIGN §3.10: names are checked against the reflected schema; values are always bound."""
+"""semantics §3.10: names are checked against the reflected schema; values are always bound."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""DESIGN §3.4: the four conflict strategies, with exact counts, on Postgres and SQLite."""
+"""semantics §3.4: the four conflict strategies, with exact counts, on Postgres and SQLite."""
 
 import pytest
 import sqlalchemy as sa
