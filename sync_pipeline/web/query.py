@@ -57,7 +57,7 @@ def _typed(types: dict[str, dict[str, Any]], column: str, text: str) -> Any:
     try:
         return _PARSERS.get(python_type, str)(text)
     except (ValueError, ArithmeticError):
-        raise ConfigError(f"{column}={text!r} is not a {python_type.__name__}") from None
+        raise ConfigError(f"{column}={text!r} is not of type {python_type.__name__}") from None
 
 
 def parse(conn: sa.Connection, params: QueryParams, last_event_id: str | None) -> EventQuery:
