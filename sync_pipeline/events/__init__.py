@@ -7,6 +7,7 @@ for commit in events.read(engine, after=cursor): ...
 
 from sync_pipeline.events.asubscribe import AsyncSubscription, asubscribe
 from sync_pipeline.events.cache import Relation, sync
+from sync_pipeline.events.fanout import Fanout, Subscriber
 from sync_pipeline.events.jsonvalues import dumps
 from sync_pipeline.events.model import (
     ChangeEvent,
@@ -27,9 +28,11 @@ __all__ = [
     "Commit",
     "CursorTooOld",
     "EventOptions",
+    "Fanout",
     "Position",
     "Relation",
     "Row",
+    "Subscriber",
     "Subscription",
     "asubscribe",
     "dumps",
