@@ -1,12 +1,16 @@
 """GET /events on a real uvicorn: a POST's commit by txid, Last-Event-ID, filters, authorize."""
 
+import datetime as dt
+
 import httpx
 import pytest
 
+from sync_pipeline import events
 from sync_pipeline_tests.engine.mutation_helpers import dele, ins, make_todos, upd
 from sync_pipeline_tests.web.serve import auth, served, sse_messages, todos_app
 
 pytestmark = pytest.mark.integration
+HOUR = dt.timedelta(hours=1)
 
 
 def post(url: str, *mutations, user: str = "alice") -> str:
@@ -107,3 +111,13 @@ def test_bad_requests_are_refused_before_the_stream_starts(sqlite, params, heade
     with served(todos_app(sqlite.engine)) as url:
         response = httpx.get(f"{url}/events", params=params, headers={**auth(), **headers})
     assert response.status_code == status and says in response.json()["error"]["message"]
+
+
+def test_a_pruned_cursor_is_410_and_says_take_a_new_snapshot(sqlite):
+    make_todos(sqlite)
+    with served(todos_app(sqlite.engine)) as url:
+        post(url, ins({"id": "3", "title": "a"}))
+        post(url, ins({"id": "4", "title": "b"}))
+        assert events.prune(sqlite.engine, older_than=dt.datetime.now(dt.UTC) + HOUR) == 2
+        response = httpx.get(f"{url}/events", params={"table": "todos"}, headers=auth())
+    assert response.status_code == 410 and "snapshot" in response.json()["error"]["message"]
