@@ -9,6 +9,7 @@ from sync_pipeline.events.asubscribe import AsyncSubscription, asubscribe
 from sync_pipeline.events.cache import Relation, sync
 from sync_pipeline.events.fanout import Fanout, Subscriber
 from sync_pipeline.events.jsonvalues import dumps
+from sync_pipeline.events.lookup import last_position
 from sync_pipeline.events.model import (
     ChangeEvent,
     Commit,
@@ -37,6 +38,7 @@ __all__ = [
     "asubscribe",
     "dumps",
     "install",
+    "last_position",
     "prune",
     "read",
     "snapshot",
