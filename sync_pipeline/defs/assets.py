@@ -4,6 +4,8 @@ Each body unpacks the context, calls a plain-Python step (sync_pipeline.syncs.ru
 the result into metadata. `applied` is the only asset that writes to the target.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,7 @@ from sync_pipeline.defs import metadata as md
 from sync_pipeline.defs.io import ParquetIOManager
 from sync_pipeline.defs.partitions import backfill_policy_for, partitions_for, scope_for
 from sync_pipeline.defs.resources import SqlDatabase
+from sync_pipeline.engine.errors import SyncError
 from sync_pipeline.engine.staged import drop_diff, load_diff, save_diff
 from sync_pipeline.syncs import rules, runner
 from sync_pipeline.syncs.spec import SyncSpec
@@ -31,6 +34,22 @@ class FamilyKeys:
     @classmethod
     def of(cls, spec: SyncSpec) -> "FamilyKeys":
         return cls(*(dg.AssetKey([spec.name, step]) for step in cls.__slots__))
+
+
+class ExtractConfig(dg.Config):
+    """Run config of `extract`: `full_refresh: true` reads an incremental sender from the start."""
+
+    full_refresh: bool = False
+
+
+@contextmanager
+def short_errors(spec: SyncSpec) -> Iterator[None]:
+    """The project's own errors (bad value, missing table, ...) as a short Failure message for
+    the UI and CLI, not a stack trace; anything else propagates as it is."""
+    try:
+        yield
+    except SyncError as exc:
+        raise dg.Failure(description=f"sync {spec.name!r}: {type(exc).__name__}: {exc}") from None
 
 
 def build_assets(spec: SyncSpec, target_kind: str) -> list[dg.AssetsDefinition]:
@@ -60,10 +79,13 @@ def _extract(spec: SyncSpec) -> dg.AssetsDefinition:
         description=f"Records the `{spec.sender.kind}` sender delivers for sync `{spec.name}`.",
         **_common(spec),
     )
-    def extract(context: dg.AssetExecutionContext, sender_db: SqlDatabase) -> pd.DataFrame:
-        sender = runner.open_sender(spec, sender_db.url)
+    def extract(
+        context: dg.AssetExecutionContext, config: ExtractConfig, sender_db: SqlDatabase
+    ) -> pd.DataFrame:
+        sender = runner.open_sender(spec, sender_db.url, full_refresh=config.full_refresh)
         scope = scope_for(context, spec)
-        frame = runner.read_frame(sender, scope)
+        with short_errors(spec):
+            frame = runner.read_frame(sender, scope)
         context.add_output_metadata({**md.frame_metadata(frame), **md.scope_metadata(scope)})
         return frame
 
@@ -78,13 +100,17 @@ def _normalized(spec: SyncSpec) -> dg.AssetsDefinition:
         ins={"extract": dg.AssetIn(keys.extract)},
         kinds={"pandas", "pandera"},
         description=(
-            f"The batch in target columns with transforms applied; validation rules of "
+            f"The batch in target columns with transforms applied, text cast to the target's "
+            f"column types (inferred where the table has none); validation rules of "
             f"`{spec.name}` run here as blocking checks."
         ),
         **_common(spec),
     )
-    def normalized(context: dg.AssetExecutionContext, extract: pd.DataFrame) -> pd.DataFrame:
-        frame = runner.normalize(spec, extract)
+    def normalized(
+        context: dg.AssetExecutionContext, extract: pd.DataFrame, target_db: SqlDatabase
+    ) -> pd.DataFrame:
+        with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
+            frame = runner.normalize(spec, extract, runner.reflect_target(engine, spec))
         context.add_output_metadata(md.frame_metadata(frame))
         return frame
 
@@ -116,7 +142,7 @@ def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
         io_manager: dg.ResourceParam[ParquetIOManager],
     ) -> dg.MaterializeResult:
         scope = scope_for(context, spec)
-        with target_db.engine() as engine:
+        with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
             planned = runner.plan(engine, spec, normalized, scope)
         staged_at = io_manager.diff_dir(keys.diff, _partition_keys(context))
         save_diff(planned, staged_at)  # what `applied` writes, if the target still matches it
@@ -158,6 +184,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext,
         normalized: pd.DataFrame,
         target_db: SqlDatabase,
+        sender_db: SqlDatabase,
         io_manager: dg.ResourceParam[ParquetIOManager],
     ) -> dg.MaterializeResult:
         _revalidate(spec, normalized)
@@ -170,13 +197,17 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
             else None  # no diff of the batch now staged: an older one is superseded
         )
         guard = _diff_guard(spec)
-        with target_db.engine() as engine:
+        with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
             if staged is None:  # no staged diff: plan and apply in one transaction
                 result = runner.apply(engine, spec, normalized, scope, guard=guard)
             else:  # exactly the staged diff, or StaleDiffError when the target moved
                 result = runner.apply_planned(engine, spec, staged, scope, guard=guard)
             table = {**md.table_metadata(engine, spec.table), **md.events_metadata(engine, result)}
         _consume_staged(io_manager, keys.diff, partition_keys)
+        # an incremental sender's cursor moves only now, after the batch was applied
+        cursor = runner.commit_cursor(spec, normalized, sender_db.url)
+        if cursor is not None:
+            table["cursor"] = str(cursor)
         return dg.MaterializeResult(
             metadata={
                 **table,

@@ -104,7 +104,7 @@ def _missing_check(spec: SyncSpec) -> dg.AssetChecksDefinition:
         batch_id, scope = batch_facts(materialization.metadata)
         if batch_id is None:
             return dg.AssetCheckResult(passed=True, description="latest event carries no batch")
-        with target_db.engine() as engine:
+        with runner.target_engine(spec, target_db.url) as engine:
             ev = missing_evaluation(spec, engine, batch_id, scope)
         return dg.AssetCheckResult(passed=ev.passed, severity=ev.severity, metadata=ev.metadata)
 

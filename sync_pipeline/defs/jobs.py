@@ -9,7 +9,7 @@ from sync_pipeline.defs.assets import FamilyKeys
 from sync_pipeline.defs.checks import missing_check_key
 from sync_pipeline.defs.resources import SqlDatabase
 from sync_pipeline.syncs.cleanup import cleanup_missing
-from sync_pipeline.syncs.runner import Scope
+from sync_pipeline.syncs.runner import Scope, target_engine
 from sync_pipeline.syncs.spec import SyncSpec
 
 # What define_asset_job returns (its class is not exported by dagster).
@@ -59,9 +59,13 @@ def build_cleanup_job(spec: SyncSpec) -> dg.JobDefinition:
         context: dg.OpExecutionContext, config: CleanupConfig, target_db: SqlDatabase
     ) -> None:
         scope = Scope.from_metadata(config.model_dump())
-        with target_db.engine() as engine:
-            rows = cleanup_missing(engine, spec, config.batch_id, scope)
-        context.log.info(f"{spec.missing}: {rows} row(s) missing after batch {config.batch_id}")
+        with target_engine(spec, target_db.url) as engine:
+            done = cleanup_missing(engine, spec, config.batch_id, scope)
+        rows = done.rows
+        if done.blocked:
+            context.log.warning(f"{spec.missing}: {done.blocked}")
+        else:
+            context.log.info(f"{spec.missing}: {rows} row(s) missing after batch {config.batch_id}")
         keys: list[str | None] = list(config.partition_keys) or [None]
         for key in keys:
             context.log_event(
@@ -73,6 +77,7 @@ def build_cleanup_job(spec: SyncSpec) -> dg.JobDefinition:
                         "policy": spec.missing,
                         "rows": dg.MetadataValue.int(rows),
                         "cleaned_after_batch": dg.MetadataValue.int(config.batch_id),
+                        "blocked": done.blocked or "",
                     },
                 )
             )

@@ -100,6 +100,8 @@ def outcome_metadata(outcome: RuleOutcome) -> dict[str, Any]:
         meta["sample_keys"] = dg.MetadataValue.json(list(outcome.sample))
     if outcome.detail:
         meta["detail"] = outcome.detail
+    if outcome.evidence:
+        meta["evidence"] = dg.MetadataValue.md("\n".join(f"- {e}" for e in outcome.evidence))
     return meta
 
 

@@ -13,6 +13,8 @@ from sync_pipeline.defs.assets import FamilyKeys
 from sync_pipeline.defs.checks import batch_facts, missing_evaluation
 from sync_pipeline.defs.jobs import CleanupConfig
 from sync_pipeline.defs.resources import SqlDatabase
+from sync_pipeline.engine.missing import deletion_blocked
+from sync_pipeline.syncs.runner import target_engine
 from sync_pipeline.syncs.spec import SyncSpec
 
 EVENTS_PER_TICK = 50
@@ -48,11 +50,11 @@ def build_missing_sensor(spec: SyncSpec, cleanup_job: dg.JobDefinition) -> dg.Se
         batches = _new_batches(page.records)
         events: list[dg.AssetCheckEvaluation] = []
         runs: list[dg.RunRequest] = []
-        with target_db.engine() as engine:
+        with target_engine(spec, target_db.url) as engine:
             for batch_id, (meta, partitions) in batches.items():
                 facts = batch_facts(meta)
                 events.append(missing_evaluation(spec, engine, batch_id, facts[1]))
-                if _may_clean(spec, meta, events[-1]):
+                if _may_clean(spec, engine, batch_id, events[-1], context):
                     runs.append(_cleanup_request(spec, batch_id, meta, partitions))
         return dg.SensorResult(run_requests=runs, asset_events=events, cursor=page.cursor)
 
@@ -77,12 +79,21 @@ def _new_batches(records: Any) -> dict[int, tuple[dict[str, Any], list[str]]]:
     return batches
 
 
-def _may_clean(spec: SyncSpec, meta: dict[str, Any], found: dg.AssetCheckEvaluation) -> bool:
-    """Deletion only after a complete, non-empty batch that left rows missing."""
+def _may_clean(
+    spec: SyncSpec,
+    engine: Any,
+    batch_id: int,
+    found: dg.AssetCheckEvaluation,
+    context: dg.SensorEvaluationContext,
+) -> bool:
+    """Deletion only when rows are missing and the engine's ledger says the batch was complete
+    and not empty (the cleanup job checks the same again before it deletes)."""
     if spec.missing == "report" or found.passed:
         return False
-    seen = sum(int(meta.get(k) or 0) for k in ("created", "updated", "unchanged", "skipped"))
-    return seen > 0 and int(meta.get("errors") or 0) == 0
+    blocked = deletion_blocked(engine, spec.table, batch_id, column=spec.batch_column)
+    if blocked:
+        context.log.info(f"no cleanup for {spec.name!r}: {blocked}")
+    return blocked is None
 
 
 def _cleanup_request(

@@ -210,10 +210,7 @@ def missing_after_batch(
     """
     with read_connection(target) as conn:
         t = reflect(conn, table)
-        if batches.batch_mode(conn, t, column, batch_id) == "ledger":
-            clause = batches.identity_in(t, batches.missing_keys(conn, t, column, batch_id))
-        else:
-            clause = batches.missing_clause(t, column, batch_id)
+        clause = batches.missing_condition(conn, t, column, batch_id)
         scope = scope_clause(t, where)
         if scope is not None:
             clause = sa.and_(clause, scope)

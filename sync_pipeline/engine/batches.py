@@ -111,6 +111,7 @@ def record_batch(
     counts: Mapping[str, int],
     scope: str | None,
     now: dt.datetime,
+    status: str = "applied",
 ) -> None:
     """Write (or overwrite, for a re-run of the same id) the ledger row of this batch."""
     keys = {"table_name": target.name, "batch_column": column, "batch_id": batch_id}
@@ -119,7 +120,7 @@ def record_batch(
         sa.insert(ledger).values(
             **keys,
             mode=mode,
-            status="applied",
+            status=status,
             scope=scope,
             finished_at=now,
             **{
@@ -128,6 +129,43 @@ def record_batch(
             },
         )
     )
+
+
+def missing_condition(
+    conn: sa.Connection, target: TargetTable, column: str, batch_id: int
+) -> sa.ColumnElement[bool]:
+    """Rows missing after a batch: those it recorded as not seen (ledger mode), else by column."""
+    if batch_mode(conn, target, column, batch_id) == "ledger":
+        return identity_in(target, missing_keys(conn, target, column, batch_id))
+    return missing_clause(target, column, batch_id)
+
+
+def deletion_blocker(
+    conn: sa.Connection, target: TargetTable, column: str, batch_id: int
+) -> str | None:
+    """Why rows missing after batch `batch_id` must not be deleted or soft-deleted, or None.
+
+    Decided from the ledger alone: a batch it does not hold failed (rolled back) or never ran; a
+    batch that saw no rows was empty; a batch that dropped or failed records was partial. In each
+    case "missing" may only mean "not delivered", so nothing may be deleted."""
+    name = f"batch {batch_id} of {target.name!r}"
+    if not sa.inspect(conn).has_table(LEDGER_TABLE, schema=target.table.schema):
+        return f"{name} is not in the batch ledger: it failed or never ran"
+    ledger = ledger_table(target.table.schema)
+    row = conn.execute(
+        sa.select(ledger).where(
+            ledger.c.table_name == target.name,
+            ledger.c.batch_column == column,
+            ledger.c.batch_id == batch_id,
+        )
+    ).one_or_none()
+    if row is None:
+        return f"{name} is not in the batch ledger: it failed or never ran"
+    if row.status != "applied":
+        return f"{name} was partial (status {row.status!r}): some records were dropped or failed"
+    if row.created + row.updated + row.unchanged + row.skipped == 0:
+        return f"{name} was empty: it saw no rows"
+    return None
 
 
 def missing_clause(target: TargetTable, column: str, batch_id: int) -> sa.ColumnElement[bool]:

@@ -78,6 +78,7 @@ class Importer:
             "missing": 0,
         }
         self.errors: list[tuple[dict[str, Any], str]] = []
+        self.partial = False  # records dropped (null keys) or failed (skip_record): never delete
         self.inserted: list[dict[str, Any]] = []
         self.updated: list[dict[str, Any]] = []
         self.batch_id: int | None = None
@@ -116,6 +117,7 @@ class Importer:
         self.seen.record(diff, lookup=lookup)
         self.errors += [(dict(r), reason) for r, reason in diff.errors]
         self.counts["skipped"] += len(diff.dropped)
+        self.partial = self.partial or bool(diff.dropped or diff.errors)
         chunk = self.options.chunk(self.conn.dialect.name)
         for start in range(0, diff.rows.num_rows, chunk):
             try:
@@ -260,6 +262,7 @@ class Importer:
                 counts=self.counts,
                 scope=_scope_text(self.plan.scope),
                 now=self.now,
+                status="partial" if self.partial else "applied",
             )
         return ImportResult(
             table=self.target.name,

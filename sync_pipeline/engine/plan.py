@@ -105,11 +105,20 @@ def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
     keys = KeySpec(fields, options.key_callables, options.case_sensitive, options.comparison_key)
     scope = scope_clause(target, options.where)
     expressions = {
-        name: _checked(target, value, f"update_if_exists[{name!r}]")
+        name: _expression(target, name, value)
         for name, value in (options.update_fields or {}).items()
-        if isinstance(value, sa.ColumnElement)
+        if isinstance(value, (sa.ColumnElement, sa.TextClause))
     }
     return Plan(target, options, keys, scope, created, updated, expressions)
+
+
+def _expression(target: TargetTable, name: str, value: Any) -> sa.ColumnElement[Any]:
+    """An update_if_exists SQL value over the existing row; `sa.text` is trusted and typed as the
+    column it updates."""
+    if isinstance(value, sa.TextClause):
+        return sa.type_coerce(value.self_group(), target.table.c[name].type)
+    checked: sa.ColumnElement[Any] = _checked(target, value, f"update_if_exists[{name!r}]")
+    return checked
 
 
 def scope_clause(

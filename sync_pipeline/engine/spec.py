@@ -36,7 +36,8 @@ class Copy:
 
 
 COPY = Copy()
-UpdateValue = Any  # COPY | static value | SQLAlchemy expression | callable(new, existing, record)
+# COPY | static value | SQLAlchemy expression or sa.text(...) | callable(new, existing, record)
+UpdateValue = Any
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,8 @@ SenderKind = Literal["sql", "files", "inbox", "fake"]
 SENDER_KINDS: tuple[str, ...] = get_args(SenderKind)
 
 
-def build_sender(kind: str, **config: Any) -> Sender:
-    """Construct a sender of `kind` from keyword config; unknown kinds or keys raise ConfigError."""
+def sender_class(kind: str) -> type[Any]:
+    """The class behind a sender kind; an unknown kind raises ConfigError listing the kinds."""
     if kind == "sql":
         from sync_pipeline.senders.sql import SqlSender as cls
     elif kind == "files":
@@ -31,6 +31,12 @@ def build_sender(kind: str, **config: Any) -> Sender:
         from sync_pipeline.senders.fake import FakeSender as cls  # type: ignore[assignment]
     else:
         raise ConfigError(f"unknown sender kind {kind!r}; use one of {SENDER_KINDS}")
+    return cls
+
+
+def build_sender(kind: str, **config: Any) -> Sender:
+    """Construct a sender of `kind` from keyword config; unknown kinds or keys raise ConfigError."""
+    cls = sender_class(kind)
     try:
         sender: Sender = cls(**config)
     except TypeError as exc:
@@ -38,4 +44,4 @@ def build_sender(kind: str, **config: Any) -> Sender:
     return sender
 
 
-__all__ = ["SENDER_KINDS", "PartitionFilter", "Sender", "build_sender"]
+__all__ = ["SENDER_KINDS", "PartitionFilter", "Sender", "build_sender", "sender_class"]

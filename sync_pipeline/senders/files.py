@@ -11,6 +11,8 @@ Config keys (build_sender("files", ...)):
     chunk_size   rows per Arrow chunk (default 10000)
     delimiter, encoding   text options (default "," and "utf-8-sig": UTF-8, a BOM is skipped)
     name         the sender's name (default: the path)
+    provenance   add `_source_file` and `_source_line` to CSV/JSON rows, so a later step can
+                 name where a value came from (default False)
 
 A bad value raises BadValueError naming the file, the line (Parquet: the row) and the field.
 Empty CSV fields are null in typed columns and "" in text columns. JSON arrays are parsed whole
@@ -39,6 +41,7 @@ FILE_FORMATS: tuple[str, ...] = get_args(FileFormat)
 _EXTENSIONS = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 _EXTENSIONS[".parquet"] = "parquet"
 Row = tuple[int, dict[str, Any]]
+SOURCE_FILE, SOURCE_LINE = "_source_file", "_source_line"
 
 
 class FileSender:
@@ -57,6 +60,7 @@ class FileSender:
         delimiter: str = ",",
         encoding: str = "utf-8-sig",
         name: str | None = None,
+        provenance: bool = False,
     ) -> None:
         if format is not None and format not in FILE_FORMATS:
             raise ConfigError(f"unknown file format {format!r}; use one of {FILE_FORMATS}")
@@ -70,6 +74,7 @@ class FileSender:
         self.delimiter = delimiter
         self.encoding = encoding
         self.name = name or self.path
+        self.provenance = provenance
         self._text = ColumnType("text")
 
     def files(self) -> list[Path]:
@@ -160,6 +165,7 @@ class FileSender:
         source, csv_like = str(path), self._format_of(path) == "csv"
         selected: list[str] | None = None
         buffer: list[dict[str, Any]] = []
+        lines: list[int] = []
         for line, record in rows:
             if selected is None:
                 selected = self._columns(path, list(record), state)
@@ -175,11 +181,19 @@ class FileSender:
                     raise BadValueError(source, line, col, str(exc)) from None
             if _in_partition(typed, partition, self.selection, source, self.types):
                 buffer.append(typed)
+                lines.append(line)
             if len(buffer) >= self.chunk_size:
-                yield self._build(buffer, selected, state, source)
-                buffer = []
+                yield self._with_source(self._build(buffer, selected, state, source), lines, source)
+                buffer, lines = [], []
         if buffer and selected is not None:
-            yield self._build(buffer, selected, state, source)
+            yield self._with_source(self._build(buffer, selected, state, source), lines, source)
+
+    def _with_source(self, table: pa.Table, lines: list[int], source: str) -> pa.Table:
+        """With `provenance`, the file and line of every row as two extra columns."""
+        if not self.provenance:
+            return table
+        table = table.append_column(SOURCE_FILE, pa.array([source] * len(lines), pa.string()))
+        return table.append_column(SOURCE_LINE, pa.array(lines, pa.int64()))
 
     def _build(
         self, rows: list[dict[str, Any]], selected: list[str], state: dict[str, Any], source: str

@@ -15,13 +15,15 @@ SAMPLE_SIZE = 10
 
 @dataclass(frozen=True, slots=True)
 class RuleOutcome:
-    """What one rule found: pass/fail, how many rows offend and a sample of their keys."""
+    """What one rule found: pass/fail, how many rows offend, a sample of their keys and, for
+    column rules, the offending values next to their keys (`evidence`)."""
 
     rule: str
     passed: bool
     failures: int
     sample: tuple[str, ...]
     detail: str = ""
+    evidence: tuple[str, ...] = ()
 
 
 def schema_for(rule: Rule) -> pa.DataFrameSchema:
@@ -56,6 +58,8 @@ def _column_check(rule: Rule) -> pa.Check:
 
 def check_rule(rule: Rule, frame: pd.DataFrame, key_columns: Sequence[str]) -> RuleOutcome:
     """Run one row rule on the batch; failures carry the offending rows' keys."""
+    if len(frame) == 0 and rule.kind != "required_columns":  # no row of an empty batch can fail
+        return RuleOutcome(rule.name, True, 0, ())
     try:
         schema_for(rule).validate(frame, lazy=True)
     except (SchemaErrors, SchemaError) as exc:
@@ -99,10 +103,48 @@ def _outcome(
     if rows:
         keys = [c for c in key_columns if c in frame.columns]
         sample = tuple(dict.fromkeys(_key_text(frame, i, keys) for i in rows))[:SAMPLE_SIZE]
-        return RuleOutcome(rule.name, False, len(rows), sample, _describe(cases))
+        evidence = _evidence(rule, frame, keys, cases)
+        detail = "; ".join(evidence[:3]) or _describe(cases)
+        return RuleOutcome(rule.name, False, len(rows), sample, detail, evidence)
     # No row index: the frame as a whole failed (missing column, custom frame-level check).
     failures = tuple(str(v) for v in pd.unique(cases["failure_case"].astype(str)))
     return RuleOutcome(rule.name, False, len(failures), failures[:SAMPLE_SIZE], _describe(cases))
+
+
+def _evidence(
+    rule: Rule, frame: pd.DataFrame, keys: Sequence[str], cases: pd.DataFrame
+) -> tuple[str, ...]:
+    """`order_id 30000: amount = -12.50 (allowed 0..100000)` for a sample of offending cells."""
+    if "column" not in cases or rule.kind in ("unique", "custom", "required_columns"):
+        return ()
+    label = ", ".join(keys) if keys else "row"
+    lines = []
+    for _, case in cases.head(SAMPLE_SIZE).iterrows():
+        index, column = case["index"], case["column"]
+        if index is None or pd.isna(index) or not isinstance(column, str):
+            continue
+        value = _plain(frame.loc[index, column])
+        key = _key_text(frame, index, keys) if keys else str(index)
+        lines.append(f"{label} {key}: {column} = {_shown(value)} ({_allowed(rule)})")
+    return tuple(lines)
+
+
+def _shown(value: Any) -> str:
+    return "null" if value is None else repr(value) if isinstance(value, str) else str(value)
+
+
+def _allowed(rule: Rule) -> str:
+    if rule.kind == "range":
+        low = "" if rule.min is None else rule.min
+        high = "" if rule.max is None else rule.max
+        return f"allowed {low}..{high}"
+    if rule.kind == "regex":
+        return f"must match {rule.pattern}"
+    if rule.kind == "allowed_values":
+        return f"allowed {list(rule.values)}"
+    if rule.kind == "max_length":
+        return f"at most {rule.length} characters"
+    return "must not be null" if rule.kind == "not_null" else rule.kind
 
 
 def _key_text(frame: pd.DataFrame, label: Any, keys: Sequence[str]) -> str:

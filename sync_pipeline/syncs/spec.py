@@ -30,6 +30,7 @@ RowRuleKind = Literal[
 ROW_RULE_KINDS: tuple[str, ...] = get_args(RowRuleKind)
 DiffRuleKind = Literal["max_changed_fraction", "max_missing_fraction"]
 DIFF_RULE_KINDS: tuple[str, ...] = get_args(DiffRuleKind)
+RuleKind = Literal[RowRuleKind, DiffRuleKind]
 RULE_KINDS: tuple[str, ...] = ROW_RULE_KINDS + DIFF_RULE_KINDS
 
 
@@ -56,6 +57,26 @@ class CallableRef:
         if not callable(target):
             raise ValueError(f"{self.path!r} is not callable")
         return target(*self.args) if self.args else target
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRule:
+    """How update_if_exists sets one field of a matched row."""
+
+    kind: str  # one of UPDATE_KINDS
+    value: Any = None  # the static value, the SQL text, or a CallableRef
+
+
+UpdateKind = Literal["copy", "value", "sql", "function"]
+UPDATE_KINDS: tuple[str, ...] = get_args(UpdateKind)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    """The database one sync writes to: a URL, or the environment variable that holds it."""
+
+    url: str | None = None
+    url_env: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +134,17 @@ class SyncSpec:
     table: str
     match_by: tuple[str, ...] | None = None
     strategy: str = "skip"  # one of STRATEGIES
-    update_if_exists: tuple[str, ...] | None = None
+    update_if_exists: Mapping[str, UpdateRule] | tuple[str, ...] | None = None
     comparators: Mapping[str, CallableRef] = field(default_factory=frozen_mapping)
+    key_functions: Mapping[str, CallableRef] = field(default_factory=frozen_mapping)
+    comparison_key: CallableRef | None = None
+    callbacks: Mapping[str, CallableRef] = field(default_factory=frozen_mapping)
+    # plain engine options passed through as given (case_sensitive, null_keys, chunk_size, ...)
+    options: Mapping[str, Any] = field(default_factory=frozen_mapping)
+    target: TargetSpec | None = None
+    create_table: bool = True
+    primary_key: tuple[str, ...] | None = None
+    drift: str = "error"  # one of senders.drift.DRIFT_POLICIES
     columns: Mapping[str, str] = field(default_factory=frozen_mapping)  # sender -> target
     transforms: Mapping[str, CallableRef] = field(default_factory=frozen_mapping)
     rules: tuple[Rule, ...] = ()

@@ -2,11 +2,14 @@
 scoped to the batch's partition; `report` only reports, `soft_delete` launches the cleanup run;
 nothing happens after a failed batch. Needs the engine from main."""
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 
 from sync_pipeline.defs.resources import SqlDatabase
+from sync_pipeline.syncs import parse_syncs
 from sync_pipeline_tests.dbs import TestDb
 from sync_pipeline_tests.defs.conftest import Location, run
 
@@ -127,3 +130,30 @@ def test_empty_batch_is_reported_but_never_cleaned_up(
     assert evaluation.metadata["missing_rows"].value == len(everyone)
     assert result.run_requests == []  # soft_delete policy, but an empty batch proves nothing
     assert all(r["deleted_at"] is None for r in db.rows("customers", order_by="customer_id"))
+
+
+def test_cleanup_launched_by_hand_after_an_empty_batch_deletes_nothing_and_says_why(
+    db: TestDb, location: Location, instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
+    source = tmp_path / "items.csv"
+    entry = {
+        "name": "gone",
+        "sender": {"kind": "files", "path": str(source)},
+        "table": "gone_items",
+        "match_by": "id",
+        "missing": "delete",
+    }
+    defs = location(parse_syncs({"syncs": [entry]}))
+    source.write_text("id,name\n1,a\n2,b\n")
+    assert run(defs, "gone_sync", instance).success
+    source.write_text("id,name\n")  # the sender delivers nothing
+    assert run(defs, "gone_sync", instance).success
+    cleanup = defs.resolve_job_def("gone_cleanup").execute_in_process(
+        instance=instance,
+        run_config={"ops": {"gone__cleanup_missing": {"config": {"batch_id": 2}}}},
+    )
+    assert cleanup.success
+    [done] = [e.materialization for e in cleanup.get_asset_materialization_events()]
+    assert done.metadata["rows"].value == 0
+    assert "batch 2 of 'gone_items' was empty" in str(done.metadata["blocked"].value)
+    assert [r["id"] for r in db.rows("gone_items")] == [1, 2]

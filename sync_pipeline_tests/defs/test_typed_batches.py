@@ -1,0 +1,60 @@
+"""Typed batches: the SQL type of a text column is the target's, else inferred from its values."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sync_pipeline.senders.errors import BadValueError
+from sync_pipeline.syncs.typed import batch_types, cast_frame, infer_type
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["1", "-20", None, ""], "BIGINT"),
+        (["12.50", "7", "0.125"], "NUMERIC(21, 3)"),
+        (["2026-01-03", "2026-02-28"], "DATE"),
+        (["2026-01-03T10:00:00", "2026-01-03 11:30"], "DATETIME"),
+        (["2026-01-03T10:00:00Z", "2026-01-03T10:00:00+02:00"], "DATETIME"),
+        (["true", "False"], "BOOLEAN"),
+        (["007", "12"], "TEXT"),  # a leading zero is text (an id), never a number
+        (["1e3"], "TEXT"),  # no float is ever inferred
+        (["2026-02-30"], "TEXT"),
+        (["12.50", "abc"], "TEXT"),
+        ([None, ""], "TEXT"),
+    ],
+)
+def test_inferred_types(values: list[Any], expected: str) -> None:
+    assert str(infer_type(values).compile()) == expected
+
+
+def test_timezone_aware_timestamps_stay_aware() -> None:
+    assert infer_type(["2026-01-03T10:00:00Z"]).timezone is True  # type: ignore[attr-defined]
+
+
+@given(st.lists(st.decimals(min_value=-(10**15), max_value=10**15, places=4), min_size=1))
+def test_inferred_decimals_are_exact(values: list[Decimal]) -> None:
+    texts = [f"{v:f}" for v in values]
+    frame = pd.DataFrame({"amount": texts})
+    typed = cast_frame(frame, batch_types(frame, None), source="s")
+    assert list(typed["amount"]) == [Decimal(t) for t in texts]
+
+
+def test_the_target_type_wins_over_inference() -> None:
+    table = sa.Table("t", sa.MetaData(), sa.Column("code", sa.Text), sa.Column("day", sa.Date))
+    frame = pd.DataFrame({"code": ["0012"], "day": ["2026-01-03"], "n": ["5"]})
+    typed = cast_frame(frame, batch_types(frame, table), source="s")
+    assert typed.iloc[0].to_dict() == {"code": "0012", "day": dt.date(2026, 1, 3), "n": 5}
+
+
+def test_a_value_that_does_not_fit_names_record_field_and_value() -> None:
+    table = sa.Table("t", sa.MetaData(), sa.Column("amount", sa.Numeric(10, 2)))
+    frame = pd.DataFrame({"amount": ["1.00", "twelve"]})
+    with pytest.raises(BadValueError, match=r"sync 's', record 2, field 'amount': 'twelve'"):
+        cast_frame(frame, batch_types(frame, table), source="sync 's'")
