@@ -48,19 +48,24 @@ class EventStream:
         authorize = self.authorize
         try:
             q = await anyio.to_thread.run_sync(self._query, request)
-            sub = asubscribe(
-                self.bind, q.tables, after=q.after, row=q.row, where=q.where,
-                poll_interval=self.poll_interval,
-                authorize=None if authorize is None else (lambda e: authorize(principal, e)),
-            )  # fmt: skip
-            await sub.__aenter__()
         except ConfigError as exc:
             return error(400, str(exc))
+        sub = asubscribe(
+            self.bind, q.tables, after=q.after, row=q.row, where=q.where,
+            poll_interval=self.poll_interval,
+            authorize=None if authorize is None else (lambda e: authorize(principal, e)),
+        )  # fmt: skip
         try:
+            await sub.__aenter__()
             first = await sub.next(0)  # a pruned cursor answers 410 before the stream starts
-        except CursorTooOld as exc:
-            await sub.aclose()
-            return error(410, str(exc))
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):  # never leave its thread and connection behind
+                await sub.aclose()
+            if isinstance(exc, CursorTooOld):
+                return error(410, str(exc))
+            if isinstance(exc, ConfigError):
+                return error(400, str(exc))
+            raise
         return EventSourceResponse(_messages(sub, first))
 
 
