@@ -202,7 +202,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
                 result = runner.apply(engine, spec, normalized, scope, guard=guard)
             else:  # exactly the staged diff, or StaleDiffError when the target moved
                 result = runner.apply_planned(engine, spec, staged, scope, guard=guard)
-            table = md.table_metadata(engine, spec.table)
+            table = {**md.table_metadata(engine, spec.table), **md.events_metadata(engine, result)}
         _consume_staged(io_manager, keys.diff, partition_keys)
         # an incremental sender's cursor moves only now, after the batch was applied
         cursor = runner.commit_cursor(spec, normalized, sender_db.url)

@@ -8,8 +8,8 @@ import dagster as dg
 
 from sync_pipeline.defs.assets import build_assets
 from sync_pipeline.defs.checks import build_checks
-from sync_pipeline.defs.jobs import build_cleanup_job, build_sync_job
-from sync_pipeline.defs.schedules import build_schedules
+from sync_pipeline.defs.jobs import build_cleanup_job, build_prune_job, build_sync_job
+from sync_pipeline.defs.schedules import build_prune_schedule, build_schedules
 from sync_pipeline.defs.sensors import build_missing_sensor
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.syncs.spec import SyncSpec
@@ -19,14 +19,15 @@ EXECUTORS = ("in_process", "multiprocess", "celery")
 
 
 def build_sync(spec: SyncSpec, target_kind: str = "sqlite") -> dg.Definitions:
-    """Assets, checks, jobs, schedule and batch-id sensor of one sync."""
+    """Assets, checks, jobs (prune_events with a retention), schedules and batch-id sensor."""
     sync_job = build_sync_job(spec)
     cleanup_job = build_cleanup_job(spec)
+    prune_job = build_prune_job(spec)
     return dg.Definitions(
         assets=build_assets(spec, target_kind),
         asset_checks=build_checks(spec),
-        jobs=[sync_job, cleanup_job],
-        schedules=build_schedules(spec, sync_job),
+        jobs=[sync_job, cleanup_job, *([prune_job] if prune_job else [])],
+        schedules=[*build_schedules(spec, sync_job), *build_prune_schedule(prune_job)],
         sensors=[build_missing_sensor(spec, cleanup_job)],
     )
 

@@ -51,7 +51,7 @@ class Subscription:
         self._kinds = Kinds()
         self._idle_version: int | None = None
         with self.engine.begin() as conn:
-            _check_where(conn, self.tables, where)
+            check_where(conn, self.tables, where)
             if consumer is not None:  # registered at once, so prune() keeps what it needs
                 schema.ensure(conn)
                 stored = _stored(conn, consumer)
@@ -180,7 +180,7 @@ def _tables(tables: Sequence[str]) -> list[str]:
     return list(tables)
 
 
-def _check_where(conn: sa.Connection, tables: list[str], where: Mapping[str, Any] | None) -> None:
+def check_where(conn: sa.Connection, tables: list[str], where: Mapping[str, Any] | None) -> None:
     """`where` may only name key columns recorded for every subscribed table."""
     if not where:
         return
