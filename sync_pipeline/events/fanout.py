@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from sync_pipeline.db.connect import Target
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.events.model import ChangeEvent, Commit, Position
 from sync_pipeline.events.route import Authorize, Route
 from sync_pipeline.events.subscribe import Subscription, check_where

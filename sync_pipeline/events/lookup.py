@@ -5,7 +5,7 @@ from contextlib import AbstractContextManager, nullcontext
 import sqlalchemy as sa
 
 from sync_pipeline.db.connect import Target, as_engine
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.events import schema
 from sync_pipeline.events.model import Position
 

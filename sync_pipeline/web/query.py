@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from starlette.datastructures import QueryParams
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.events.model import Position
 
 

@@ -10,7 +10,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.events.asubscribe import AsyncSubscription, asubscribe
 from sync_pipeline.events.jsonvalues import dumps
 from sync_pipeline.events.model import ChangeEvent, Commit, CursorTooOld

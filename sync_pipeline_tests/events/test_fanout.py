@@ -4,7 +4,7 @@ subscriber, and each gets exactly what a subscribe() with the same filters would
 import pytest
 
 from sync_pipeline import events, import_records
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.events import route
 from sync_pipeline_tests.events.helpers import accounts
 
