@@ -150,3 +150,11 @@ def test_check_reports_each_connection_without_the_password(demo):
     assert "config: OK (2 sync(s))" in output
     assert "customers: sender " in output and ": FAILED: " in output
     assert "orders: target postgresql+psycopg://postgres:***@" in output and ": OK (" in output
+
+
+def test_the_command_line_never_imports_dagster():
+    probe = "import sys, sync_pipeline.cli; print(sorted(m for m in sys.modules if 'dagster' in m))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
