@@ -233,9 +233,10 @@ def apply_planned(
     diff: BatchDiff,
     scope: Scope | None,
     guard: Callable[[Any], Any] | None = None,
+    progress: Progress = no_progress,
 ) -> Any:
     """Write exactly `diff` (from `plan`) if the target still matches it, else StaleDiffError."""
-    return importer(engine, spec, scope, guard).apply(diff)
+    return importer(engine, spec, scope, guard, progress).apply(diff)
 
 
 def find_missing(
