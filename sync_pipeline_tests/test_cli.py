@@ -83,6 +83,17 @@ def test_plan_writes_nothing_then_run_creates_then_finds_unchanged_and_missing(d
     assert f"\n{gone} " in listed.stdout
 
 
+def test_plan_does_not_create_a_missing_table(demo):
+    scalar(demo, "target.db", "DROP TABLE customers")
+    planned = cli(demo, "plan", "customers", "-p", "us")
+    us = scalar(demo, "sender.db", "SELECT count(*) FROM customers WHERE region = 'us'")
+    assert f"does not exist yet; `run` creates it and adds the batch's {us} row(s)" in (
+        planned.stdout
+    ), planned.stderr
+    tables = "SELECT count(*) FROM sqlite_master WHERE name = 'customers'"
+    assert scalar(demo, "target.db", tables) == 0
+
+
 def test_a_failing_check_blocks_the_run_and_names_the_value(demo):
     blocked = cli(demo, "run", "orders", "-p", "2026-01-03")
     assert blocked.returncode == 1

@@ -69,6 +69,12 @@ def plan(ctx: click.Context, sync: str, partition: str | None, rows: int) -> Non
         batch = read_batch(spec, scope_of(spec, partition))
         _failed_rules(spec, batch.frame)
         with runner.target_engine(spec, target_default()) as engine:
+            if spec.create_table and runner.reflect_target(engine, spec) is None:
+                click.echo(  # planning must not create it: `run` does
+                    f"plan {_label(spec, partition)}: table {spec.table!r} does not exist yet; "
+                    f"`run` creates it and adds the batch's {len(batch.frame)} row(s)"
+                )
+                return
             diff = runner.plan(engine, spec, batch.frame, batch.scope)
     entries = diff.preview(rows)
     if entries:
