@@ -58,6 +58,7 @@ UPWARD = [
     ("sync_pipeline/senders/x.py", "sync_pipeline.syncs.runner"),
     ("sync_pipeline/syncs/x.py", "sync_pipeline.defs.assets"),
     ("sync_pipeline/engine/x.py", "sync_pipeline.web"),
+    ("sync_pipeline/syncs/x.py", "sync_pipeline.cli"),
 ]
 
 # The import each layer makes of the one below it stays allowed.
@@ -71,6 +72,7 @@ DOWNWARD = [
     ("sync_pipeline/syncs/x.py", "sync_pipeline.senders.sql"),
     ("sync_pipeline/defs/x.py", "sync_pipeline.syncs.runner"),
     ("sync_pipeline/web/x.py", "sync_pipeline.syncs.runner"),
+    ("sync_pipeline/cli/x.py", "sync_pipeline.syncs.runner"),
 ]
 
 

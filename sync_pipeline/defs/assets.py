@@ -198,10 +198,11 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         )
         guard = _diff_guard(spec)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
+            progress = _log_progress(context, spec)
             if staged is None:  # no staged diff: plan and apply in one transaction
-                result = runner.apply(engine, spec, normalized, scope, guard=guard)
+                result = runner.apply(engine, spec, normalized, scope, guard, progress)
             else:  # exactly the staged diff, or StaleDiffError when the target moved
-                result = runner.apply_planned(engine, spec, staged, scope, guard=guard)
+                result = runner.apply_planned(engine, spec, staged, scope, guard, progress)
             table = {**md.table_metadata(engine, spec.table), **md.events_metadata(engine, result)}
         _consume_staged(io_manager, keys.diff, partition_keys)
         # an incremental sender's cursor moves only now, after the batch was applied
@@ -239,6 +240,16 @@ def _consume_staged(io_manager: ParquetIOManager, key: dg.AssetKey, keys: list[s
     """An applied diff is spent: drop it, and diffs staged per partition of an applied range."""
     for part in [keys, *([k] for k in keys if len(keys) > 1)]:
         drop_diff(io_manager.diff_dir(key, part))
+
+
+def _log_progress(context: dg.AssetExecutionContext, spec: SyncSpec) -> Any:
+    """The engine's progress callable: one log line per written chunk, so long runs show life."""
+
+    def progress(done: int, total: int | None, phase: str) -> None:
+        of = f" of {total}" if total is not None else ""
+        context.log.info(f"sync {spec.name!r}: {phase} {done}{of} rows")
+
+    return progress
 
 
 def _diff_guard(spec: SyncSpec) -> Any:

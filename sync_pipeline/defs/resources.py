@@ -3,14 +3,15 @@
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
 
-TARGET_URL_ENV = "SYNC_TARGET_URL"
-SENDER_URL_ENV = "SYNC_SENDER_URL"
-DEMO_DIR_ENV = "SYNC_DEMO_DIR"
+# shared with the command line, which must not import dagster
+from sync_pipeline.syncs.local import DEMO_DIR_ENV, SENDER_URL_ENV, TARGET_URL_ENV, demo_dir
+
+__all__ = ["DEMO_DIR_ENV", "SENDER_URL_ENV", "TARGET_URL_ENV", "SqlDatabase", "demo_dir"]
+
 STAGING_DIR_ENV = "SYNC_STAGING_DIR"
 
 
@@ -31,12 +32,6 @@ class SqlDatabase(dg.ConfigurableResource):
     def display_url(self) -> str:
         """The URL without its password, safe for logs and metadata."""
         return sa.make_url(self.url).render_as_string(hide_password=True)
-
-
-def demo_dir() -> Path:
-    """Where the demo keeps its SQLite files and staging: `$SYNC_DEMO_DIR`, else `./.demo`."""
-    env = os.environ.get(DEMO_DIR_ENV)
-    return Path(env) if env else Path.cwd() / ".demo"
 
 
 def url_setting(env: str, demo_file: str) -> str | dg.EnvVar:

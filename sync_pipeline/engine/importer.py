@@ -86,6 +86,7 @@ class Importer:
         self.now = self.options.clock()
         self.seen = SeenRows(plan)
         self.stamps: list[pa.Table] = []  # seen rows whose data is not written (column mode)
+        self.done = 0  # rows of the diffs written so far, for the progress callable
 
     def begin(self) -> None:
         batches.lock_table(self.conn, self.target)
@@ -119,9 +120,12 @@ class Importer:
         self.counts["skipped"] += len(diff.dropped)
         self.partial = self.partial or bool(diff.dropped or diff.errors)
         chunk = self.options.chunk(self.conn.dialect.name)
+        # a streamed import (lookup) does not know how many rows its later chunks bring
+        total = None if lookup else self.done + diff.rows.num_rows
         for start in range(0, diff.rows.num_rows, chunk):
+            end = min(start + chunk, diff.rows.num_rows)
             try:
-                self._write_chunk(diff, start, min(start + chunk, diff.rows.num_rows))
+                self._write_chunk(diff, start, end)
             except sa.exc.DBAPIError as exc:
                 raise ApplyError(
                     f"writing chunk {start // chunk + 1} of {self.target.name!r} failed; "
@@ -129,6 +133,8 @@ class Importer:
                     batch_id=self.batch_id,
                     chunk=start // chunk + 1,
                 ) from exc
+            self.done += end - start
+            self.options.progress(self.done, total, "write")
 
     def _write_chunk(self, diff: BatchDiff, start: int, end: int) -> None:
         rows = diff.rows.slice(start, end - start)

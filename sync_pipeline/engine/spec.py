@@ -26,6 +26,12 @@ DELETE_MODES: tuple[DeleteMode, ...] = get_args(DeleteMode)
 
 KeyCallable = Callable[[Any, Mapping[str, Any]], Any]
 RowsCallback = Callable[[list[dict[str, Any]]], Any]
+# progress(done, total, phase): rows done so far, the total when known (else None), e.g. "write"
+Progress = Callable[[int, int | None, str], Any]
+
+
+def no_progress(done: int, total: int | None, phase: str) -> None:
+    """The default progress callable: reports nowhere."""
 
 
 class Copy:
@@ -71,6 +77,7 @@ class ImportOptions:
     timestamps: tuple[str, str] | None = ("created_at", "updated_at")
     guard: Callable[[Any], Any] | None = None  # sees each BatchDiff before it is written
     events: EventOptions | None = None  # record change events (off: no table, no statement)
+    progress: Progress = no_progress  # called after each written chunk
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     @classmethod
@@ -117,6 +124,8 @@ class ImportOptions:
             raise ConfigError(f"batch_id must fit a 64-bit integer, got {self.batch_id}")
         if self.guard is not None and not callable(self.guard):
             raise ConfigError("guard must be a callable(diff) that raises to stop the write")
+        if not callable(self.progress):
+            raise ConfigError("progress must be a callable(done, total, phase)")
         if self.comparison_key is not None and not callable(self.comparison_key):
             raise ConfigError("comparison_key must be a callable(record) -> key | None")
         for name, comparator in self.comparators.items():

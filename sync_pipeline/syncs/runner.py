@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from sync_pipeline.engine.api import BatchImport, missing_after_batch
 from sync_pipeline.engine.diff import BatchDiff
+from sync_pipeline.engine.spec import Progress, no_progress
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders import build_sender
 from sync_pipeline.senders.base import PartitionFilter, Sender
@@ -192,6 +193,7 @@ def importer(
     spec: SyncSpec,
     scope: Scope | None,
     guard: Callable[[Any], Any] | None = None,
+    progress: Progress = no_progress,
 ) -> Any:
     """The engine's BatchImport configured from the spec (the keywords the loader validated)."""
     return BatchImport(
@@ -200,6 +202,7 @@ def importer(
         spec.strategy,
         where=where_clause(spec.options.get("where"), scope_clause(engine, spec, scope)),
         guard=guard,
+        progress=progress,
         **import_kwargs(spec),
     )
 
@@ -216,10 +219,12 @@ def apply(
     frame: pd.DataFrame,
     scope: Scope | None,
     guard: Callable[[Any], Any] | None = None,
+    progress: Progress = no_progress,
 ) -> Any:
-    """Write the batch in one transaction (engine ImportResult); `guard` sees the diff first."""
+    """Write the batch in one transaction (engine ImportResult); `guard` sees the diff first,
+    `progress(done, total, phase)` hears of each written chunk."""
     ensure_table(engine, spec, frame)
-    return importer(engine, spec, scope, guard).run(fit_to_target(engine, spec, frame))
+    return importer(engine, spec, scope, guard, progress).run(fit_to_target(engine, spec, frame))
 
 
 def apply_planned(
@@ -228,9 +233,10 @@ def apply_planned(
     diff: BatchDiff,
     scope: Scope | None,
     guard: Callable[[Any], Any] | None = None,
+    progress: Progress = no_progress,
 ) -> Any:
     """Write exactly `diff` (from `plan`) if the target still matches it, else StaleDiffError."""
-    return importer(engine, spec, scope, guard).apply(diff)
+    return importer(engine, spec, scope, guard, progress).apply(diff)
 
 
 def find_missing(

@@ -112,6 +112,16 @@ def test_partitioned_run_writes_only_its_day(
     assert days == {"2026-01-01"}
 
 
+def test_applied_logs_progress_per_written_chunk(
+    db: TestDb, location: Location, instance: dg.DagsterInstance
+) -> None:
+    result = run(location(), "orders_sync", instance, partition_key="2026-01-02")
+
+    assert result.success
+    lines = [e.user_message for e in instance.all_logs(result.run_id) if "write" in e.user_message]
+    assert "sync 'orders': write 5 of 5 rows" in lines
+
+
 def test_three_partition_range_runs_as_one_batch(
     db: TestDb, location: Location, instance: dg.DagsterInstance
 ) -> None:

@@ -1,0 +1,91 @@
+"""What the commands do besides printing: read a batch, find the latest batch, test connections."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+
+from sync_pipeline.db.schema import reflect
+from sync_pipeline.engine.plan import scope_clause
+from sync_pipeline.errors import ConfigError
+from sync_pipeline.syncs import runner
+from sync_pipeline.syncs.local import sender_default, shown, target_default
+from sync_pipeline.syncs.options import where_clause
+from sync_pipeline.syncs.runner import Scope
+from sync_pipeline.syncs.spec import SyncSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One run's normalized records and the slice of the target they cover."""
+
+    frame: pd.DataFrame
+    scope: Scope | None
+
+
+def read_batch(spec: SyncSpec, scope: Scope | None) -> Batch:
+    """Read the sender for the scope and normalize to the target's columns and types."""
+    frame = runner.read_frame(runner.open_sender(spec, sender_default()), scope)
+    with runner.target_engine(spec, target_default()) as engine:
+        table = runner.reflect_target(engine, spec)
+    return Batch(runner.normalize(spec, frame, table), scope)
+
+
+def latest_batch(engine: sa.Engine, spec: SyncSpec, scope: Scope | None) -> int | None:
+    """The newest batch id stamped on the target rows of the scope (None: no batch yet)."""
+    if runner.reflect_target(engine, spec) is None:
+        return None
+    where = where_clause(spec.options.get("where"), runner.scope_clause(engine, spec, scope))
+    with engine.connect() as conn:
+        target = reflect(conn, spec.table)
+        if spec.batch_column not in target.table.c:
+            raise ConfigError(
+                f"sync {spec.name!r}: table {spec.table!r} has no batch column "
+                f"{spec.batch_column!r}"
+            )
+        query = sa.select(sa.func.max(target.table.c[spec.batch_column]))
+        clause = scope_clause(target, where)
+        if clause is not None:
+            query = query.where(clause)
+        value = conn.execute(query).scalar()
+    return None if value is None else int(value)
+
+
+def check_sync(spec: SyncSpec) -> Iterator[tuple[str, bool]]:
+    """(line, ok) for the sender and the target of one sync; URLs shown without password."""
+    if spec.sender.kind == "sql":
+        url = str(spec.sender.config.get("url") or sender_default())
+        yield _probe("sender", url, spec.sender.config.get("table"))
+    else:
+        try:
+            runner.open_sender(spec, sender_default())
+            yield f"sender {spec.sender.kind}: OK", True
+        except Exception as exc:  # any failure to build it is the answer
+            yield f"sender {spec.sender.kind}: FAILED: {exc}", False
+    try:
+        url = runner.target_url(spec, target_default())
+    except ConfigError as exc:
+        yield f"target: FAILED: {exc}", False
+        return
+    yield _probe("target", url, spec.table)
+
+
+def _probe(role: str, url: str, table: object) -> tuple[str, bool]:
+    """Connect once; report whether `table` exists. Error text never carries the password."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+            schema, _, name = str(table or "").rpartition(".")
+            exists = bool(name) and sa.inspect(conn).has_table(name, schema=schema or None)
+        note = f"table {table} exists" if exists else f"table {table} not created yet"
+        return f"{role} {shown(url)}: OK ({note})", True
+    except Exception as exc:  # report any connection failure, never raise
+        message = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        password = sa.make_url(url).password
+        if password:
+            message = message.replace(str(password), "***")
+        return f"{role} {shown(url)}: FAILED: {message}", False
+    finally:
+        engine.dispose()
