@@ -154,6 +154,7 @@ class SyncSpec:
     batch_column: str = "last_batch_id"
     deleted_column: str = "deleted_at"
     description: str | None = None
+    key_prefix: tuple[str, ...] = ()  # asset keys are <prefix...>/<name>/<step>
 
     @property
     def row_rules(self) -> tuple[Rule, ...]:
