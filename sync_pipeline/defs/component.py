@@ -14,14 +14,16 @@ project's own error naming the sync and the field, with a "did you mean" hint.
 
 import dataclasses
 import datetime as dt
+import functools
+import os
 from collections.abc import Mapping
 from typing import Any, Self, cast
 
 import dagster as dg
 from pydantic import BaseModel, Field, SkipValidation
 
+from sync_pipeline.defs import resources
 from sync_pipeline.defs.factory import build_location
-from sync_pipeline.defs.resources import default_resources, target_kind
 from sync_pipeline.syncs.config import SyncConfig
 from sync_pipeline.syncs.loader import parse_syncs
 from sync_pipeline.syncs.spec import SyncSpec
@@ -79,8 +81,26 @@ class SyncCollection(dg.Component):
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         """Every sync with the location's resources and executor, then the translation."""
-        defs = build_location(self.specs, default_resources(), target_kind())
+        defs = build_location(self.specs, shared_resources(), resources.target_kind())
         return defs.map_asset_specs(func=self.translation.apply)
+
+
+def shared_resources() -> dict[str, object]:
+    """The location's resources, the same objects for every SyncCollection of a project
+    (Definitions.merge accepts one object per resource key)."""
+    envs = (
+        resources.TARGET_URL_ENV,
+        resources.SENDER_URL_ENV,
+        resources.STAGING_DIR_ENV,
+        resources.DEMO_DIR_ENV,
+    )
+    return _resources_for(os.getcwd(), *(os.environ.get(env) for env in envs))
+
+
+@functools.cache
+def _resources_for(*settings: str | None) -> dict[str, object]:
+    """default_resources() once per distinct cwd and settings (the arguments are the cache key)."""
+    return resources.default_resources()
 
 
 def _dates(entry: Any) -> Any:
