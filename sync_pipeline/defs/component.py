@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, SkipValidation
 
 from sync_pipeline.defs import resources
 from sync_pipeline.defs.factory import build_location
+from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.syncs.config import SyncConfig
 from sync_pipeline.syncs.loader import parse_syncs
 from sync_pipeline.syncs.spec import SyncSpec
@@ -74,9 +75,12 @@ class SyncCollection(dg.Component):
     @classmethod
     def load(cls, attributes: BaseModel | None, context: dg.ComponentLoadContext) -> Self:
         """Validate the syncs with the project's loader (errors name the sync and the field)."""
+        source = str(context.path / "defs.yaml")
+        if attributes is None:
+            raise ConfigError(f"{source}: SyncCollection needs `attributes: {{syncs: [...]}}`")
         model = cast(SyncCollectionAttributes, attributes)
         document: dict[str, Any] = {"syncs": [_dates(entry) for entry in model.syncs]}
-        specs = parse_syncs(document, source=str(context.path / "defs.yaml"))
+        specs = parse_syncs(document, source=source)
         return cls(specs, model.translation)
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:

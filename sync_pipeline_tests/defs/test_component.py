@@ -16,6 +16,7 @@ from dagster.components.core.package_entry import discover_entry_point_package_o
 import sync_pipeline
 from sync_pipeline.defs.component import SyncCollection
 from sync_pipeline.demo.data import create_target
+from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.syncs.build import SyncConfigError
 from sync_pipeline_tests.defs.conftest import QUIET
 
@@ -130,6 +131,16 @@ def test_invalid_sync_in_defs_yaml_names_the_sync_and_the_field(
     assert isinstance(error, SyncConfigError)
     assert error.sync == "orders"
     assert message in str(error)
+
+
+def test_collection_without_attributes_says_what_it_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ComponentTreeException) as raised:
+        load(tmp_path, monkeypatch, "type: sync_pipeline.SyncCollection\n")
+
+    assert isinstance(raised.value.__cause__, ConfigError)
+    assert "needs `attributes: {syncs: [...]}`" in str(raised.value.__cause__)
 
 
 @pytest.mark.integration
