@@ -10,10 +10,10 @@ from sync_pipeline.engine.api import (
     missing_after_batch,
 )
 from sync_pipeline.engine.diff import BatchDiff, DiffEntry
-from sync_pipeline.engine.errors import StaleDiffError
 from sync_pipeline.engine.mutations import Writer, WriteRejected
 from sync_pipeline.engine.record_diff import RecordDiff, diff
 from sync_pipeline.engine.results import ImportResult
+from sync_pipeline.errors import StaleDiffError
 
 __all__ = [
     "BatchDiff",

@@ -19,6 +19,8 @@ PG_ADMIN_URL = os.environ.get(
 class TestDb:
     """One isolated database for one test: an engine plus helpers to arrange and re-select."""
 
+    __test__ = False  # a helper, not a test class
+
     kind: str  # "postgres" | "sqlite"
     engine: sa.Engine
     url: str

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from sync_pipeline.defs.factory import EXECUTOR_ENV, executor_from_env
 from sync_pipeline.demo.data import create_target, write_sender
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline_tests.test_dg_cli import REPO, run_dg
 
 BROKER = os.environ.get("SYNC_TEST_CELERY_BROKER", "amqp://guest:guest@127.0.0.1:5672//")

@@ -14,8 +14,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
-from sync_pipeline.db.types import Kind, arrow_type
-from sync_pipeline.engine.coerce import coercer
+from sync_pipeline.values.coerce import coercer
+from sync_pipeline.values.kinds import Kind, arrow_type
 
 # Kinds whose Postgres text output Arrow's CSV reader parses to the carried form directly.
 _CSV_NATIVE: frozenset[Kind] = frozenset(

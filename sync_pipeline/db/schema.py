@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from sync_pipeline.db.types import Kind, column_kind
-from sync_pipeline.engine.errors import SchemaError
+from sync_pipeline.errors import SchemaError
+from sync_pipeline.values.kinds import Kind, column_kind
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ from sync_pipeline.defs import metadata as md
 from sync_pipeline.defs.io import ParquetIOManager
 from sync_pipeline.defs.partitions import backfill_policy_for, partitions_for, scope_for
 from sync_pipeline.defs.resources import SqlDatabase
-from sync_pipeline.engine.errors import SyncError
 from sync_pipeline.engine.staged import drop_diff, load_diff, save_diff
+from sync_pipeline.errors import SyncError
 from sync_pipeline.syncs import rules, runner
 from sync_pipeline.syncs.spec import SyncSpec
 
@@ -205,7 +205,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
                 result = runner.apply(engine, spec, normalized, scope, guard=guard)
             else:  # exactly the staged diff, or StaleDiffError when the target moved
                 result = runner.apply_planned(engine, spec, staged, scope, guard=guard)
-            table = md.table_metadata(engine, spec.table)
+            table = {**md.table_metadata(engine, spec.table), **md.events_metadata(engine, result)}
         _consume_staged(io_manager, keys.diff, partition_keys)
         # an incremental sender's cursor moves only now, after the batch was applied
         cursor = runner.commit_cursor(spec, normalized, sender_db.url)

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, SkipValidation
 
 from sync_pipeline.defs import resources
 from sync_pipeline.defs.factory import build_location
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.syncs.config import SyncConfig
 from sync_pipeline.syncs.loader import parse_syncs
 from sync_pipeline.syncs.spec import SyncSpec

@@ -8,10 +8,10 @@ import dagster as dg
 
 from sync_pipeline.defs.assets import build_assets
 from sync_pipeline.defs.checks import build_checks
-from sync_pipeline.defs.jobs import build_cleanup_job, build_sync_job
-from sync_pipeline.defs.schedules import build_schedules
+from sync_pipeline.defs.jobs import build_cleanup_job, build_prune_job, build_sync_job
+from sync_pipeline.defs.schedules import build_prune_schedule, build_schedules
 from sync_pipeline.defs.sensors import build_missing_sensor
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.syncs.spec import SyncSpec
 
 EXECUTOR_ENV = "SYNC_EXECUTOR"
@@ -19,14 +19,15 @@ EXECUTORS = ("in_process", "multiprocess", "celery")
 
 
 def build_sync(spec: SyncSpec, target_kind: str = "sqlite") -> dg.Definitions:
-    """Assets, checks, jobs, schedule and batch-id sensor of one sync."""
+    """Assets, checks, jobs (prune_events with a retention), schedules and batch-id sensor."""
     sync_job = build_sync_job(spec)
     cleanup_job = build_cleanup_job(spec)
+    prune_job = build_prune_job(spec)
     return dg.Definitions(
         assets=build_assets(spec, target_kind),
         asset_checks=build_checks(spec),
-        jobs=[sync_job, cleanup_job],
-        schedules=build_schedules(spec, sync_job),
+        jobs=[sync_job, cleanup_job, *([prune_job] if prune_job else [])],
+        schedules=[*build_schedules(spec, sync_job), *build_prune_schedule(prune_job)],
         sensors=[build_missing_sensor(spec, cleanup_job)],
     )
 
@@ -39,7 +40,7 @@ def build_location(
 ) -> dg.Definitions:
     """Every sync plus shared resources; the executor defaults to `$SYNC_EXECUTOR` (in-process)."""
     with warnings.catch_warnings():
-        # Known and accepted: backfill_policy is beta, partitioned checks are preview (notes §1).
+        # Known and accepted: backfill_policy is beta, partitioned checks are preview in 1.13.
         warnings.simplefilter("ignore", dg.BetaWarning)
         warnings.simplefilter("ignore", dg.PreviewWarning)
         return dg.Definitions.merge(

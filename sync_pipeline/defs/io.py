@@ -1,9 +1,9 @@
 """Staged batches between steps as Parquet files, one per partition or partition range.
 
 The default pickle IO manager cannot store one output for several partitions, which a
-single-run range backfill produces (notes §4). Here a range is one file named after its first
-and last key; a downstream step in the same run loads exactly that file, and a step that asks
-for a range materialized one partition at a time gets the per-partition files concatenated.
+single-run range backfill produces. Here a range is one file named after its first and last
+key; a downstream step in the same run loads exactly that file, and a step that asks for a range
+materialized one partition at a time gets the per-partition files concatenated.
 """
 
 from pathlib import Path

@@ -5,6 +5,7 @@ from typing import Any, TypeAlias
 
 import dagster as dg
 
+from sync_pipeline import events
 from sync_pipeline.defs.assets import FamilyKeys
 from sync_pipeline.defs.checks import missing_check_key
 from sync_pipeline.defs.resources import SqlDatabase
@@ -92,3 +93,31 @@ def build_cleanup_job(spec: SyncSpec) -> dg.JobDefinition:
         cleanup()
 
     return cleanup_job
+
+
+def prune_job_name(spec: SyncSpec) -> str:
+    return f"{spec.name}_prune_events"
+
+
+def build_prune_job(spec: SyncSpec) -> dg.JobDefinition | None:
+    """With `events: {retention_days: n}`: drop the target's change events older than n days
+    (never what a durable consumer has not acknowledged)."""
+    retention = spec.events_retention
+    if retention is None:
+        return None
+
+    @dg.op(name=f"{spec.name}__prune_events")
+    def prune(context: dg.OpExecutionContext, target_db: SqlDatabase) -> None:
+        with target_engine(spec, target_db.url) as engine:
+            dropped = events.prune(engine, older_than=retention)
+        context.log.info(f"pruned {dropped} change event(s) older than {retention}")
+
+    @dg.job(
+        name=prune_job_name(spec),
+        tags={"sync_table": spec.table},
+        description=f"Drop change events older than {retention} from the target of `{spec.name}`.",
+    )
+    def prune_job() -> None:
+        prune()
+
+    return prune_job

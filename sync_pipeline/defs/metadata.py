@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
+from sync_pipeline import events
 from sync_pipeline.syncs.rules import RuleOutcome
 from sync_pipeline.syncs.runner import Scope
 
@@ -62,6 +63,20 @@ def result_metadata(result: Any) -> dict[str, Any]:
     if result.errors:
         sample = [f"{reason}: {_cell(record)}" for record, reason in result.errors[:10]]
         meta["error_sample"] = dg.MetadataValue.md("\n".join(f"- {s}" for s in sample))
+    return meta
+
+
+def events_metadata(engine: sa.Engine, result: Any) -> dict[str, Any]:
+    """How many change events the write recorded and the stream position of the last one."""
+    count = int(getattr(result, "events", 0) or 0)
+    meta: dict[str, Any] = {"events": dg.MetadataValue.int(count)}
+    if count:  # events off: no query at all
+        txid = result.txid
+        position = events.last_position(
+            engine, **({"txid": txid} if txid is not None else {"batch_id": result.batch_id})
+        )
+        if position is not None:
+            meta["last_event_position"] = str(position)
     return meta
 
 

@@ -37,3 +37,13 @@ def _static_schedule(spec: SyncSpec, job: SyncJob, name: str) -> dg.ScheduleDefi
         return [dg.RunRequest(run_key=f"{v}:{tick}", partition_key=v) for v in values]
 
     return every_value
+
+
+PRUNE_CRON = "17 3 * * *"  # daily, off the hour
+
+
+def build_prune_schedule(job: dg.JobDefinition | None) -> list[dg.ScheduleDefinition]:
+    """The daily run of a sync's prune_events job (none without a retention)."""
+    if job is None:
+        return []
+    return [dg.ScheduleDefinition(name=f"{job.name}_schedule", job=job, cron_schedule=PRUNE_CRON)]

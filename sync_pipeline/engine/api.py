@@ -21,7 +21,7 @@ from sync_pipeline.engine.plan import make_plan, scope_clause
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.spec import ImportOptions
 from sync_pipeline.engine.stale import check_current
-from sync_pipeline.engine.values import decode_row
+from sync_pipeline.values.carried import decode_row
 
 
 class BatchImport:

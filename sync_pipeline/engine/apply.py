@@ -13,11 +13,11 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sync_pipeline.db.copy import create_stage, fill_stage, truncate
-from sync_pipeline.engine.values import decode_row
 from sync_pipeline.events.model import EventOptions
 from sync_pipeline.events.record_pg import PgEvents
 from sync_pipeline.events.record_rows import RowEvents
 from sync_pipeline.events.recorders import recorder_for
+from sync_pipeline.values.carried import decode_row
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import OID
 
 from sync_pipeline.db.copy import bulk_insert
 from sync_pipeline.db.schema import TargetTable
-from sync_pipeline.engine.coerce import coercer
+from sync_pipeline.values.coerce import coercer
 
 LEDGER_TABLE = "_sync_batches"
 

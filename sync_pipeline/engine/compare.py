@@ -1,25 +1,15 @@
-"""Equality for change detection (DESIGN §3.2): one definition for the engine and for diff()."""
+"""Equality for change detection (semantics §3.2): one definition for the engine and for diff()."""
 
 import datetime as dt
 import json
-import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from sync_pipeline.values.carried import is_null
+
 # A comparator answers "has this field changed?": callable(new, old) -> bool.
 Comparator = Callable[[Any, Any], bool]
-
-
-def is_null(value: Any) -> bool:
-    """None, NaN (float or Decimal) and pandas' NA/NaT are all one value: null."""
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return math.isnan(value)
-    if isinstance(value, Decimal):
-        return value.is_nan()
-    return type(value).__name__ in {"NAType", "NaTType"}
 
 
 def values_equal(new: Any, old: Any) -> bool:

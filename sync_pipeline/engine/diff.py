@@ -7,7 +7,7 @@ from typing import Any, Literal, get_args
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sync_pipeline.engine.values import decode, decode_row
+from sync_pipeline.values.carried import decode, decode_row
 
 Effect = Literal["added", "changed", "unchanged", "skipped", "deleted", "missing"]
 EFFECTS: tuple[Effect, ...] = get_args(Effect)

@@ -8,7 +8,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from sync_pipeline.db.types import arrow_type
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.apply import (
     ChunkWrite,
@@ -19,7 +18,6 @@ from sync_pipeline.engine.apply import (
     writer_for,
 )
 from sync_pipeline.engine.diff import BatchDiff
-from sync_pipeline.engine.errors import ApplyError, ConfigError
 from sync_pipeline.engine.fetch import fetch_by_keys, fetch_scope
 from sync_pipeline.engine.keys import KeyCodes
 from sync_pipeline.engine.matching import compute_diff
@@ -27,7 +25,9 @@ from sync_pipeline.engine.normalize import Records, normalize, normalize_batch
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.seen import SeenRows
-from sync_pipeline.engine.values import decode_row
+from sync_pipeline.errors import ApplyError, ConfigError
+from sync_pipeline.values.carried import decode_row
+from sync_pipeline.values.kinds import arrow_type
 
 Callback = Callable[[list[dict[str, Any]]], Any]
 

@@ -13,9 +13,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sync_pipeline.db.types import Kind
 from sync_pipeline.engine.spec import KeyCallable
-from sync_pipeline.engine.values import decode_row
+from sync_pipeline.values.carried import decode_row
+from sync_pipeline.values.kinds import Kind
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,16 +6,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sync_pipeline.db.types import arrow_type
-from sync_pipeline.engine.coerce import CoercionError, coercer
 from sync_pipeline.engine.compare import Comparator
 from sync_pipeline.engine.diff import BatchDiff, count_effects
-from sync_pipeline.engine.errors import AmbiguousMatchError, RecordError
 from sync_pipeline.engine.keys import KeyCodes, Keys, build_keys
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.policies import Selection, drop_earlier, kept_keys, select_rows, unique
 from sync_pipeline.engine.spec import COPY
-from sync_pipeline.engine.values import decode, decode_row
+from sync_pipeline.errors import AmbiguousMatchError, RecordError
+from sync_pipeline.values.carried import decode, decode_row
+from sync_pipeline.values.coerce import CoercionError, coercer
+from sync_pipeline.values.kinds import arrow_type
 
 
 def compute_diff(

@@ -15,11 +15,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sync_pipeline.db.schema import TargetTable
-from sync_pipeline.db.types import TEXT_CARRIED, Kind, arrow_type
-from sync_pipeline.engine.coerce import coercer
-from sync_pipeline.engine.errors import ConfigError, RecordError, SchemaError
 from sync_pipeline.engine.spec import ImportOptions
+from sync_pipeline.errors import ConfigError, RecordError, SchemaError
 from sync_pipeline.values import checks
+from sync_pipeline.values.coerce import coercer
+from sync_pipeline.values.kinds import TEXT_CARRIED, Kind, arrow_type
 
 Records: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | pa.Table
 RowAt = Callable[[int], Mapping[str, Any]]

@@ -7,9 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from sync_pipeline.db.schema import TargetTable
-from sync_pipeline.engine.errors import ConfigError, SchemaError
 from sync_pipeline.engine.keys import KeySpec
 from sync_pipeline.engine.spec import COPY, ImportOptions
+from sync_pipeline.errors import ConfigError, SchemaError
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Which records of a batch take part: the null-key and duplicate policies (DESIGN §3.1)."""
+"""Which records of a batch take part: the null-key and duplicate policies (semantics §3.1)."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -6,10 +6,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sync_pipeline.engine.errors import DuplicateKeyError, RecordError
 from sync_pipeline.engine.keys import Keys
 from sync_pipeline.engine.plan import Plan
-from sync_pipeline.engine.values import decode_row
+from sync_pipeline.errors import DuplicateKeyError, RecordError
+from sync_pipeline.values.carried import decode_row
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Record-level diff (EctoDiff for mappings): what changed between two versions of one record.
 
-Fields compare with the engine's equality (`compare.changed`: DESIGN §3.2, §3.11), so
+Fields compare with the engine's equality (`compare.changed`: semantics §3.2, §3.11), so
 `Decimal('1.0')` equals `Decimal('1.00')`, None equals NaN, and per-field comparators apply.
 Nested child lists are matched by their own key; see docs/record_diff.md.
 """
@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias, get_args
 
-from sync_pipeline.engine.compare import Comparator, changed, is_null, values_equal
-from sync_pipeline.engine.errors import SyncError
+from sync_pipeline.engine.compare import Comparator, changed, values_equal
+from sync_pipeline.errors import SyncError
+from sync_pipeline.values.carried import is_null
 
 Effect = Literal["added", "deleted", "changed", "replaced"]
 EFFECTS: tuple[Effect, ...] = get_args(Effect)

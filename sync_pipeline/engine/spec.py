@@ -8,7 +8,7 @@ from typing import Any, Literal, get_args
 import sqlalchemy as sa
 
 from sync_pipeline.engine.compare import Comparator
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.events.model import EventOptions, event_options
 
 Strategy = Literal["skip", "overwrite", "merge", "append"]

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from sync_pipeline.engine.diff import BatchDiff
-from sync_pipeline.engine.errors import SyncError
+from sync_pipeline.errors import SyncError
 
 FORMAT = 1
 TABLES = ("rows", "old", "new", "changed_mask", "missing_rows", "keys")

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from sync_pipeline.db.read import read_rows
 from sync_pipeline.engine.diff import BatchDiff
-from sync_pipeline.engine.errors import ConfigError, StaleDiffError
 from sync_pipeline.engine.plan import Plan
+from sync_pipeline.errors import ConfigError, StaleDiffError
 
 
 def check_current(conn: sa.Connection, plan: Plan, diff: BatchDiff) -> None:

@@ -7,7 +7,9 @@ for commit in events.read(engine, after=cursor): ...
 
 from sync_pipeline.events.asubscribe import AsyncSubscription, asubscribe
 from sync_pipeline.events.cache import Relation, sync
+from sync_pipeline.events.fanout import Fanout, Subscriber
 from sync_pipeline.events.jsonvalues import dumps
+from sync_pipeline.events.lookup import last_position
 from sync_pipeline.events.model import (
     ChangeEvent,
     Commit,
@@ -27,13 +29,16 @@ __all__ = [
     "Commit",
     "CursorTooOld",
     "EventOptions",
+    "Fanout",
     "Position",
     "Relation",
     "Row",
+    "Subscriber",
     "Subscription",
     "asubscribe",
     "dumps",
     "install",
+    "last_position",
     "prune",
     "read",
     "snapshot",

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sync_pipeline.db.types import Kind
+from sync_pipeline.values.kinds import Kind
 
 
 def _default(value: Any) -> Any:

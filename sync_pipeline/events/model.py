@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from sync_pipeline.engine.errors import ConfigError, SyncError
+from sync_pipeline.errors import ConfigError, SyncError
 
 Effect = Literal["inserted", "updated", "deleted"]
 EFFECTS: tuple[Effect, ...] = get_args(Effect)

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sync_pipeline.db.connect import Target, transaction
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.events import schema
 from sync_pipeline.events.read import horizon
 

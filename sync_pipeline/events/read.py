@@ -8,8 +8,7 @@ import sqlalchemy as sa
 
 from sync_pipeline.db.connect import Target, as_engine
 from sync_pipeline.db.schema import reflect
-from sync_pipeline.db.types import Kind
-from sync_pipeline.engine.errors import ConfigError, SchemaError
+from sync_pipeline.errors import ConfigError, SchemaError
 from sync_pipeline.events import schema
 from sync_pipeline.events.jsonvalues import decode_values, loads
 from sync_pipeline.events.model import (
@@ -21,6 +20,7 @@ from sync_pipeline.events.model import (
     Position,
     Row,
 )
+from sync_pipeline.values.kinds import Kind
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sync_pipeline.db.connect import Target, as_engine
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.events import schema
 from sync_pipeline.events.model import Commit, Position
 from sync_pipeline.events.read import Kinds, fetch
@@ -51,7 +51,7 @@ class Subscription:
         self._kinds = Kinds()
         self._idle_version: int | None = None
         with self.engine.begin() as conn:
-            _check_where(conn, self.tables, where)
+            check_where(conn, self.tables, where)
             if consumer is not None:  # registered at once, so prune() keeps what it needs
                 schema.ensure(conn)
                 stored = _stored(conn, consumer)
@@ -180,7 +180,7 @@ def _tables(tables: Sequence[str]) -> list[str]:
     return list(tables)
 
 
-def _check_where(conn: sa.Connection, tables: list[str], where: Mapping[str, Any] | None) -> None:
+def check_where(conn: sa.Connection, tables: list[str], where: Mapping[str, Any] | None) -> None:
     """`where` may only name key columns recorded for every subscribed table."""
     if not where:
         return

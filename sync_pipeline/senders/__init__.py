@@ -12,7 +12,7 @@ See each class's docstring for the keys.
 
 from typing import Any, Literal, get_args
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders.base import PartitionFilter, Sender
 
 SenderKind = Literal["sql", "files", "inbox", "fake"]

@@ -8,32 +8,12 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.senders.errors import SenderError
+from sync_pipeline.values.kinds import ColumnKind
 
 
 def arrow_type_for(sa_type: sa.types.TypeEngine[Any]) -> pa.DataType | None:
     """The Arrow type for a reflected SQL column type, or None to infer from the values."""
-    if isinstance(sa_type, sa.Boolean):
-        return pa.bool_()
-    if isinstance(sa_type, sa.Integer):
-        return pa.int64()
-    if isinstance(sa_type, sa.Float):
-        return pa.float64()
-    if isinstance(sa_type, sa.Numeric):
-        p, s = sa_type.precision, sa_type.scale
-        return pa.decimal128(p, s) if p and s is not None and p <= 38 else None
-    if isinstance(sa_type, sa.DateTime):
-        return pa.timestamp("us", tz="UTC" if sa_type.timezone else None)
-    if isinstance(sa_type, sa.Date):
-        return pa.date32()
-    if isinstance(sa_type, sa.Time):
-        return pa.time64("us")
-    if isinstance(sa_type, sa.JSON):
-        return pa.json_(pa.string())
-    if isinstance(sa_type, (sa.String, sa.Uuid, sa.Enum)):
-        return pa.string()
-    if isinstance(sa_type, sa.LargeBinary):
-        return pa.binary()
-    return None
+    return ColumnKind.of_sql(sa_type).wire
 
 
 def _prepare(values: list[Any], arrow: pa.DataType | None) -> list[Any]:

@@ -19,8 +19,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import DDLCompiler
 from sqlalchemy.sql.ddl import ExecutableDDLElement
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders.errors import SchemaDriftError
+from sync_pipeline.values.kinds import ColumnKind
 
 DriftPolicy = Literal["error", "ignore", "add_columns"]
 DRIFT_POLICIES: tuple[str, ...] = get_args(DriftPolicy)
@@ -122,21 +123,7 @@ def _compile_add_column(element: AddColumn, compiler: DDLCompiler, **kw: Any) ->
 
 def sql_type_for(arrow: pa.DataType | None) -> sa.types.TypeEngine[Any]:
     """A SQL column type for a sender column's Arrow type (text when unknown)."""
-    if arrow is None:
-        return sa.Text()
-    checks: list[tuple[Any, Any]] = [
-        (pa.types.is_boolean, sa.Boolean),
-        (pa.types.is_integer, sa.BigInteger),
-        (pa.types.is_floating, sa.Float),
-        (pa.types.is_decimal, lambda: sa.Numeric(arrow.precision, arrow.scale)),
-        (pa.types.is_timestamp, lambda: sa.DateTime(timezone=arrow.tz is not None)),
-        (pa.types.is_date, sa.Date),
-        (pa.types.is_time, sa.Time),
-        (pa.types.is_binary, sa.LargeBinary),
-    ]
-    if isinstance(arrow, pa.ExtensionType) and arrow.extension_name == "arrow.json":
-        return sa.JSON()
-    return next((make() for test, make in checks if test(arrow)), sa.Text())
+    return ColumnKind.of_arrow(arrow).sql
 
 
 def reconcile_drift(

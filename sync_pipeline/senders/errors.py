@@ -1,6 +1,6 @@
 """Errors raised while reading a sender: each names the source, and for bad values the field."""
 
-from sync_pipeline.engine.errors import SchemaError, SyncError
+from sync_pipeline.errors import SchemaError, SyncError
 
 
 class SenderError(SyncError):

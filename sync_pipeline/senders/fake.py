@@ -5,7 +5,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders.base import PartitionFilter
 from sync_pipeline.senders.partition import in_window
 

@@ -27,14 +27,14 @@ from typing import Any, Literal, get_args
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders.arrow import ChunkBuilder
 from sync_pipeline.senders.base import PartitionFilter
 from sync_pipeline.senders.errors import BadValueError, SchemaDriftError, SenderError
 from sync_pipeline.senders.file_formats import csv_records, json_array_records, ndjson_records
 from sync_pipeline.senders.partition import in_window
 from sync_pipeline.senders.selection import Selection
-from sync_pipeline.senders.types import ColumnType, column_types
+from sync_pipeline.values.declared import ColumnType, column_types
 
 FileFormat = Literal["csv", "json", "ndjson", "parquet"]
 FILE_FORMATS: tuple[str, ...] = get_args(FileFormat)

@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Any
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders.base import PartitionFilter
 
 

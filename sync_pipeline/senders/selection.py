@@ -6,9 +6,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders.errors import BadValueError, SchemaDriftError
-from sync_pipeline.senders.types import ColumnType
+from sync_pipeline.values.declared import ColumnType
 
 
 def _hint(name: str, available: Sequence[str]) -> str:

@@ -20,13 +20,13 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from sync_pipeline.engine.errors import ConfigError
-from sync_pipeline.engine.mutations.casting import cast_value
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders.arrow import ChunkBuilder, arrow_type_for
 from sync_pipeline.senders.base import PartitionFilter
 from sync_pipeline.senders.errors import SenderError
 from sync_pipeline.senders.selection import Selection
 from sync_pipeline.senders.state import CursorStore
+from sync_pipeline.values.client import cast_value
 
 
 def _typed(column: sa.ColumnElement[Any], value: Any) -> Any:

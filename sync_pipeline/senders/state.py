@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sync_pipeline.senders.values import decode_tagged, encode_tagged
+from sync_pipeline.values.tagged import decode_tagged, encode_tagged
 
 DEFAULT_TABLE = "sync_pipeline_cursors"
 

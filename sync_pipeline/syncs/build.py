@@ -11,11 +11,11 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.engine.spec import ImportOptions
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders import SENDER_KINDS, build_sender, sender_class
 from sync_pipeline.syncs import config as cfg
-from sync_pipeline.syncs.options import import_kwargs
+from sync_pipeline.syncs.options import events_option, events_retention, import_kwargs
 from sync_pipeline.syncs.spec import (
     CallableRef,
     Partitioning,
@@ -80,6 +80,7 @@ def build_spec(model: cfg.SyncConfig) -> SyncSpec:
         callbacks=_callbacks(fail, model.callbacks),
         options=frozen_mapping(
             {k: getattr(model, k) for k in _PLAIN if getattr(model, k) is not None}
+            | events_option(model.events)
         ),
         target=_target(fail, model.target),
         create_table=model.create_table,
@@ -96,6 +97,7 @@ def build_spec(model: cfg.SyncConfig) -> SyncSpec:
         batch_column=model.batch_column,
         deleted_column=model.deleted_column,
         description=model.description,
+        events_retention=events_retention(model.events),
     )
     return dataclasses.replace(spec, strategy=_engine_check(fail, spec, model.strategy))
 

@@ -2,8 +2,8 @@
 
 import sqlalchemy as sa
 
-from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.engine.missing import CleanupResult, delete_missing
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.syncs.options import where_clause
 from sync_pipeline.syncs.runner import Scope, scope_clause
 from sync_pipeline.syncs.spec import SyncSpec

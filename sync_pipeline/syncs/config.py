@@ -107,6 +107,15 @@ class PartitioningConfig(_Model):
     timezone: StrictStr = "UTC"
 
 
+class EventsConfig(_Model):
+    """Change events of the sync's writes: key columns to record, and how long to keep them."""
+
+    keys: list[StrictStr] = Field([], description="columns recorded on every event (filters)")
+    retention_days: StrictInt | StrictFloat | None = Field(
+        None, ge=0, description="a daily job prunes the target's events older than this"
+    )
+
+
 class SyncConfig(_Model):
     """One sync: where records come from, how they match and validate, where they are written."""
 
@@ -156,6 +165,9 @@ class SyncConfig(_Model):
     schedule: StrictStr | None = Field(None, description="a 5-field cron expression")
     missing: MissingPolicy = "report"
     deleted_column: StrictStr = "deleted_at"
+    events: EventsConfig | StrictBool = Field(
+        False, description="record change events: true, or {keys: [...], retention_days: n}"
+    )
 
 
 class SyncsFile(_Model):
@@ -174,6 +186,7 @@ NESTED: dict[str, tuple[type[BaseModel], ...]] = {
     "update_if_exists": (UpdateValue, UpdateSql, UpdateFunction),
     "transforms": (FunctionRef,),
     "comparison_key": (FunctionRef,),
+    "events": (EventsConfig,),
 }
 
 

@@ -4,12 +4,14 @@ The loader passes these keywords to the engine's own validator (ImportOptions.fr
 the code location loads; a run passes the very same keywords to BatchImport.
 """
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from sync_pipeline.engine.spec import COPY
+from sync_pipeline.syncs import config as cfg
 from sync_pipeline.syncs.spec import SyncSpec, UpdateRule
 from sync_pipeline.syncs.target import delete_flag
 
@@ -70,6 +72,22 @@ def where_clause(where: Mapping[str, Any] | None, scope: Any) -> Any:
         for name, value in where.items()
     ]
     return sa.and_(*parts, scope)
+
+
+def events_option(events: bool | cfg.EventsConfig) -> dict[str, Any]:
+    """The engine's `events` option: True, or {"keys": [...]} (off: no option at all)."""
+    if events is False:
+        return {}
+    if events is True or not events.keys:
+        return {"events": True}
+    return {"events": {"keys": list(events.keys)}}
+
+
+def events_retention(events: bool | cfg.EventsConfig) -> dt.timedelta | None:
+    """How long the target keeps events (`retention_days`), or None: kept until pruned."""
+    if isinstance(events, bool) or events.retention_days is None:
+        return None
+    return dt.timedelta(days=events.retention_days)
 
 
 def _load(ref: Any) -> Any:

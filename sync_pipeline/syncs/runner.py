@@ -12,15 +12,15 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.engine.api import BatchImport, missing_after_batch
-from sync_pipeline.engine.compare import is_null
 from sync_pipeline.engine.diff import BatchDiff
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders import build_sender
 from sync_pipeline.senders.base import PartitionFilter, Sender
 from sync_pipeline.syncs.options import import_kwargs, where_clause
 from sync_pipeline.syncs.spec import SyncSpec
 from sync_pipeline.syncs.target import ensure_table, fit_to_target
 from sync_pipeline.syncs.typed import batch_types, cast_frame
+from sync_pipeline.values.carried import is_null
 
 
 @dataclass(frozen=True, slots=True)

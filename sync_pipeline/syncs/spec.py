@@ -154,6 +154,8 @@ class SyncSpec:
     batch_column: str = "last_batch_id"
     deleted_column: str = "deleted_at"
     description: str | None = None
+    # events are an engine option (options["events"]); this is how long the target keeps them
+    events_retention: dt.timedelta | None = None
     key_prefix: tuple[str, ...] = ()  # asset keys are <prefix...>/<name>/<step>
 
     @property

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 
-from sync_pipeline.engine.errors import SchemaError
+from sync_pipeline.errors import SchemaError
 from sync_pipeline.senders.drift import AddColumn, reconcile_drift, sql_type_for
 from sync_pipeline.syncs.spec import SyncSpec
 

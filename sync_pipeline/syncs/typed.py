@@ -14,11 +14,11 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from sync_pipeline.db.types import column_kind
-from sync_pipeline.engine.coerce import CoercionError, coercer
-from sync_pipeline.engine.compare import is_null
 from sync_pipeline.senders.errors import BadValueError
 from sync_pipeline.senders.files import SOURCE_FILE, SOURCE_LINE
+from sync_pipeline.values.carried import is_null
+from sync_pipeline.values.coerce import CoercionError, coercer
+from sync_pipeline.values.kinds import column_kind
 
 _INT = re.compile(r"^[+-]?(0|[1-9]\d*)$")
 _DECIMAL = re.compile(r"^[+-]?(0|[1-9]\d*)\.(\d+)$")

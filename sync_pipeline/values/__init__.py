@@ -1,4 +1,5 @@
-"""Values: the checks every source of values shares (library records, files, client writes).
+"""Values: column kinds, one parser per kind with named policies, and the checks they share.
 
-A leaf package: it imports nothing from the rest of sync_pipeline, so every layer may use it.
+A leaf package: it imports nothing from the rest of sync_pipeline but errors, so every layer may
+use it (see ruff.toml here).
 """

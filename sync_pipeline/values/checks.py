@@ -68,6 +68,11 @@ def quantize(value: Decimal, scale: int, rounding: str) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-scale), context=context)
 
 
+def exact_normalize(value: Decimal) -> Decimal:
+    """`value` without trailing zeros, never rounded (Decimal.normalize rounds to 28 digits)."""
+    return value.normalize(Context(prec=max(len(value.as_tuple().digits), 1)))
+
+
 def parse_float(text: str) -> float:
     """A float from text; text beyond the float range ('1e400') is refused, not made infinite."""
     try:
@@ -155,11 +160,15 @@ def parse_json(text: str, max_depth: int = JSON_MAX_DEPTH) -> Any:
 
 
 def dump_json(value: Any, default: Callable[[Any], Any] | None = None) -> str:
-    """Canonical JSON text (sorted keys, no spaces) of a checked value."""
+    """Canonical JSON text (sorted keys, no spaces) of a checked value.
+
+    Numbers are written as Postgres' jsonb keeps them: an integral float as the integer it is
+    (1e16 -> 10000000000000000, -0.0 -> 0), so a value read back compares equal to what was sent.
+    """
     check_json(value)
     try:
         return json.dumps(
-            value,
+            _jsonb_numbers(value),
             sort_keys=True,
             separators=(",", ":"),
             ensure_ascii=False,
@@ -168,6 +177,17 @@ def dump_json(value: Any, default: Callable[[Any], Any] | None = None) -> str:
         )
     except (TypeError, ValueError) as exc:
         raise InvalidValue(f"not JSON-serializable: {exc}") from None
+
+
+def _jsonb_numbers(value: Any) -> Any:
+    """Integral floats as exact integers, at any depth (check_json bounded the depth)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(Decimal(repr(value)))
+    if isinstance(value, dict):
+        return {k: _jsonb_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonb_numbers(v) for v in value]
+    return value
 
 
 def _json_text(text: str) -> None:

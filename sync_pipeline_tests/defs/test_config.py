@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.syncs import SyncConfigError, load_syncs, parse_syncs, runner
 from sync_pipeline.syncs.config import json_schema
 from sync_pipeline.syncs.loader import CONFIG_ENV, config_path

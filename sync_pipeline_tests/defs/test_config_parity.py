@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import comparators, import_records
-from sync_pipeline.engine.errors import SyncError
+from sync_pipeline.errors import SyncError
 from sync_pipeline.syncs import parse_syncs, runner
 from sync_pipeline_tests.dbs import TestDb
 

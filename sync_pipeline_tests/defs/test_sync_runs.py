@@ -56,6 +56,7 @@ def test_whole_sync_materializes_and_target_matches_sender(
     assert applied.metadata["created"].value == len(expected)
     assert applied.metadata["dagster/row_count"].value == len(expected)
     assert ("txid" in applied.metadata) == (db.kind == "postgres")
+    assert applied.metadata["events"].value == 0 and "last_event_position" not in applied.metadata
 
 
 def test_failing_blocking_check_stops_the_write(

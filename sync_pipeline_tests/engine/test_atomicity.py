@@ -1,4 +1,4 @@
-"""DESIGN §3.7: one batch is one transaction; record errors abort or are collected."""
+"""semantics §3.7: one batch is one transaction; record errors abort or are collected."""
 
 import hashlib
 
@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import import_records
-from sync_pipeline.engine.errors import ApplyError, RecordError
+from sync_pipeline.errors import ApplyError, RecordError
 from sync_pipeline_tests.engine.tables import people
 
 pytestmark = pytest.mark.integration

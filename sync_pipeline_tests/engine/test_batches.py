@@ -1,4 +1,4 @@
-"""DESIGN §3.5: batch ids on every seen row, per-table monotonic ids, missing_after_batch."""
+"""semantics §3.5: batch ids on every seen row, per-table monotonic ids, missing_after_batch."""
 
 import pytest
 import sqlalchemy as sa

@@ -1,9 +1,9 @@
-"""DESIGN §3.6: callbacks in chunks, on_updated_when, before_insert, chunk sizes, prepare()."""
+"""semantics §3.6: callbacks in chunks, on_updated_when, before_insert, chunk sizes, prepare()."""
 
 import pytest
 
 from sync_pipeline import BatchImport, import_records
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline_tests.engine.tables import people
 
 pytestmark = pytest.mark.integration

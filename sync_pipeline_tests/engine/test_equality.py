@@ -1,4 +1,4 @@
-"""DESIGN §3.2: change detection on Postgres and SQLite; unchanged rows get no write at all."""
+"""semantics §3.2: change detection on Postgres and SQLite; unchanged rows get no write at all."""
 
 import datetime as dt
 from decimal import Decimal

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import import_records
-from sync_pipeline.engine.errors import RecordError, SchemaError
+from sync_pipeline.errors import RecordError, SchemaError
 from sync_pipeline_tests.engine.tables import people, products
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""DESIGN §3.1: match-by fields, composite keys, callables, case folding, custom keys, nulls,
+"""semantics §3.1: match-by fields, composite keys, callables, case folding, custom keys, nulls,
 duplicates. Every test runs on Postgres and SQLite."""
 
 import pytest
@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync_pipeline import BatchImport, import_records
-from sync_pipeline.engine.errors import AmbiguousMatchError, DuplicateKeyError, RecordError
 from sync_pipeline.engine.keys import KeyCodes, KeySpec, build_keys
+from sync_pipeline.errors import AmbiguousMatchError, DuplicateKeyError, RecordError
 from sync_pipeline_tests.engine.tables import people
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import import_records
-from sync_pipeline.engine.errors import SyncError
 from sync_pipeline.engine.missing import delete_missing, deletion_blocked
+from sync_pipeline.errors import SyncError
 from sync_pipeline_tests.dbs import TestDb
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import Writer, WriteRejected
-from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.engine.mutations import Operation, Transaction
 from sync_pipeline.engine.mutations.casting import cast_row
+from sync_pipeline.errors import ConfigError
 from sync_pipeline_tests import dbs
 from sync_pipeline_tests.engine.mutation_helpers import (
     SEEDED,

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from sync_pipeline import RecordDiff, diff
 from sync_pipeline.engine.compare import values_equal
-from sync_pipeline.engine.errors import SyncError
 from sync_pipeline.engine.record_diff import EFFECTS, RecordDiffError
+from sync_pipeline.errors import SyncError
 
 PET = {"id": 1, "name": "Spot", "type": "Cat", "owner_id": None}
 
@@ -353,7 +353,7 @@ def test_single_child_removed_is_deleted_and_unchanged_is_omitted():
     assert diff(same, dict(same), children={"owner": "id"}) is None
 
 
-# --- equality: same as the engine (DESIGN §3.2, §3.11) -----------------------------------------
+# --- equality: same as the engine (semantics §3.2, §3.11) -----------------------------------------
 
 UTC = dt.UTC
 CEST = dt.timezone(dt.timedelta(hours=2))

@@ -1,9 +1,9 @@
-"""DESIGN §3.10: names are checked against the reflected schema; values are always bound."""
+"""semantics §3.10: names are checked against the reflected schema; values are always bound."""
 
 import pytest
 
 from sync_pipeline import BatchImport, import_records, missing_after_batch
-from sync_pipeline.engine.errors import RecordError, SchemaError
+from sync_pipeline.errors import RecordError, SchemaError
 from sync_pipeline_tests.engine.tables import people
 
 pytestmark = pytest.mark.integration

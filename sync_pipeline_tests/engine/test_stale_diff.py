@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync_pipeline import BatchImport, StaleDiffError, import_records, missing_after_batch
-from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.engine.staged import drop_diff, load_diff, save_diff
+from sync_pipeline.errors import ConfigError
 from sync_pipeline_tests.engine.tables import people, products
 
 pytestmark = pytest.mark.integration

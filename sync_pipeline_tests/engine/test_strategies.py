@@ -1,10 +1,10 @@
-"""DESIGN §3.4: the four conflict strategies, with exact counts, on Postgres and SQLite."""
+"""semantics §3.4: the four conflict strategies, with exact counts, on Postgres and SQLite."""
 
 import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import ImportResult, import_multiple, import_records
-from sync_pipeline.engine.errors import ConfigError, RecordError
+from sync_pipeline.errors import ConfigError, RecordError
 from sync_pipeline_tests.engine.tables import people, rows_without
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import BatchImport, import_records, missing_after_batch
-from sync_pipeline.engine.errors import DuplicateKeyError
+from sync_pipeline.errors import DuplicateKeyError
 from sync_pipeline_tests.engine.tables import people
 
 pytestmark = pytest.mark.integration

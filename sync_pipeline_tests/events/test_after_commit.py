@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import Writer, WriteRejected, events, import_records
-from sync_pipeline.engine.errors import ApplyError
+from sync_pipeline.errors import ApplyError
 from sync_pipeline_tests.engine.mutation_helpers import ins, make_todos, payload, upd
 from sync_pipeline_tests.events.helpers import accounts, effects
 

@@ -3,7 +3,7 @@
 import pytest
 
 from sync_pipeline import events, import_records
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline_tests.events.helpers import accounts
 
 pytestmark = pytest.mark.integration

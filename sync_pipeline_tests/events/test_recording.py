@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import events, import_multiple, import_records
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline_tests.events.helpers import accounts, all_events, effects, has_event_tables
 
 pytestmark = pytest.mark.integration

@@ -110,7 +110,7 @@ def test_the_async_subscription_delivers_the_same_commits(bank):
 
 @pytest.mark.parametrize("text", ["", "1", "1.2.3", "a.b", "-1.2"])
 def test_a_position_string_that_is_not_seq_dot_n_is_a_config_error(text):
-    from sync_pipeline.engine.errors import ConfigError
+    from sync_pipeline.errors import ConfigError
 
     with pytest.raises(ConfigError, match="position"):
         events.Position.parse(text)

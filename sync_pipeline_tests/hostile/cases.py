@@ -18,7 +18,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline import Writer, WriteRejected, import_records, missing_after_batch
-from sync_pipeline.engine.errors import ConfigError, RecordError, SchemaError, SyncError
+from sync_pipeline.errors import ConfigError, RecordError, SchemaError, SyncError
 
 NOTHING = object()  # `stored` when the case must fail
 

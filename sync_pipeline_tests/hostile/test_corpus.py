@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sync_pipeline.engine.errors import RecordError, SyncError
+from sync_pipeline.errors import RecordError, SyncError
 from sync_pipeline_tests import dbs
 from sync_pipeline_tests.hostile.cases import (
     CASES,

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import import_records
-from sync_pipeline.engine.errors import ApplyError, RecordError
+from sync_pipeline.errors import ApplyError, RecordError
 from sync_pipeline_tests.engine.tables import people
 
 pytestmark = pytest.mark.integration

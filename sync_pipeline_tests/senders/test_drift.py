@@ -4,7 +4,7 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders.drift import check_drift, reconcile_drift
 from sync_pipeline.senders.errors import SchemaDriftError
 from sync_pipeline_tests.senders.sources import Source

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync_pipeline.engine.errors import ConfigError, SyncError
+from sync_pipeline.errors import ConfigError, SyncError
 from sync_pipeline.senders import PartitionFilter, build_sender
 from sync_pipeline.senders.errors import BadValueError, SchemaDriftError, SenderError
 from sync_pipeline.senders.files import FileSender

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from sync_pipeline.engine.errors import ConfigError
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders import PartitionFilter, build_sender
 from sync_pipeline.senders.errors import SchemaDriftError, SenderError
 from sync_pipeline.senders.sql import SqlSender

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync_pipeline.senders.values import TaggedValueError, decode_tagged, encode_tagged
+from sync_pipeline.values.tagged import TaggedValueError, decode_tagged, encode_tagged
 
 
 def test_each_tag_decodes() -> None:

@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sync_pipeline.db.schema import TargetTable
-from sync_pipeline.db.types import column_kind
-from sync_pipeline.engine.errors import RecordError
 from sync_pipeline.engine.normalize import normalize
+from sync_pipeline.errors import RecordError
 from sync_pipeline.values import checks
 from sync_pipeline.values.checks import InvalidValue
+from sync_pipeline.values.kinds import column_kind
 
 
 @pytest.mark.parametrize(
@@ -106,3 +106,21 @@ def test_an_int_is_stored_exactly_when_it_fits_the_column_and_refused_otherwise(
             with pytest.raises(RecordError, match="out of range") as err:
                 normalize(records, _target(dialect))
             assert (err.value.index, err.value.field) == (0, "n")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["12345678901234567890.0123456789", "-0.000000000000000000000000000000001", "1" * 60 + ".5"],
+)
+def test_unbounded_numeric_keeps_every_digit(text):
+    from sync_pipeline.values.coerce import coercer
+
+    carried = coercer("decimal_text", sa.Numeric())(text)
+    assert Decimal(carried) == Decimal(text)
+
+
+@pytest.mark.parametrize(
+    ("number", "text"), [(1e16, "10000000000000000"), (-0.0, "0"), (2.5, "2.5")]
+)
+def test_json_numbers_are_written_as_jsonb_keeps_them(number, text):
+    assert checks.dump_json({"n": number}) == '{"n":' + text + "}"

@@ -1,10 +1,11 @@
 """One probe, three sources: how the library, declared file types and the Writer read a value.
 
-Each row states the expected result per source. Where the sources differ, the difference is a
-policy (named in `why`) a later value layer keeps as a named option; everything else agrees.
-Values no column can hold are refused by all three (values/checks.py).
+Each row states the expected result per source. Where the sources differ, `why` starts with the
+Policy field (values/parse.py) that names the difference; everything else agrees. Values no
+column can hold are refused by all three (values/checks.py).
 """
 
+import dataclasses
 import datetime as dt
 import math
 from decimal import Decimal
@@ -13,37 +14,47 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sync_pipeline.db.types import column_kind
-from sync_pipeline.engine.coerce import coercer
-from sync_pipeline.engine.mutations.casting import cast_value
-from sync_pipeline.senders.types import ColumnType
+from sync_pipeline.values.client import cast_value
+from sync_pipeline.values.coerce import coercer
+from sync_pipeline.values.declared import ColumnType
+from sync_pipeline.values.kinds import column_kind
+from sync_pipeline.values.parse import CLIENT, DECLARED, LIBRARY
 
 REJECT = "reject"
 UTC = dt.UTC
 PLUS2 = dt.timezone(dt.timedelta(hours=2))
 T0 = dt.datetime(2025, 1, 1)
+TAGGED_DATE = {"__type__": "date", "value": "2025-01-01"}
+POLICY_FIELDS = {f.name for f in dataclasses.fields(LIBRARY)}
 
 # (probe, column type, declared file type, (library, file, client), why they differ)
 PROBES: list[tuple[Any, sa.types.TypeEngine[Any], str, tuple[Any, Any, Any], str]] = [
     ("12.345", sa.Numeric(10, 2), "numeric(10,2)", (Decimal("12.35"), REJECT, Decimal("12.345")),
-     "extra decimals: the library rounds half-up as Postgres would, files refuse (declare a "
+     "extra_decimals: the library rounds half-up as Postgres would, files refuse (declare a "
      "larger scale), client values go to the database as sent"),
     ('{"a":1}', sa.JSON(), "json", ('"{\\"a\\":1}"', '{"a":1}', '{"a":1}'),
-     "JSON text: files carry JSON as text (parsed); library and client strings are JSON strings"),
+     "json_text: files carry JSON as text (parsed); library and client strings are JSON strings"),
     ("2025-01-01T00:00:00", sa.DateTime(timezone=True), "datetime_tz", (T0.replace(tzinfo=UTC),
-     REJECT, T0), "naive into timestamptz: library takes UTC, files refuse, client: the database"),
+     REJECT, T0), "time_zones: naive into timestamptz: library takes UTC, files refuse, "
+     "client: the database"),
     ("2025-01-01T00:00:00+02:00", sa.DateTime(), "datetime",
      (dt.datetime(2024, 12, 31, 22), REJECT, T0.replace(tzinfo=PLUS2)),
-     "aware into timestamp: library converts to UTC, files refuse, client: the database"),
+     "time_zones: aware into timestamp: library converts to UTC, files refuse, "
+     "client: the database"),
     ("2.0", sa.Integer(), "int", (2, REJECT, REJECT),
-     "integer text: the library takes any exact number, files and clients only digits"),
+     "integer_text: the library takes any exact number, files and clients only digits"),
     ("NaN", sa.Float(), "float", (None, "nan", "nan"),
-     "NaN: the library carries it as null; files carry NaN (normalize makes it null later)"),
+     "nan: the library carries it as null; files carry NaN (normalize makes it null later)"),
     (True, sa.Text(), "text", (REJECT, "true", "true"),
-     "text from scalars: files and clients write JSON scalars as their text"),
+     "text_from_scalars: files and clients write JSON scalars as their text"),
     ({"a": 1}, sa.Text(), "text", (REJECT, '{"a":1}', REJECT),
-     "text from JSON: a file's JSON object in a text column is its JSON text"),
+     "text_from_json: a file's JSON object in a text column is its JSON text"),
+    (TAGGED_DATE, sa.Date(), "date", (REJECT, dt.date(2025, 1, 1), dt.date(2025, 1, 1)),
+     "tagged: files and clients decode {'__type__': ...}; library records are Python values"),
     # the sources agree
+    (20250101, sa.Date(), "date", (REJECT, REJECT, REJECT), ""),
+    ("123456789.5", sa.Numeric(10, 2), "numeric(10,2)", (REJECT, REJECT, REJECT), ""),
+    (1, sa.Boolean(), "bool", (True, True, True), ""),
     ("1.5", sa.Integer(), "int", (REJECT, REJECT, REJECT), ""),
     (2.0, sa.Integer(), "int", (2, 2, 2), ""),
     (" 7 ", sa.Integer(), "int", (7, 7, 7), ""),
@@ -63,7 +74,7 @@ PROBES: list[tuple[Any, sa.types.TypeEngine[Any], str, tuple[Any, Any, Any], str
     ("10:00", sa.Time(), "time", (dt.time(10),) * 3, ""),
     (dt.datetime(1, 1, 1, tzinfo=PLUS2), sa.DateTime(timezone=True), "datetime_tz",
      (REJECT, REJECT, dt.datetime(1, 1, 1, tzinfo=PLUS2)),
-     "client: Postgres timestamptz reaches back to 4713 BC, so the database takes it"),
+     "time_zones: client: Postgres timestamptz reaches back to 4713 BC, so the database takes it"),
 ]  # fmt: skip
 
 
@@ -82,3 +93,10 @@ def test_each_source_reads_the_probe_as_its_policy_says(probe, type_, declared, 
     client = _outcome(lambda: cast_value(sa.Column("c", type_), probe, "postgresql"))
     assert (library, files, client) == expected
     assert bool(why) == (len({repr(v) for v in expected}) > 1)  # a difference is always named
+
+
+@pytest.mark.parametrize("why", sorted({row[-1] for row in PROBES if row[-1]}))
+def test_each_difference_is_a_policy_field_the_sources_set_differently(why):
+    field = why.split(":")[0]
+    assert field in POLICY_FIELDS
+    assert len({getattr(p, field) for p in (LIBRARY, DECLARED, CLIENT)}) > 1

@@ -1,4 +1,4 @@
-"""Untrusted client mutation batches (DESIGN §3.8): Writer, WriteRejected and the parsed shapes."""
+"""Untrusted client mutation batches (semantics §3.8): Writer, WriteRejected, parsed shapes."""
 
 from sync_pipeline.engine.mutations.errors import STEPS, WriteRejected
 from sync_pipeline.engine.mutations.operations import (

@@ -5,8 +5,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.engine.mutations.operations import OPERATION_TYPES, Operation, Relation
+from sync_pipeline.errors import ConfigError
 
 Callback = Callable[..., Any]
 OVERRIDE_KEYS = ("validate", "pre_apply", "post_apply")

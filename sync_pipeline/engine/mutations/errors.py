@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Literal, get_args
 
-from sync_pipeline.engine.errors import SyncError
+from sync_pipeline.errors import SyncError
 
 if TYPE_CHECKING:
     from sync_pipeline.engine.mutations.operations import Operation

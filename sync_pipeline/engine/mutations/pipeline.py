@@ -11,10 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sync_pipeline.engine.mutations.casting import cast_value, default_validate
+from sync_pipeline.engine.mutations.casting import default_validate
 from sync_pipeline.engine.mutations.config import TableConfig, positional_count
 from sync_pipeline.engine.mutations.errors import Step, WriteRejected
 from sync_pipeline.engine.mutations.operations import Operation, OperationType
+from sync_pipeline.values.client import cast_value
 
 _DELETED = object()
 Key = tuple[str, tuple[Any, ...]]

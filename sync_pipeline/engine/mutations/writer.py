@@ -7,7 +7,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sync_pipeline.engine.errors import ConfigError
 from sync_pipeline.engine.mutations.config import (
     Callback,
     TableConfig,
@@ -24,6 +23,7 @@ from sync_pipeline.engine.mutations.operations import (
     parse_transaction,
 )
 from sync_pipeline.engine.mutations.pipeline import Change, Run, guarded, outcome, pk_values
+from sync_pipeline.errors import ConfigError
 from sync_pipeline.events.model import event_options
 from sync_pipeline.events.record_changes import record_changes
 

@@ -1,4 +1,7 @@
-"""One root error and one type per stage; each says what, where and how to fix."""
+"""The project's errors: one root and one type per stage; each says what, where and how to fix.
+
+A leaf module: it imports nothing from sync_pipeline, so every layer may raise these.
+"""
 
 import reprlib
 from collections.abc import Mapping

@@ -1,11 +1,12 @@
-"""From the engine's carried form (see db/types.py) back to plain Python values."""
+"""From the engine's carried form (see values/kinds.py) back to plain Python values."""
 
 import json
+import math
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sync_pipeline.db.types import Kind
+from sync_pipeline.values.kinds import Kind
 
 
 def decode(kind: Kind | None, value: Any) -> Any:
@@ -21,3 +22,14 @@ def decode(kind: Kind | None, value: Any) -> Any:
 
 def decode_row(row: Mapping[str, Any], kinds: Mapping[str, Kind]) -> dict[str, Any]:
     return {name: decode(kinds.get(name), value) for name, value in row.items()}
+
+
+def is_null(value: Any) -> bool:
+    """None, NaN (float or Decimal) and pandas' NA/NaT are all one value: null."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    return type(value).__name__ in {"NAType", "NaTType"}
