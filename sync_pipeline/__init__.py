@@ -1,5 +1,7 @@
 """sync_pipeline: keep target tables in step with the records senders deliver."""
 
+from typing import Any
+
 from sync_pipeline.engine import comparators
 from sync_pipeline.engine.api import (
     BatchImport,
@@ -20,6 +22,7 @@ __all__ = [
     "ImportResult",
     "RecordDiff",
     "StaleDiffError",
+    "SyncCollection",
     "WriteRejected",
     "Writer",
     "comparators",
@@ -28,3 +31,17 @@ __all__ = [
     "import_records",
     "missing_after_batch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`SyncCollection` imports dagster, so it is imported on first use only."""
+    if name == "SyncCollection":
+        from sync_pipeline.defs.component import SyncCollection
+
+        return SyncCollection
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """Lists the lazy `SyncCollection` too (the dg registry scans `dir(sync_pipeline)`)."""
+    return sorted({*globals(), *__all__})

@@ -24,7 +24,7 @@ from sync_pipeline.syncs.spec import SyncSpec
 
 @dataclass(frozen=True, slots=True)
 class FamilyKeys:
-    """Asset keys of one sync family: `<sync>/extract` ... `<sync>/applied`."""
+    """Asset keys of one sync family: `[<prefix>/]<sync>/extract` ... `<sync>/applied`."""
 
     extract: dg.AssetKey
     normalized: dg.AssetKey
@@ -33,7 +33,10 @@ class FamilyKeys:
 
     @classmethod
     def of(cls, spec: SyncSpec) -> "FamilyKeys":
-        return cls(*(dg.AssetKey([spec.name, step]) for step in cls.__slots__))
+        return cls(*(dg.AssetKey([*spec.key_prefix, spec.name, step]) for step in cls.__slots__))
+
+    def all(self) -> list[dg.AssetKey]:
+        return [getattr(self, step) for step in self.__slots__]
 
 
 class ExtractConfig(dg.Config):

@@ -44,7 +44,8 @@ def build_sync_job(spec: SyncSpec) -> SyncJob:
     """extract -> normalized (+ blocking checks) -> diff -> applied, one run per batch."""
     return dg.define_asset_job(
         sync_job_name(spec),
-        selection=dg.AssetSelection.groups(spec.name)
+        # by key, not group: a component may put several syncs in one group
+        selection=dg.AssetSelection.assets(*FamilyKeys.of(spec).all())
         - dg.AssetSelection.checks(missing_check_key(spec)),
         tags={"sync_table": spec.table},
         description=f"Sync `{spec.name}` into `{spec.table}`.",

@@ -156,6 +156,7 @@ class SyncSpec:
     description: str | None = None
     # events are an engine option (options["events"]); this is how long the target keeps them
     events_retention: dt.timedelta | None = None
+    key_prefix: tuple[str, ...] = ()  # asset keys are <prefix...>/<name>/<step>
 
     @property
     def row_rules(self) -> tuple[Rule, ...]:
