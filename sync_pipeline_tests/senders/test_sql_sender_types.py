@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import math
 from decimal import Decimal
 
 import pyarrow as pa
@@ -73,6 +74,12 @@ EXACT = [
             dt.datetime(1969, 12, 31, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=5))),
         ],
     ),
+    (
+        "dbl",
+        postgresql.DOUBLE_PRECISION,
+        pa.float64(),
+        [float("inf"), float("-inf"), 5e-324, 1.7976931348623157e308, 0.1],
+    ),
     ("txt", sa.Text, pa.string(), ['line\nbreak, "quoted"', "cr\r\nlf", "", "x,y", "\\N"]),
     ("raw", postgresql.BYTEA, pa.binary(), [b'\x00\xff\n,"', b"", b"\\x00"]),
 ]
@@ -143,3 +150,15 @@ def test_timestamptz_cursor_is_tracked(pg, tmp_path) -> None:
     )
     assert [r["id"] for c in sender.read() for r in c.to_pylist()] == [1, 2]
     assert sender.pending_cursor == top
+
+
+def test_postgres_nan_stays_nan_and_null_stays_null(pg) -> None:
+    src = Source(pg)
+    t = src.table(
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("f", postgresql.DOUBLE_PRECISION),
+    )
+    src.insert(t, [{"id": 1, "f": float("nan")}, {"id": 2, "f": None}])
+    got = {r["id"]: r["f"] for c in _read(src) for r in c.to_pylist()}
+    assert math.isnan(got[1])
+    assert got[2] is None
