@@ -43,11 +43,9 @@ def _select(
     cols: Sequence[sa.Column[Any]],
     where: sa.ColumnElement[bool] | None,
     extra: Mapping[str, sa.ColumnElement[Any]],
-    project: Any = None,
 ) -> sa.Select[Any]:
-    project = project or (lambda name, col: col)
-    selected = [project(c.name, c).label(c.name) for c in cols]
-    selected += [project(n, expr).label(f"__expr_{n}") for n, expr in extra.items()]
+    selected = [c.label(c.name) for c in cols]
+    selected += [expr.label(f"__expr_{n}") for n, expr in extra.items()]
     stmt = sa.select(*selected)
     return stmt.where(where) if where is not None else stmt
 
@@ -60,21 +58,60 @@ def _read_postgres(
     where: sa.ColumnElement[bool] | None,
     extra: Mapping[str, sa.ColumnElement[Any]],
 ) -> pa.Table:
-    def utc(name: str, expr: Any) -> Any:
-        return sa.func.timezone("UTC", expr) if kinds[name] == "datetime_tz" else expr
-
-    stmt = _select(cols, where, extra, utc)
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     names = [c.name for c in cols] + [f"__expr_{n}" for n in extra]
     col_kinds = [kinds[c.name] for c in cols] + [kinds[n] for n in extra]
     sa_types = [c.type for c in cols] + [table.c[n].type for n in extra]
-    raw = conn.connection.driver_connection
-    assert raw is not None
+    typed = list(zip(col_kinds, sa_types, strict=True))
+    parts = list(copy_chunks(conn, _select(cols, where, extra), typed))
+    if not parts:
+        return empty_table(names, typed)
+    out = {}
+    for name, kind in zip(names, col_kinds, strict=True):
+        chunks = [chunk for part in parts for chunk in part.column(name).chunks]
+        column = pa.chunked_array(chunks, type=chunks[0].type).combine_chunks()
+        for j, part in enumerate(parts):  # let go of the blocks column by column
+            parts[j] = part.drop_columns([name])
+        if kind == "float":  # the engine reads a stored NaN as null
+            column = pc.if_else(pc.is_nan(column), pa.scalar(None, pa.float64()), column)
+        out[name] = column
+    return pa.table(out)
+
+
+TypedColumn = tuple[Kind, sa.types.TypeEngine[Any]]
+
+
+def empty_table(names: Sequence[str], typed: Sequence[TypedColumn]) -> pa.Table:
+    """No rows, but every column in its carried Arrow type."""
+    return pa.table(
+        {n: pa.array([], type=arrow_type(k, t)) for n, (k, t) in zip(names, typed, strict=True)}
+    )
+
+
+def copy_chunks(
+    conn: sa.Connection,
+    stmt: sa.Select[Any],
+    typed: Sequence[TypedColumn],
+    max_rows: int | None = None,
+) -> Iterator[pa.Table]:
+    """Stream a Postgres SELECT through `COPY (...) TO STDOUT` as Arrow tables of whole rows.
+
+    Each table holds a ~16 MB block (at most `max_rows` rows), its columns named as the SELECT
+    names them and typed by `typed` (kind, SQL type) in the engine's carried Arrow types.
+    """
+    names = list(stmt.selected_columns.keys())
+    projected = [
+        sa.func.timezone("UTC", c.element if isinstance(c, sa.Label) else c).label(n)
+        if k == "datetime_tz"
+        else c
+        for n, c, (k, _) in zip(names, stmt.selected_columns, typed, strict=True)
+    ]
+    stmt = stmt.with_only_columns(*projected, maintain_column_froms=True)
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     csv_types = {
         n: (pa.timestamp("us") if k == "datetime_tz" else arrow_type(k, t))
         if k in _CSV_NATIVE
         else pa.string()
-        for n, k, t in zip(names, col_kinds, sa_types, strict=True)
+        for n, (k, t) in zip(names, typed, strict=True)
     }
     options = pacsv.ConvertOptions(
         column_types=csv_types,
@@ -84,43 +121,36 @@ def _read_postgres(
         true_values=["t"],
         false_values=["f"],
     )
+    raw = conn.connection.driver_connection
+    assert raw is not None
     with raw.cursor() as cur:
         # The SELECT is compiled by SQLAlchemy; psycopg binds its parameters.
         sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
         with cur.copy(sql, compiled.params) as copy:
-            parts = [
-                _parse_block(block, longest, names, options) for block, longest in _blocks(copy)
-            ]
-    if not parts:
-        return pa.table(
-            {
-                n: pa.array([], type=arrow_type(k, t))
-                for n, k, t in zip(names, col_kinds, sa_types, strict=True)
-            }
-        )
-    out = {}
-    for name, kind, sa_type in zip(names, col_kinds, sa_types, strict=True):
-        chunks = [chunk for part in parts for chunk in part.column(name).chunks]
-        column = pa.chunked_array(chunks, type=chunks[0].type).combine_chunks()
-        for j, part in enumerate(parts):  # let go of the parsed blocks column by column
-            parts[j] = part.drop_columns([name])
-        out[name] = _finish(column, kind, sa_type)
-    return pa.table(out)
+            for block, longest in _blocks(copy, rows=max_rows):
+                part = _parse_block(block, longest, names, options)
+                yield pa.table(
+                    [_finish(part.column(i), k, t) for i, (k, t) in enumerate(typed)], names=names
+                )
 
 
-def _blocks(copy: Any, size: int = 16 << 20) -> Iterator[tuple[bytes, int]]:
-    """Postgres sends one row per COPY message: gather whole rows into blocks of ~16 MB (with the
-    length of their longest row), so the CSV is parsed as it arrives and the raw text never sits
-    in memory all at once."""
+def _blocks(
+    copy: Any, size: int = 16 << 20, rows: int | None = None
+) -> Iterator[tuple[bytes, int]]:
+    """Postgres sends one row per COPY message: gather whole rows into blocks of ~16 MB (and at
+    most `rows` rows), with the length of their longest row, so the CSV is parsed as it arrives
+    and the raw text never sits in memory all at once."""
     block = bytearray()
-    longest = 0
+    longest = count = 0
+    limit = rows or -1
     for row in copy:
         block += row
         longest = max(longest, len(row))
-        if len(block) >= size:
+        count += 1
+        if len(block) >= size or count == limit:
             yield bytes(block), longest
             block.clear()
-            longest = 0
+            longest = count = 0
     if block:
         yield bytes(block), longest
 
@@ -146,12 +176,10 @@ def _parse_block(
     )
 
 
-def _finish(col: pa.Array, kind: Kind, sa_type: Any) -> pa.Array:
+def _finish(col: pa.ChunkedArray, kind: Kind, sa_type: Any) -> pa.ChunkedArray | pa.Array:
     typ = arrow_type(kind, sa_type)
     if kind == "datetime_tz":
         return pc.assume_timezone(col, "UTC").cast(typ)
-    if kind == "float":
-        return pc.if_else(pc.is_nan(col), pa.scalar(None, pa.float64()), col)
     if kind in _CSV_NATIVE:
         return col
     values = col.to_pylist()

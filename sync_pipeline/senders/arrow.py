@@ -17,19 +17,16 @@ def arrow_type_for(sa_type: sa.types.TypeEngine[Any]) -> pa.DataType | None:
 
 
 def _prepare(values: list[Any], arrow: pa.DataType | None) -> list[Any]:
-    if arrow is None:
-        return values
-    if isinstance(arrow, pa.ExtensionType) or arrow == pa.string():
-        is_json = isinstance(arrow, pa.ExtensionType)
-        return [
-            v
-            if v is None or (isinstance(v, str) and not is_json)
-            else json.dumps(v, sort_keys=True, default=str)
-            if is_json
-            else str(v)
-            for v in values
-        ]
+    if isinstance(arrow, pa.BaseExtensionType):  # JSON: text as given, parsed values dumped
+        return [v if v is None or isinstance(v, str) else json_text(v) for v in values]
+    if arrow == pa.string():
+        return [v if v is None or isinstance(v, str) else str(v) for v in values]
     return values
+
+
+def json_text(value: Any) -> str:
+    """Canonical JSON text of a parsed value: sorted keys, no spaces, unicode kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 class ChunkBuilder:

@@ -9,15 +9,18 @@ Config keys (build_sender("sql", ...)):
     cursor_column  source column for incremental reads (rows with cursor > last committed)
     cursor_store   a CursorStore, or a path/URL for one (required with cursor_column)
     name           sync name: the cursor's key and the sender's name (default: table / "query")
-    chunk_size     rows per Arrow chunk (default 10000); reads use server-side cursors
+    chunk_size     rows per Arrow chunk (default 10000); Postgres streams through
+                   COPY (SELECT ...) TO STDOUT, other databases through server-side cursors
     delete_flag    output column to deliver as bool (the engine's hard-delete flag)
 """
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sync_pipeline.errors import ConfigError
@@ -25,6 +28,7 @@ from sync_pipeline.senders.arrow import ChunkBuilder, arrow_type_for
 from sync_pipeline.senders.base import PartitionFilter
 from sync_pipeline.senders.errors import SenderError
 from sync_pipeline.senders.selection import Selection
+from sync_pipeline.senders.sql_chunks import bulk_read, copy_read, copy_readable
 from sync_pipeline.senders.state import CursorStore
 from sync_pipeline.values.client import cast_value
 
@@ -150,29 +154,42 @@ class SqlSender:
     ) -> Iterator[pa.Table]:
         src = self._source(conn)
         stmt, read = self._statement(src, partition, since)
-        types = {n: arrow_type_for(src.c[n].type) for n in read}
         out = self.selection.output_names(read)
-        btypes = {o: types[r] for r, o in zip(read, out, strict=True)}
-        builder = ChunkBuilder(out, {**btypes, **self.selection.type_overrides()})
+        final = self.selection.final(out)
+        sa_types = [src.c[n].type for n in read]
+        wire = {o: arrow_type_for(t) for o, t in zip(out, sa_types, strict=True)}
+        where = f"{self.name} ({self._safe_url()})"
         self.pending_cursor = None
-        result = conn.execution_options(yield_per=self.chunk_size).execute(stmt)
+        if copy_readable(conn, sa_types):
+            chunks = copy_read(conn, stmt, sa_types, out, self.chunk_size)
+        else:
+            types = {**wire, **self.selection.type_overrides()}
+            finish = functools.partial(self.selection.finish, source=where)
+            chunks = bulk_read(conn, stmt, types, out, self.chunk_size, finish, self.name)
         empty = True
-        for rows in result.partitions():
-            columns = {o: [row[i] for row in rows] for i, o in enumerate(out)}
-            self._track_cursor(columns, read, out)
-            columns = self.selection.finish(columns, f"{self.name} ({self._safe_url()})")
+        for chunk in chunks:
             empty = False
-            yield builder.build(columns, self.name).select(self.selection.final(out))
+            self._track_cursor(chunk, read, out)
+            yield self._flagged(chunk, where).select(final)
         if empty:  # an empty batch still says which columns it has
-            columns = self.selection.finish({o: [] for o in out}, self.name)
-            yield builder.build(columns, self.name).select(self.selection.final(out))
+            types = {**wire, **self.selection.type_overrides()}
+            builder = ChunkBuilder(out, types)
+            yield builder.build({o: [] for o in out}, self.name).select(final)
 
-    def _track_cursor(self, columns: dict[str, list[Any]], read: list[str], out: list[str]) -> None:
+    def _flagged(self, chunk: pa.Table, source: str) -> pa.Table:
+        """The delete flag delivered as bool (COPY reads it in the column's own type)."""
+        flag = self.selection.delete_flag
+        if flag is None or chunk.schema.field(flag).type == pa.bool_():
+            return chunk
+        values = self.selection.finish({flag: chunk.column(flag).to_pylist()}, source)[flag]
+        index = chunk.schema.get_field_index(flag)
+        return chunk.set_column(index, flag, pa.array(values, type=pa.bool_()))
+
+    def _track_cursor(self, chunk: pa.Table, read: list[str], out: list[str]) -> None:
         if not self.cursor_column:
             return
-        values = [v for v in columns[out[read.index(self.cursor_column)]] if v is not None]
-        if values:
-            top = max(values)
+        top = pc.max(chunk.column(out[read.index(self.cursor_column)])).as_py()
+        if top is not None:
             self.pending_cursor = (
                 top if self.pending_cursor is None else max(self.pending_cursor, top)
             )

@@ -197,7 +197,10 @@ def test_reads_use_server_side_cursors(source: Source) -> None:
     finally:
         engine.dispose()
     assert [c.num_rows for c in chunks] == [2, 2, 1]
-    expected = {"postgres": "ServerCursor", "mariadb": "SSCursor", "sqlite": "Cursor"}[source.kind]
+    if source.kind == "postgres":  # streamed by COPY TO STDOUT, outside SQLAlchemy's cursors
+        assert "ServerCursor" not in cursors
+        return
+    expected = {"mariadb": "SSCursor", "sqlite": "Cursor"}[source.kind]
     assert cursors[-1] == expected  # SQLite's cursor fetches lazily by itself
 
 
