@@ -196,7 +196,8 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
             > _latest(context, keys.normalized, partition_keys)
             else None  # no diff of the batch now staged: an older one is superseded
         )
-        guard = _diff_guard(spec)
+        seen: list[Any] = []  # the diff the engine writes, for the preview
+        guard = _diff_guard(spec, seen)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
             if staged is None:  # no staged diff: plan and apply in one transaction
                 result = runner.apply(engine, spec, normalized, scope, guard=guard)
@@ -214,6 +215,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
                 **md.result_metadata(result),
                 **md.scope_metadata(scope),
                 "diff": "staged" if staged is not None else "planned in this step",
+                **({"preview": md.preview_value(seen[0])} if seen else {}),
             }
         )
 
@@ -241,10 +243,12 @@ def _consume_staged(io_manager: ParquetIOManager, key: dg.AssetKey, keys: list[s
         drop_diff(io_manager.diff_dir(key, part))
 
 
-def _diff_guard(spec: SyncSpec) -> Any:
-    """The diff rules again, on the diff the engine is about to write (inside its transaction)."""
+def _diff_guard(spec: SyncSpec, seen: list[Any]) -> Any:
+    """The diff rules again, on the diff the engine is about to write (inside its transaction);
+    that diff is kept in `seen`."""
 
     def guard(planned: Any) -> None:
+        seen.append(planned)
         failed = [
             o for o in (rules.check_diff(r, planned) for r in spec.diff_rules) if not o.passed
         ]

@@ -73,7 +73,8 @@ def test_failing_blocking_check_stops_the_write(
     assert {"amount_in_range", "status_known", "currency_iso"} <= set(failed)
     evidence = failed["status_known"].metadata
     assert evidence["failed_rows"].value == 1
-    assert len(evidence["sample_keys"].value) == 1
+    assert evidence["rule"].value == "status one of placed, paid, shipped, cancelled"
+    assert len(evidence["evidence"].value.splitlines()) == 5  # head, blank, header, rule, 1 row
     assert checksum(db, "orders", "order_id") == before
 
 
