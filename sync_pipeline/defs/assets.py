@@ -36,6 +36,10 @@ class FamilyKeys:
         return cls(*(dg.AssetKey([spec.name, step]) for step in cls.__slots__))
 
 
+# A sender that is briefly unreachable gets three more tries; the project's own errors none.
+EXTRACT_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+
+
 class ExtractConfig(dg.Config):
     """Run config of `extract`: `full_refresh: true` reads an incremental sender from the start."""
 
@@ -45,11 +49,13 @@ class ExtractConfig(dg.Config):
 @contextmanager
 def short_errors(spec: SyncSpec) -> Iterator[None]:
     """The project's own errors (bad value, missing table, ...) as a short Failure message for
-    the UI and CLI, not a stack trace; anything else propagates as it is."""
+    the UI and CLI, not a stack trace, never retried; anything else propagates as it is."""
     try:
         yield
     except SyncError as exc:
-        raise dg.Failure(description=f"sync {spec.name!r}: {type(exc).__name__}: {exc}") from None
+        raise dg.Failure(  # bad data or config: a retry would fail the same way
+            description=f"sync {spec.name!r}: {type(exc).__name__}: {exc}", allow_retries=False
+        ) from None
 
 
 def build_assets(spec: SyncSpec, target_kind: str) -> list[dg.AssetsDefinition]:
@@ -77,6 +83,7 @@ def _extract(spec: SyncSpec) -> dg.AssetsDefinition:
         key=keys.extract,
         kinds={spec.sender.kind, "pandas"},
         description=f"Records the `{spec.sender.kind}` sender delivers for sync `{spec.name}`.",
+        retry_policy=EXTRACT_RETRY,
         **_common(spec),
     )
     def extract(
@@ -173,6 +180,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         deps=[keys.diff],
         pool=f"target_table:{spec.table}",
         kinds={target_kind, "table"},
+        metadata={"dagster/table_name": spec.table},
         description=(
             f"The target table `{spec.table}`. The only writer: applies the diff staged by "
             f"`{spec.name}/diff` (or, launched alone without one, the batch) with strategy "

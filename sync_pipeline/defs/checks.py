@@ -43,7 +43,7 @@ def _row_check(spec: SyncSpec, rule: Rule) -> dg.AssetChecksDefinition:
         name=rule.name,
         blocking=True,
         partitions_def=partitions_for(spec),
-        description=rule.description or f"{rule.kind} on {list(rule.columns) or 'the batch'}",
+        description=rule.description or rules.describe(rule),
     )
     def row_check(normalized: pd.DataFrame) -> dg.AssetCheckResult:
         return outcome_result(rules.check_rule(rule, normalized, spec.key_columns))
