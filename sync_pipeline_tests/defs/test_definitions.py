@@ -16,11 +16,13 @@ SNAPSHOT = {
         for step in ("applied", "diff", "extract", "normalized")
     ],
     "checks": [
+        "customers/applied:column_schema_change",
         "customers/applied:missing_rows",
         "customers/normalized:country_is_iso2",
         "customers/normalized:email_and_name_present",
         "customers/normalized:email_format",
         "customers/normalized:key_unique_in_batch",
+        "orders/applied:column_schema_change",
         "orders/applied:missing_rows",
         "orders/diff:missing_guard",
         "orders/normalized:amount_in_range",

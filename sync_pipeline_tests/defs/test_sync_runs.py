@@ -56,6 +56,11 @@ def test_whole_sync_materializes_and_target_matches_sender(
     assert applied.metadata["created"].value == len(expected)
     assert applied.metadata["dagster/row_count"].value == len(expected)
     assert ("txid" in applied.metadata) == (db.kind == "postgres")
+    assert applied.metadata["preview"].value.count("\n| added |") > len(expected)  # per field
+    schema = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "column_schema_change"
+    ]
+    assert [e.passed for e in schema] == [True]  # the first schema of the table
 
 
 def test_failing_blocking_check_stops_the_write(
