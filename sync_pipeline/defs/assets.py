@@ -39,6 +39,10 @@ class FamilyKeys:
         return [getattr(self, step) for step in self.__slots__]
 
 
+# A sender that is briefly unreachable gets three more tries; the project's own errors none.
+EXTRACT_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+
+
 class ExtractConfig(dg.Config):
     """Run config of `extract`: `full_refresh: true` reads an incremental sender from the start."""
 
@@ -48,11 +52,13 @@ class ExtractConfig(dg.Config):
 @contextmanager
 def short_errors(spec: SyncSpec) -> Iterator[None]:
     """The project's own errors (bad value, missing table, ...) as a short Failure message for
-    the UI and CLI, not a stack trace; anything else propagates as it is."""
+    the UI and CLI, not a stack trace, never retried; anything else propagates as it is."""
     try:
         yield
     except SyncError as exc:
-        raise dg.Failure(description=f"sync {spec.name!r}: {type(exc).__name__}: {exc}") from None
+        raise dg.Failure(  # bad data or config: a retry would fail the same way
+            description=f"sync {spec.name!r}: {type(exc).__name__}: {exc}", allow_retries=False
+        ) from None
 
 
 def build_assets(spec: SyncSpec, target_kind: str) -> list[dg.AssetsDefinition]:
@@ -80,6 +86,7 @@ def _extract(spec: SyncSpec) -> dg.AssetsDefinition:
         key=keys.extract,
         kinds={spec.sender.kind, "pandas"},
         description=f"Records the `{spec.sender.kind}` sender delivers for sync `{spec.name}`.",
+        retry_policy=EXTRACT_RETRY,
         **_common(spec),
     )
     def extract(
@@ -176,6 +183,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         deps=[keys.diff],
         pool=f"target_table:{spec.table}",
         kinds={target_kind, "table"},
+        metadata={"dagster/table_name": spec.table},
         description=(
             f"The target table `{spec.table}`. The only writer: applies the diff staged by "
             f"`{spec.name}/diff` (or, launched alone without one, the batch) with strategy "
@@ -199,7 +207,8 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
             > _latest(context, keys.normalized, partition_keys)
             else None  # no diff of the batch now staged: an older one is superseded
         )
-        guard = _diff_guard(spec)
+        seen: list[Any] = []  # the diff the engine writes, for the preview
+        guard = _diff_guard(spec, seen)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
             progress = _log_progress(context, spec)
             if staged is None:  # no staged diff: plan and apply in one transaction
@@ -218,6 +227,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
                 **md.result_metadata(result),
                 **md.scope_metadata(scope),
                 "diff": "staged" if staged is not None else "planned in this step",
+                **({"preview": md.preview_value(seen[0])} if seen else {}),
             }
         )
 
@@ -255,10 +265,12 @@ def _log_progress(context: dg.AssetExecutionContext, spec: SyncSpec) -> Any:
     return progress
 
 
-def _diff_guard(spec: SyncSpec) -> Any:
-    """The diff rules again, on the diff the engine is about to write (inside its transaction)."""
+def _diff_guard(spec: SyncSpec, seen: list[Any]) -> Any:
+    """The diff rules again, on the diff the engine is about to write (inside its transaction);
+    that diff is kept in `seen`."""
 
     def guard(planned: Any) -> None:
+        seen.append(planned)
         failed = [
             o for o in (rules.check_diff(r, planned) for r in spec.diff_rules) if not o.passed
         ]

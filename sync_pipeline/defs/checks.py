@@ -21,8 +21,14 @@ MISSING_CHECK = "missing_rows"
 
 
 def build_checks(spec: SyncSpec) -> list[dg.AssetChecksDefinition]:
-    """One blocking check per row rule, plus the (non-blocking) missing-rows check."""
-    return [_row_check(spec, rule) for rule in rules.row_rules_for(spec)] + [_missing_check(spec)]
+    """One blocking check per row rule, the (non-blocking) missing-rows check, and Dagster's
+    column-schema-change check on `applied` (warns when the target's columns changed)."""
+    schema_change = dg.build_column_schema_change_checks(assets=[FamilyKeys.of(spec).applied])
+    return [
+        *(_row_check(spec, rule) for rule in rules.row_rules_for(spec)),
+        _missing_check(spec),
+        *schema_change,
+    ]
 
 
 def missing_check_key(spec: SyncSpec) -> dg.AssetCheckKey:
@@ -43,7 +49,7 @@ def _row_check(spec: SyncSpec, rule: Rule) -> dg.AssetChecksDefinition:
         name=rule.name,
         blocking=True,
         partitions_def=partitions_for(spec),
-        description=rule.description or f"{rule.kind} on {list(rule.columns) or 'the batch'}",
+        description=rule.description or rules.describe(rule),
     )
     def row_check(normalized: pd.DataFrame) -> dg.AssetCheckResult:
         return outcome_result(rules.check_rule(rule, normalized, spec.key_columns))

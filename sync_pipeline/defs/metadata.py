@@ -1,5 +1,7 @@
 """Turn frames and engine results into Dagster metadata (numbers stay numbers for the plots)."""
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import dagster as dg
@@ -35,20 +37,49 @@ def diff_metadata(diff: Any, preview_rows: int = PREVIEW_ROWS) -> dict[str, Any]
         name: dg.MetadataValue.int(int(getattr(diff, name)))
         for name in ("added", "changed", "unchanged", "missing", "skipped", "total")
     }
-    return {**counts, "preview": dg.MetadataValue.md(diff_markdown(diff.preview(preview_rows)))}
+    return {**counts, "preview": preview_value(diff, preview_rows)}
+
+
+def preview_value(diff: Any, preview_rows: int = PREVIEW_ROWS) -> dg.MarkdownMetadataValue:
+    """The first changes of a diff as a markdown table (on `diff` and on `applied`)."""
+    return dg.MetadataValue.md(diff_markdown(diff.preview(preview_rows)))
 
 
 def diff_markdown(entries: list[Any]) -> str:
-    """| effect | key | changes (field: old → new) | for the first entries of a diff."""
+    """| effect | key | field | old | new |, one row per changed field of the first entries."""
     if not entries:
         return "_no changes_"
-    lines = ["| effect | key | changes |", "|---|---|---|"]
+    lines = ["| effect | key | field | old | new |", "|---|---|---|---|---|"]
     for entry in entries:
-        changes = "<br>".join(
-            f"`{field}`: {_cell(old)} → {_cell(new)}" for field, (old, new) in entry.changes.items()
-        )
-        lines.append(f"| {entry.effect} | {_cell(entry.key)} | {changes} |")
+        key = _key_cell(entry.key if entry.key is not None else entry.pk)
+        changes = entry.changes.items() or [("", (None, None))]
+        for field, (old, new) in changes:
+            before = "" if entry.effect == "added" or not field else _cell(old)
+            after = _cell(new) if field else ""
+            lines.append(f"| {entry.effect} | {key} | {_escape(field)} | {before} | {after} |")
     return "\n".join(lines)
+
+
+def text(value: Any) -> str:
+    """A value as a person reads it: 311.99, 2026-01-07 07:50, paid (no quotes, no reprs)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        whole_minute = value.second == 0 and value.microsecond == 0
+        shown = value.strftime("%Y-%m-%d %H:%M") if whole_minute else value.isoformat(sep=" ")
+        offset = value.strftime("%z") if whole_minute and value.tzinfo is not None else ""
+        return f"{shown}{'' if not offset else ' ' + offset}"
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, tuple):
+        return ", ".join(text(v) for v in value)
+    return str(value)
 
 
 def result_metadata(result: Any) -> dict[str, Any]:
@@ -94,18 +125,53 @@ def table_metadata(engine: sa.Engine, table_name: str) -> dict[str, Any]:
 
 
 def outcome_metadata(outcome: RuleOutcome) -> dict[str, Any]:
-    """Evidence of a rule: how many rows offend and a sample of their keys."""
+    """Evidence of a rule: the rule in words, how many rows offend, and a table of sample keys
+    with their offending values (or just the keys, or what failed for the batch as a whole)."""
     meta: dict[str, Any] = {"failed_rows": dg.MetadataValue.int(outcome.failures)}
-    if outcome.sample:
-        meta["sample_keys"] = dg.MetadataValue.json(list(outcome.sample))
-    if outcome.detail:
-        meta["detail"] = outcome.detail
-    if outcome.evidence:
-        meta["evidence"] = dg.MetadataValue.md("\n".join(f"- {e}" for e in outcome.evidence))
+    if outcome.wording:
+        meta["rule"] = outcome.wording
+    if outcome.passed:
+        return meta
+    meta["evidence"] = dg.MetadataValue.md(evidence_markdown(outcome))
     return meta
 
 
+def evidence_markdown(outcome: RuleOutcome) -> str:
+    """`**amount between 0 and 100000**: 3 rows fail` and | key | field | value | rows."""
+    rows = "row" if outcome.failures == 1 else "rows"
+    parts = [f"**{_escape(outcome.wording or outcome.rule)}**: {outcome.failures} {rows} fail"]
+    if outcome.cases:
+        label = _escape(", ".join(outcome.key_names) or "row")
+        lines = [f"| {label} | field | value |", "|---|---|---|"]
+        lines += [f"| {_cell(k)} | {_escape(c)} | {_cell(v)} |" for k, c, v in outcome.cases]
+        return "\n\n".join([*parts, "\n".join(lines)])
+    if outcome.detail:
+        parts.append(_escape(outcome.detail))
+    if outcome.sample:
+        parts.append(
+            "\n".join(["| sample |", "|---|", *(f"| {_cell(s)} |" for s in outcome.sample)])
+        )
+    return "\n\n".join(parts)
+
+
+def _key_cell(key: Any) -> str:
+    return "" if key is None else _cell(key)
+
+
 def _cell(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A value as one markdown table cell: text, cut at `limit` characters, `|` and newlines
+    escaped; null in italics so that it differs from the text "null"."""
+    if value is None:
+        return "_null_"
+    shown = text(value)
+    if shown == "":
+        return '""'
+    return _escape(shown if len(shown) <= limit else shown[: limit - 1] + "…")
+
+
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|#&"} | {"\n": "\\n", "\r": "\\r"})
+
+
+def _escape(shown: str) -> str:
+    """Markdown-inert text: `|` cannot end a cell, a newline cannot end a row."""
+    return shown.translate(_MARKDOWN)

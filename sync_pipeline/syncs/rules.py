@@ -1,7 +1,7 @@
 """Validation rules evaluated with pandera (row rules) or on the planned diff (diff rules)."""
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -24,6 +24,44 @@ class RuleOutcome:
     sample: tuple[str, ...]
     detail: str = ""
     evidence: tuple[str, ...] = ()
+    wording: str = ""  # the rule in words: "amount between 0 and 100000"
+    key_names: tuple[str, ...] = ()
+    cases: tuple[tuple[tuple[Any, ...], str, Any], ...] = ()  # (key values, column, value)
+
+
+def describe(rule: Rule) -> str:
+    """The rule in words, for people: `amount between 0 and 100000`, `status one of a, b`."""
+    cols = ", ".join(rule.columns)
+    if rule.kind == "range":
+        low, high = _number(rule.min), _number(rule.max)
+        if rule.min is not None and rule.max is not None:
+            return f"{cols} between {low} and {high}"
+        return f"{cols} at least {low}" if rule.min is not None else f"{cols} at most {high}"
+    if rule.kind == "allowed_values":
+        return f"{cols} one of {', '.join(str(v) for v in rule.values)}"
+    if rule.kind == "regex":
+        return f"{cols} matches {rule.pattern}"
+    if rule.kind == "max_length":
+        return f"{cols} at most {rule.length} characters"
+    if rule.kind == "not_null":
+        return f"{cols} not null"
+    if rule.kind == "unique":
+        return f"{cols} unique in the batch"
+    if rule.kind == "required_columns":
+        return f"columns present: {cols}"
+    if rule.kind == "custom" and rule.function is not None:
+        return f"custom check {rule.function.path}"
+    if rule.kind in ("max_changed_fraction", "max_missing_fraction"):
+        effect = "changed" if rule.kind == "max_changed_fraction" else "missing"
+        return f"at most {float(rule.fraction or 0.0):.1%} of rows {effect}"
+    return rule.kind
+
+
+def _number(value: float | None) -> str:
+    """0 and 100000, not 0.0 and 100000.0; 0.5 stays 0.5."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def schema_for(rule: Rule) -> pa.DataFrameSchema:
@@ -58,14 +96,15 @@ def _column_check(rule: Rule) -> pa.Check:
 
 def check_rule(rule: Rule, frame: pd.DataFrame, key_columns: Sequence[str]) -> RuleOutcome:
     """Run one row rule on the batch; failures carry the offending rows' keys."""
+    outcome = RuleOutcome(rule.name, True, 0, ())
     if len(frame) == 0 and rule.kind != "required_columns":  # no row of an empty batch can fail
-        return RuleOutcome(rule.name, True, 0, ())
+        return replace(outcome, wording=describe(rule))
     try:
         schema_for(rule).validate(frame, lazy=True)
     except (SchemaErrors, SchemaError) as exc:
         cases = exc.failure_cases if isinstance(exc, SchemaErrors) else _single(exc)
-        return _outcome(rule, frame, key_columns, cases)
-    return RuleOutcome(rule.name, True, 0, ())
+        outcome = _outcome(rule, frame, key_columns, cases)
+    return replace(outcome, wording=describe(rule))
 
 
 def check_rows(
@@ -88,7 +127,8 @@ def check_diff(rule: Rule, diff: Any) -> RuleOutcome:
         repr(e.key) for e in _take((e for e in diff.entries() if e.effect == effect), SAMPLE_SIZE)
     )
     detail = f"{bad} of {base} rows {effect} ({fraction:.1%}, limit {rule.fraction:.1%})"
-    return RuleOutcome(rule.name, passed, 0 if passed else bad, () if passed else sample, detail)
+    failures, shown = (0, ()) if passed else (bad, sample)
+    return RuleOutcome(rule.name, passed, failures, shown, detail, wording=describe(rule))
 
 
 def _single(exc: SchemaError) -> pd.DataFrame:
@@ -103,30 +143,43 @@ def _outcome(
     if rows:
         keys = [c for c in key_columns if c in frame.columns]
         sample = tuple(dict.fromkeys(_key_text(frame, i, keys) for i in rows))[:SAMPLE_SIZE]
-        evidence = _evidence(rule, frame, keys, cases)
+        offending = _offending(rule, frame, keys, cases)
+        evidence = _evidence(rule, keys, offending)
         detail = "; ".join(evidence[:3]) or _describe(cases)
-        return RuleOutcome(rule.name, False, len(rows), sample, detail, evidence)
+        return RuleOutcome(
+            rule.name, False, len(rows), sample, detail, evidence, "", tuple(keys), offending
+        )
     # No row index: the frame as a whole failed (missing column, custom frame-level check).
     failures = tuple(str(v) for v in pd.unique(cases["failure_case"].astype(str)))
     return RuleOutcome(rule.name, False, len(failures), failures[:SAMPLE_SIZE], _describe(cases))
 
 
-def _evidence(
+def _offending(
     rule: Rule, frame: pd.DataFrame, keys: Sequence[str], cases: pd.DataFrame
-) -> tuple[str, ...]:
-    """`order_id 30000: amount = -12.50 (allowed 0..100000)` for a sample of offending cells."""
+) -> tuple[tuple[tuple[Any, ...], str, Any], ...]:
+    """(key values, column, value) of a sample of offending cells (column rules only)."""
     if "column" not in cases or rule.kind in ("unique", "custom", "required_columns"):
         return ()
-    label = ", ".join(keys) if keys else "row"
-    lines = []
+    found = []
     for _, case in cases.head(SAMPLE_SIZE).iterrows():
         index, column = case["index"], case["column"]
         if index is None or pd.isna(index) or not isinstance(column, str):
             continue
-        value = _plain(frame.loc[index, column])
-        key = _key_text(frame, index, keys) if keys else str(index)
-        lines.append(f"{label} {key}: {column} = {_shown(value)} ({_allowed(rule)})")
-    return tuple(lines)
+        key = tuple(_plain(frame.loc[index, k]) for k in keys) if keys else (index,)
+        found.append((key, column, _plain(frame.loc[index, column])))
+    return tuple(found)
+
+
+def _evidence(
+    rule: Rule, keys: Sequence[str], offending: Iterable[tuple[tuple[Any, ...], str, Any]]
+) -> tuple[str, ...]:
+    """`order_id 30000: amount = -12.50 (allowed 0..100000)` for a sample of offending cells."""
+    label = ", ".join(keys) if keys else "row"
+    return tuple(
+        f"{label} {key_text(key) if keys else key[0]}: {column} = {_shown(value)} "
+        f"({_allowed(rule)})"
+        for key, column, value in offending
+    )
 
 
 def _shown(value: Any) -> str:

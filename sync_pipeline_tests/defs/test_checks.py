@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sync_pipeline.definitions import defs as load_defs
-from sync_pipeline.syncs.rules import check_rule, row_rules_for
+from sync_pipeline.syncs.rules import check_rule, describe, row_rules_for
 from sync_pipeline.syncs.spec import CallableRef, Rule, SenderSpec, SyncSpec
 
 KEYS = ("order_id",)
@@ -98,4 +98,29 @@ def test_asset_check_definition_fails_with_evidence() -> None:
     result = check(bad)
     assert result.passed is False
     assert result.metadata["failed_rows"].value == 2
-    assert result.metadata["sample_keys"].value == ["2", "4"]
+    assert result.metadata["rule"].value == "status one of placed, paid, shipped, cancelled"
+    evidence = result.metadata["evidence"].value
+    assert "| 2 | status | lost\\_in\\_mail |" in evidence and "| 4 | status | ?? |" in evidence
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        (Rule("r", "range", ("amount",), min=0, max=100000), "amount between 0 and 100000"),
+        (Rule("r", "range", ("amount",), min=0.5), "amount at least 0.5"),
+        (Rule("r", "range", ("amount",), max=10), "amount at most 10"),
+        (
+            Rule("r", "allowed_values", ("status",), values=("paid", "open")),
+            "status one of paid, open",
+        ),
+        (Rule("r", "regex", ("email",), pattern="^[^@]+@x$"), "email matches ^[^@]+@x$"),
+        (Rule("r", "max_length", ("country",), length=2), "country at most 2 characters"),
+        (Rule("r", "not_null", ("email", "name")), "email, name not null"),
+        (Rule("r", "unique", ("order_id",)), "order_id unique in the batch"),
+        (Rule("r", "required_columns", ("a", "b")), "columns present: a, b"),
+        (Rule("r", "max_missing_fraction", fraction=0.5), "at most 50.0% of rows missing"),
+    ],
+    ids=lambda v: v.kind if isinstance(v, Rule) else "",
+)
+def test_rule_in_words(rule: Rule, words: str) -> None:
+    assert describe(rule) == words

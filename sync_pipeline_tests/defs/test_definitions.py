@@ -4,7 +4,10 @@ import dagster as dg
 import pytest
 
 from sync_pipeline.definitions import defs as load_defs
+from sync_pipeline.defs.assets import EXTRACT_RETRY, build_assets, short_errors
 from sync_pipeline.defs.resources import SENDER_URL_ENV, TARGET_URL_ENV
+from sync_pipeline.errors import SyncError
+from sync_pipeline.syncs.spec import SenderSpec, SyncSpec
 
 SNAPSHOT = {
     "assets": [
@@ -13,11 +16,13 @@ SNAPSHOT = {
         for step in ("applied", "diff", "extract", "normalized")
     ],
     "checks": [
+        "customers/applied:column_schema_change",
         "customers/applied:missing_rows",
         "customers/normalized:country_is_iso2",
         "customers/normalized:email_and_name_present",
         "customers/normalized:email_format",
         "customers/normalized:key_unique_in_batch",
+        "orders/applied:column_schema_change",
         "orders/applied:missing_rows",
         "orders/diff:missing_guard",
         "orders/normalized:amount_in_range",
@@ -63,7 +68,17 @@ def test_family_is_grouped_chained_and_tagged(repo: dg.RepositoryDefinition) -> 
     assert graph.get(key(["orders", "normalized"])).parent_keys == {key(["orders", "extract"])}
     assert {"sqlite", "table"} <= set(applied.kinds)
     assert applied.pools == {"target_table:orders"}
+    assert applied.metadata["dagster/table_name"] == "orders"  # before any run
     assert graph.get(key(["orders", "extract"])).description
+
+
+def test_extract_retries_but_the_projects_own_errors_do_not() -> None:
+    spec = SyncSpec("s", SenderSpec("sql"), "t")
+    [extract] = [a for a in build_assets(spec, "sqlite") if a.key.path[-1] == "extract"]
+    assert extract.op.retry_policy == EXTRACT_RETRY
+    with pytest.raises(dg.Failure) as failure, short_errors(spec):
+        raise SyncError("bad value")
+    assert failure.value.allow_retries is False
 
 
 def test_validation_checks_are_blocking_and_partitioned(repo: dg.RepositoryDefinition) -> None:

@@ -57,6 +57,11 @@ def test_whole_sync_materializes_and_target_matches_sender(
     assert applied.metadata["dagster/row_count"].value == len(expected)
     assert ("txid" in applied.metadata) == (db.kind == "postgres")
     assert applied.metadata["events"].value == 0 and "last_event_position" not in applied.metadata
+    assert applied.metadata["preview"].value.count("\n| added |") > len(expected)  # per field
+    schema = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "column_schema_change"
+    ]
+    assert [e.passed for e in schema] == [True]  # the first schema of the table
 
 
 def test_failing_blocking_check_stops_the_write(
@@ -74,7 +79,8 @@ def test_failing_blocking_check_stops_the_write(
     assert {"amount_in_range", "status_known", "currency_iso"} <= set(failed)
     evidence = failed["status_known"].metadata
     assert evidence["failed_rows"].value == 1
-    assert len(evidence["sample_keys"].value) == 1
+    assert evidence["rule"].value == "status one of placed, paid, shipped, cancelled"
+    assert len(evidence["evidence"].value.splitlines()) == 5  # head, blank, header, rule, 1 row
     assert checksum(db, "orders", "order_id") == before
 
 

@@ -1,6 +1,7 @@
 """The UI in a real browser: `dagster dev` on a free port, headless Chromium shows the demo
 sync's four assets; a partition backfill launched through GraphQL (the mutation the UI's
-Materialize button sends) succeeds. A screenshot is kept under artifacts/."""
+Materialize button sends) succeeds; the `applied` page shows the diff as a table and a failed
+check's evidence shows the offending value. Screenshots are kept under artifacts/."""
 
 import contextlib
 import json
@@ -41,6 +42,7 @@ STEPS = ("extract", "normalized", "diff", "applied")
 class Server:
     url: str
     log: Path
+    demo: Path  # the demo's sender.db and target.db
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
@@ -103,7 +105,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, process, log)
-        yield Server(url, log)
+        yield Server(url, log, demo)
     finally:
         _stop(process)
 
@@ -189,3 +191,73 @@ def test_ui_shows_sync_lineage_and_runs_a_backfill(server: Server) -> None:
     assert status in ("COMPLETED", "COMPLETED_SUCCESS"), server.log.read_text()[-4000:]
     latest = server.graphql(LATEST, {"path": ["customers", "applied"]})["assetOrError"]
     assert [m["partition"] for m in latest["assetMaterializations"]] == ["eu"]
+
+
+DAY, BAD_DAY = "2026-01-02", "2026-01-03"
+CHANGED_ORDER = 20000  # the first order of DAY in the demo data
+BAD_ORDER = 30000  # the first order of BAD_DAY: its amount is -12.50
+
+
+def sender_status(path: Path, order_id: int) -> str:
+    """What the sender holds for one order's status (the diff's `new`)."""
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        query = sa.text("SELECT status FROM orders WHERE order_id = :id")
+        found = str(conn.execute(query, {"id": order_id}).scalar_one())
+    engine.dispose()
+    return found
+
+
+def test_applied_page_shows_the_diff_table_and_check_evidence(server: Server) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    assert launch_and_wait(server, "orders", DAY) in ("COMPLETED", "COMPLETED_SUCCESS")
+    status = sender_status(server.demo / "sender.db", CHANGED_ORDER)
+    target = sa.create_engine(f"sqlite:///{server.demo / 'target.db'}")
+    with target.begin() as conn:  # the target drifted: the next sync changes this row back
+        conn.execute(
+            sa.text("UPDATE orders SET status = 'on_hold' WHERE order_id = :id"),
+            {"id": CHANGED_ORDER},
+        )
+    target.dispose()
+    assert launch_and_wait(server, "orders", DAY) in ("COMPLETED", "COMPLETED_SUCCESS")
+    launch_and_wait(server, "orders", BAD_DAY)  # fails its blocking checks
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1200})
+        page.goto(f"{server.url}/assets/orders/applied?view=events")
+        with contextlib.suppress(PlaywrightTimeout):  # the fresh instance's community modal
+            page.get_by_role("button", name="Skip").click(timeout=10_000)
+        drifted = page.get_by_role("cell", name="on_hold", exact=True)
+        drifted.wait_for(timeout=60_000)
+        diff_row = page.get_by_role("row").filter(has=drifted).last
+        diff_cells = diff_row.get_by_role("cell").all_inner_texts()
+        page.screenshot(path=str(ARTIFACTS / "dagster-ui-orders-applied.png"), full_page=True)
+
+        page.goto(f"{server.url}/assets/orders/normalized?view=checks")
+        page.get_by_text("amount_in_range", exact=True).first.click(timeout=60_000)
+        page.get_by_text("[Show Markdown]").first.click(timeout=60_000)
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_role("cell", name="-12.50", exact=True).wait_for(timeout=30_000)
+        evidence_text = dialog.inner_text()
+        evidence_cells = (
+            dialog.get_by_role("row")
+            .filter(has_text="-12.50")
+            .get_by_role("cell")
+            .all_inner_texts()
+        )
+        page.screenshot(path=str(ARTIFACTS / "dagster-ui-orders-check-evidence.png"))
+        browser.close()
+
+    assert [c.strip() for c in diff_cells] == [
+        "changed",
+        str(CHANGED_ORDER),
+        "status",
+        "on_hold",
+        status,
+    ]
+    assert "amount between 0 and 100000" in evidence_text and "1 row fail" in evidence_text
+    assert [c.strip() for c in evidence_cells] == [str(BAD_ORDER), "amount", "-12.50"]
