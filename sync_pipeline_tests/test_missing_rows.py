@@ -1,7 +1,7 @@
 """Missing rows in one home (`syncs/missing.py`): which recorded events are batches, the rows a
 batch did not see within its scope, whether cleanup may follow it (never after a failed, empty or
 partial batch, nor under `report`), and the cleanup itself, on Postgres and on SQLite
-(docs/dagster.md, "Schedules and the missing-rows sensor")."""
+(semantics §3.5; docs/dagster.md, "Schedules and the missing-rows sensor")."""
 
 import pytest
 import sqlalchemy as sa
