@@ -14,6 +14,7 @@ from sync_pipeline.errors import SyncError
 from sync_pipeline.progress import tqdm_progress
 from sync_pipeline.syncs import load_syncs, rules, runner
 from sync_pipeline.syncs.local import find_sync, scope_of, sender_default, target_default
+from sync_pipeline.syncs.missing import find_missing
 from sync_pipeline.syncs.spec import SyncSpec
 
 PARTITION = click.option("--partition", "-p", help="Partition key: a day (YYYY-MM-DD) or a value.")
@@ -127,7 +128,7 @@ def missing(ctx: click.Context, sync: str, partition: str | None) -> None:
         scope = scope_of(spec, partition)
         with runner.target_engine(spec, target_default()) as engine:
             batch_id = latest_batch(engine, spec, scope)
-            rows = [] if batch_id is None else runner.find_missing(engine, spec, batch_id, scope)
+            rows = [] if batch_id is None else find_missing(engine, spec, batch_id, scope)
     if batch_id is None:
         raise click.ClickException(f"sync {spec.name!r}: no batch has been applied yet")
     if rows:

@@ -11,8 +11,7 @@ from sync_pipeline.engine.plan import scope_clause
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.syncs import runner
 from sync_pipeline.syncs.local import sender_default, shown, target_default
-from sync_pipeline.syncs.options import where_clause
-from sync_pipeline.syncs.runner import Scope
+from sync_pipeline.syncs.scope import Scope, target_where
 from sync_pipeline.syncs.spec import SyncSpec
 
 
@@ -36,7 +35,7 @@ def latest_batch(engine: sa.Engine, spec: SyncSpec, scope: Scope | None) -> int 
     """The newest batch id stamped on the target rows of the scope (None: no batch yet)."""
     if runner.reflect_target(engine, spec) is None:
         return None
-    where = where_clause(spec.options.get("where"), runner.scope_clause(engine, spec, scope))
+    where = target_where(engine, spec, scope)
     with engine.connect() as conn:
         target = reflect(conn, spec.table)
         if spec.batch_column not in target.table.c:

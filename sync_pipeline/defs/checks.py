@@ -1,20 +1,15 @@
 """Validation rules as blocking, partition-aware asset checks on `<sync>/normalized`, and the
 `missing_rows` check on `<sync>/applied` that the batch-id sensor reports into."""
 
-from collections.abc import Mapping
-from typing import Any
-
 import dagster as dg
 import pandas as pd
-import sqlalchemy as sa
 
 from sync_pipeline.defs.assets import FamilyKeys
-from sync_pipeline.defs.metadata import outcome_metadata
+from sync_pipeline.defs.metadata import outcome_metadata, plain_metadata
 from sync_pipeline.defs.partitions import partitions_for
 from sync_pipeline.defs.resources import SqlDatabase
-from sync_pipeline.syncs import rules, runner
-from sync_pipeline.syncs.rules import SAMPLE_SIZE, RuleOutcome, key_text
-from sync_pipeline.syncs.runner import Scope
+from sync_pipeline.syncs import missing, rules, runner
+from sync_pipeline.syncs.rules import RuleOutcome
 from sync_pipeline.syncs.spec import Rule, SyncSpec
 
 MISSING_CHECK = "missing_rows"
@@ -57,34 +52,20 @@ def _row_check(spec: SyncSpec, rule: Rule) -> dg.AssetChecksDefinition:
     return row_check
 
 
-def missing_evaluation(
-    spec: SyncSpec, engine: sa.Engine, batch_id: int, scope: Scope | None
-) -> dg.AssetCheckEvaluation:
-    """Rows in the batch's scope that batch `batch_id` did not see, as a check evaluation."""
-    missing = runner.find_missing(engine, spec, batch_id, scope)
-    keys = (list(spec.key_columns) or sorted(missing[0])) if missing else []
-    sample = [key_text(tuple(row.get(k) for k in keys)) for row in missing[:SAMPLE_SIZE]]
+def missing_evaluation(spec: SyncSpec, found: missing.MissingRows) -> dg.AssetCheckEvaluation:
+    """Rows in the batch's scope that the batch did not see, as a check evaluation."""
     return dg.AssetCheckEvaluation(
         asset_key=FamilyKeys.of(spec).applied,
         check_name=MISSING_CHECK,
-        passed=not missing,
+        passed=not found.found,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
-            "missing_rows": dg.MetadataValue.int(len(missing)),
-            "sample_keys": dg.MetadataValue.json(sample),
-            "batch_id": dg.MetadataValue.int(batch_id),
+            "missing_rows": dg.MetadataValue.int(len(found.rows)),
+            "sample_keys": dg.MetadataValue.json(list(found.sample_keys)),
+            "batch_id": dg.MetadataValue.int(found.batch_id),
             "policy": spec.missing,
-            "scope": scope.describe() if scope else "whole table",
+            "scope": found.scope.describe() if found.scope else "whole table",
         },
-    )
-
-
-def batch_facts(meta: Mapping[str, Any]) -> tuple[int | None, Scope | None]:
-    """Batch id and scope recorded on an `applied` materialization."""
-    batch = meta.get("batch_id")
-    value = getattr(batch, "value", batch)
-    return (int(value) if value is not None else None), Scope.from_metadata(
-        {k: getattr(v, "value", v) for k, v in meta.items()}
     )
 
 
@@ -107,11 +88,11 @@ def _missing_check(spec: SyncSpec) -> dg.AssetChecksDefinition:
         materialization = event.asset_materialization if event else None
         if materialization is None:
             return dg.AssetCheckResult(passed=True, description="no batch applied yet")
-        batch_id, scope = batch_facts(materialization.metadata)
-        if batch_id is None:
+        batch = missing.batch_of(plain_metadata(materialization.metadata))
+        if batch is None:
             return dg.AssetCheckResult(passed=True, description="latest event carries no batch")
         with runner.target_engine(spec, target_db.url) as engine:
-            ev = missing_evaluation(spec, engine, batch_id, scope)
+            ev = missing_evaluation(spec, missing.missing_rows(engine, spec, batch))
         return dg.AssetCheckResult(passed=ev.passed, severity=ev.severity, metadata=ev.metadata)
 
     return missing_rows

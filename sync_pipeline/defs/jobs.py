@@ -9,8 +9,9 @@ from sync_pipeline import events
 from sync_pipeline.defs.assets import FamilyKeys
 from sync_pipeline.defs.checks import missing_check_key
 from sync_pipeline.defs.resources import SqlDatabase
-from sync_pipeline.syncs.cleanup import cleanup_missing
-from sync_pipeline.syncs.runner import Scope, target_engine
+from sync_pipeline.syncs.missing import cleanup_missing
+from sync_pipeline.syncs.runner import target_engine
+from sync_pipeline.syncs.scope import decode_scope
 from sync_pipeline.syncs.spec import SyncSpec
 
 # What define_asset_job returns (its class is not exported by dagster).
@@ -22,14 +23,7 @@ class CleanupConfig(dg.Config):
 
     batch_id: int
     partition_keys: list[str] = []
-    scope_column: str = ""
-    scope_start: str = ""
-    scope_end: str = ""
-    scope_values: str = ""
-
-    @staticmethod
-    def scope_fields() -> tuple[str, ...]:
-        return ("scope_column", "scope_start", "scope_end", "scope_values")
+    scope: str = ""  # `encode_scope` of the batch's scope; "" is the whole table
 
 
 def sync_job_name(spec: SyncSpec) -> str:
@@ -60,7 +54,7 @@ def build_cleanup_job(spec: SyncSpec) -> dg.JobDefinition:
     def cleanup(
         context: dg.OpExecutionContext, config: CleanupConfig, target_db: SqlDatabase
     ) -> None:
-        scope = Scope.from_metadata(config.model_dump())
+        scope = decode_scope(config.scope)
         with target_engine(spec, target_db.url) as engine:
             done = cleanup_missing(engine, spec, config.batch_id, scope)
         rows = done.rows

@@ -1,6 +1,7 @@
 """Turn frames and engine results into Dagster metadata (numbers stay numbers for the plots)."""
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -9,8 +10,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from sync_pipeline import events
+from sync_pipeline.syncs import scope as scopes
 from sync_pipeline.syncs.rules import RuleOutcome
-from sync_pipeline.syncs.runner import Scope
+from sync_pipeline.syncs.scope import Scope
 
 PREVIEW_ROWS = 20
 _COUNTS = ("created", "updated", "unchanged", "skipped", "missing", "deleted")
@@ -26,9 +28,13 @@ def frame_metadata(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def scope_metadata(scope: Scope | None) -> dict[str, Any]:
-    if scope is None:
-        return {"scope": "whole table"}
-    return {"scope": scope.describe(), **scope.as_metadata()}
+    """The run's scope, readable and encoded (read back by the missing-rows sensor and check)."""
+    return dict(scopes.scope_metadata(scope))
+
+
+def plain_metadata(metadata: Mapping[str, object]) -> dict[str, object]:
+    """Recorded metadata with each MetadataValue unwrapped to its Python value."""
+    return {k: getattr(v, "value", v) for k, v in metadata.items()}
 
 
 def diff_metadata(diff: Any, preview_rows: int = PREVIEW_ROWS) -> dict[str, Any]:

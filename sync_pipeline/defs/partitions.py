@@ -4,7 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
-from sync_pipeline.syncs.runner import Scope
+from sync_pipeline.syncs.scope import Scope
 from sync_pipeline.syncs.spec import SyncSpec
 
 

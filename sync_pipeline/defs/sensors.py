@@ -1,20 +1,24 @@
 """Per sync: the batch-id sensor. After each applied batch it reports the rows missing after that
 batch (scoped to its partition) and, under `soft_delete`/`delete`, launches the cleanup job.
 
-The cursor is the storage id of the last `applied` materialization handled, so a tick reads only
-new events and runs one indexed query per new batch.
+The decisions (which events are batches, the rows missing, whether cleanup may follow) live in
+`syncs/missing.py`; this module only turns a tick's events into calls and the answers into check
+evaluations and run requests. The cursor is the storage id of the last `applied` materialization
+handled, so a tick reads only new events and runs one indexed query per new batch.
 """
 
-from typing import Any
+from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
 from sync_pipeline.defs.assets import FamilyKeys
-from sync_pipeline.defs.checks import batch_facts, missing_evaluation
+from sync_pipeline.defs.checks import missing_evaluation
 from sync_pipeline.defs.jobs import CleanupConfig
+from sync_pipeline.defs.metadata import plain_metadata
 from sync_pipeline.defs.resources import SqlDatabase
-from sync_pipeline.engine.missing import deletion_blocked
+from sync_pipeline.syncs import missing
 from sync_pipeline.syncs.runner import target_engine
+from sync_pipeline.syncs.scope import encode_scope
 from sync_pipeline.syncs.spec import SyncSpec
 
 EVENTS_PER_TICK = 50
@@ -47,65 +51,40 @@ def build_missing_sensor(spec: SyncSpec, cleanup_job: dg.JobDefinition) -> dg.Se
         )
         if not page.records:
             return dg.SkipReason("no new batches applied")
-        batches = _new_batches(page.records)
         events: list[dg.AssetCheckEvaluation] = []
         runs: list[dg.RunRequest] = []
         with target_engine(spec, target_db.url) as engine:
-            for batch_id, (meta, partitions) in batches.items():
-                facts = batch_facts(meta)
-                events.append(missing_evaluation(spec, engine, batch_id, facts[1]))
-                if _may_clean(spec, engine, batch_id, events[-1], context):
-                    runs.append(_cleanup_request(spec, batch_id, meta, partitions))
+            for batch in missing.applied_batches(_recorded(page.records)):
+                found = missing.missing_rows(engine, spec, batch)
+                events.append(missing_evaluation(spec, found))
+                decision = missing.cleanup_decision(engine, spec, found)
+                if decision.blocked:
+                    context.log.info(f"no cleanup for {spec.name!r}: {decision.blocked}")
+                if decision.may_clean:
+                    runs.append(_cleanup_request(spec, batch))
         return dg.SensorResult(run_requests=runs, asset_events=events, cursor=page.cursor)
 
     return missing_rows_sensor
 
 
-def _new_batches(records: Any) -> dict[int, tuple[dict[str, Any], list[str]]]:
-    """Complete sync batches among the new events, by batch id. A range run records the same
-    batch once per partition; cleanup runs (sync_action=cleanup) are not batches."""
-    batches: dict[int, tuple[dict[str, Any], list[str]]] = {}
+def _recorded(
+    records: Sequence[dg.EventLogRecord],
+) -> Iterator[tuple[dict[str, object], str | None]]:
+    """(plain metadata, partition) of each materialization among the records."""
     for record in records:
         materialization = record.asset_materialization
-        if materialization is None:
-            continue
-        meta = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
-        batch_id, _ = batch_facts(meta)
-        if meta.get("sync_action") == "cleanup" or batch_id is None:
-            continue
-        _, partitions = batches.setdefault(batch_id, (meta, []))
-        if materialization.partition:
-            partitions.append(materialization.partition)
-    return batches
+        if materialization is not None:
+            yield plain_metadata(materialization.metadata), materialization.partition
 
 
-def _may_clean(
-    spec: SyncSpec,
-    engine: Any,
-    batch_id: int,
-    found: dg.AssetCheckEvaluation,
-    context: dg.SensorEvaluationContext,
-) -> bool:
-    """Deletion only when rows are missing and the engine's ledger says the batch was complete
-    and not empty (the cleanup job checks the same again before it deletes)."""
-    if spec.missing == "report" or found.passed:
-        return False
-    blocked = deletion_blocked(engine, spec.table, batch_id, column=spec.batch_column)
-    if blocked:
-        context.log.info(f"no cleanup for {spec.name!r}: {blocked}")
-    return blocked is None
-
-
-def _cleanup_request(
-    spec: SyncSpec, batch_id: int, meta: dict[str, Any], partitions: list[str]
-) -> dg.RunRequest:
+def _cleanup_request(spec: SyncSpec, batch: missing.AppliedBatch) -> dg.RunRequest:
     config = CleanupConfig(
-        batch_id=batch_id,
-        partition_keys=partitions,
-        **{k: str(meta.get(k) or "") for k in CleanupConfig.scope_fields()},
+        batch_id=batch.batch_id,
+        partition_keys=list(batch.partitions),
+        scope=encode_scope(batch.scope),
     )
     return dg.RunRequest(
-        run_key=f"{spec.name}:cleanup:{batch_id}",
+        run_key=f"{spec.name}:cleanup:{batch.batch_id}",
         run_config=dg.RunConfig(ops={f"{spec.name}__cleanup_missing": config}),
-        tags={"sync_batch_id": str(batch_id), "sync_table": spec.table},
+        tags={"sync_batch_id": str(batch.batch_id), "sync_table": spec.table},
     )

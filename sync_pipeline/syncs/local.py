@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.syncs.build import did_you_mean
-from sync_pipeline.syncs.runner import Scope
+from sync_pipeline.syncs.scope import Scope
 from sync_pipeline.syncs.spec import SyncSpec
 
 TARGET_URL_ENV = "SYNC_TARGET_URL"

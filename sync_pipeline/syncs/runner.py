@@ -1,74 +1,26 @@
 """Plain-Python steps of one sync, called by the Dagster assets: read, normalize, plan, apply."""
 
-import datetime as dt
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 
-from sync_pipeline.engine.api import BatchImport, missing_after_batch
+from sync_pipeline.engine.api import BatchImport
 from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.engine.spec import Progress, no_progress
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders import build_sender
 from sync_pipeline.senders.base import PartitionFilter, Sender
 from sync_pipeline.syncs.options import import_kwargs, where_clause
+from sync_pipeline.syncs.scope import Scope, scope_clause
 from sync_pipeline.syncs.spec import SyncSpec
 from sync_pipeline.syncs.target import ensure_table, fit_to_target
 from sync_pipeline.syncs.typed import batch_types, cast_frame
 from sync_pipeline.values.carried import is_null
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """The slice of sender and target one run covers: a time window or some static values."""
-
-    column: str  # sender column
-    target_column: str
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
-    values: tuple[str, ...] = ()
-
-    def sender_filters(self) -> list[PartitionFilter]:
-        """One sender read per window, or one per static value."""
-        if self.start is not None and self.end is not None:
-            return [PartitionFilter.window(self.column, self.start, self.end)]
-        return [PartitionFilter.static(self.column, v) for v in self.values]
-
-    def describe(self) -> str:
-        if self.start is not None:
-            return f"{self.target_column} in [{self.start:%Y-%m-%d}, {self.end:%Y-%m-%d})"
-        return f"{self.target_column} in {list(self.values)}"
-
-    def as_metadata(self) -> dict[str, str]:
-        """Flat text fields stored on the materialization, read back by the missing-row sensor."""
-        return {
-            "scope_column": self.target_column,
-            "scope_start": self.start.isoformat() if self.start else "",
-            "scope_end": self.end.isoformat() if self.end else "",
-            "scope_values": ",".join(self.values),
-        }
-
-    @classmethod
-    def from_metadata(cls, meta: Mapping[str, Any]) -> "Scope | None":
-        column = str(meta.get("scope_column") or "")
-        if not column:
-            return None
-        start, end = str(meta.get("scope_start") or ""), str(meta.get("scope_end") or "")
-        values = str(meta.get("scope_values") or "")
-        return cls(
-            column=column,
-            target_column=column,
-            start=dt.datetime.fromisoformat(start) if start else None,
-            end=dt.datetime.fromisoformat(end) if end else None,
-            values=tuple(v for v in values.split(",") if v),
-        )
-
 
 # ---- target ------------------------------------------------------------------------------
 
@@ -170,24 +122,6 @@ def reflect_target(engine: sa.Engine, spec: SyncSpec) -> sa.Table | None:
 # ---- engine ------------------------------------------------------------------------------
 
 
-def scope_clause(engine: sa.Engine, spec: SyncSpec, scope: Scope | None) -> Any:
-    """The target-side `where` for a scope; the column is checked against the reflected table."""
-    if scope is None:
-        return None
-    table = sa.Table(spec.table, sa.MetaData(), autoload_with=engine)
-    if scope.target_column not in table.c:
-        raise ValueError(
-            f"sync {spec.name!r}: partition column {scope.target_column!r} "
-            f"is not in target table {spec.table!r}"
-        )
-    # An unbound column (checked above, typed from the reflection): the engine's own Table
-    # object for the target then renders it without a second FROM entry.
-    column = sa.column(scope.target_column, table.c[scope.target_column].type)
-    if scope.start is not None and scope.end is not None:
-        return sa.and_(column >= scope.start, column < scope.end)
-    return column.in_(list(scope.values))
-
-
 def importer(
     engine: sa.Engine,
     spec: SyncSpec,
@@ -237,17 +171,3 @@ def apply_planned(
 ) -> Any:
     """Write exactly `diff` (from `plan`) if the target still matches it, else StaleDiffError."""
     return importer(engine, spec, scope, guard, progress).apply(diff)
-
-
-def find_missing(
-    engine: sa.Engine, spec: SyncSpec, batch_id: int, scope: Scope | None
-) -> list[dict[str, Any]]:
-    """Target rows in the scope that batch `batch_id` did not see."""
-    rows: list[dict[str, Any]] = missing_after_batch(
-        engine,
-        spec.table,
-        batch_id,
-        column=spec.batch_column,
-        where=where_clause(spec.options.get("where"), scope_clause(engine, spec, scope)),
-    )
-    return rows

@@ -157,3 +157,39 @@ def test_cleanup_launched_by_hand_after_an_empty_batch_deletes_nothing_and_says_
     assert done.metadata["rows"].value == 0
     assert "batch 2 of 'gone_items' was empty" in str(done.metadata["blocked"].value)
     assert [r["id"] for r in db.rows("gone_items")] == [1, 2]
+
+
+def test_a_partition_value_with_a_comma_scopes_the_report_and_the_cleanup(
+    db: TestDb, location: Location, instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
+    """The scope reaches the sensor and the cleanup job whole: "eu, west" is one value, not
+    "eu" and " west" (which would find nothing missing)."""
+    source = tmp_path / "sites.csv"
+    entry = {
+        "name": "sites",
+        "sender": {"kind": "files", "path": str(source)},
+        "table": "sites",
+        "match_by": "id",
+        "missing": "soft_delete",
+        "partitioning": {"kind": "static", "column": "region", "values": ["eu, west", "us"]},
+    }
+    defs = location(parse_syncs({"syncs": [entry]}))
+    source.write_text('id,region\n1,"eu, west"\n2,"eu, west"\n3,us\n')
+    for region in ("eu, west", "us"):
+        assert run(defs, "sites_sync", instance, partition_key=region).success
+    first = evaluate(defs, "sites_missing_rows", instance, db)
+    source.write_text('id,region\n1,"eu, west"\n3,us\n')  # site 2 is gone at the sender
+
+    assert run(defs, "sites_sync", instance, partition_key="eu, west").success
+    result = evaluate(defs, "sites_missing_rows", instance, db, cursor=first.cursor)
+
+    [evaluation] = result.asset_events
+    assert evaluation.metadata["missing_rows"].value == 1
+    assert evaluation.metadata["scope"].value == "region in ['eu, west']"
+    [request] = result.run_requests
+    cleanup = defs.resolve_job_def("sites_cleanup").execute_in_process(
+        instance=instance, run_config=request.run_config
+    )
+    assert cleanup.success
+    rows = db.rows("sites")
+    assert [r["id"] for r in rows if r["deleted_at"] is not None] == [2]
