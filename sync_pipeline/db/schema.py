@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.errors import SchemaError
 from sync_pipeline.values.kinds import Kind, column_kind
 
@@ -17,7 +18,7 @@ class TargetTable:
     table: sa.Table
     kinds: dict[str, Kind]
     primary_key: tuple[str, ...]
-    dialect: str
+    dialect: Dialect
 
     @property
     def name(self) -> str:
@@ -48,7 +49,7 @@ class TargetTable:
             col.autoincrement is True
             or col.identity is not None
             or col.server_default is not None
-            or (self.dialect == "sqlite" and self.kinds[col.name] == "int")
+            or (self.dialect.rowid_pk and self.kinds[col.name] == "int")
         )
 
 
@@ -75,7 +76,7 @@ def reflect(conn: sa.Connection, table: str) -> TargetTable:
     t = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
     pk = tuple(c.name for c in t.primary_key.columns)
     kinds = {c.name: column_kind(c.type) for c in t.columns}
-    return TargetTable(t, kinds, pk, conn.dialect.name)
+    return TargetTable(t, kinds, pk, Dialect.of(conn))
 
 
 def _hint(name: str, candidates: Iterable[str]) -> str:

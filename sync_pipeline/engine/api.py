@@ -10,6 +10,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.db.connect import Target, read_connection, transaction
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.read import read_rows
 from sync_pipeline.db.schema import reflect, split_name
 from sync_pipeline.engine import batches
@@ -81,7 +82,7 @@ class BatchImport:
     def prepare(self) -> Iterator["PreparedImport"]:
         """A builder that writes chunks as its buffer fills; everything commits at the end."""
         with transaction(self.target) as conn:
-            prepared = PreparedImport(self._importer(conn), self.options.chunk(conn.dialect.name))
+            prepared = PreparedImport(self._importer(conn), self.options.chunk(Dialect.of(conn)))
             yield prepared
             prepared.close()
         prepared.importer.fire_callbacks()

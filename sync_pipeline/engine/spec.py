@@ -7,6 +7,7 @@ from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
 
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.engine.compare import Comparator
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.events.model import EventOptions, event_options
@@ -136,11 +137,11 @@ class ImportOptions:
     def stamps(self) -> bool:
         return self.batch_id is not False
 
-    def chunk(self, dialect: str) -> int:
-        """Rows per chunk: 500 on the per-row path (SQLite), large on the COPY path (Postgres)."""
-        return self.chunk_size or (50_000 if dialect == "postgresql" else 500)
+    def chunk(self, dialect: Dialect) -> int:
+        """Rows per chunk: chunk_size, else the dialect's (large with COPY, 500 without)."""
+        return self.chunk_size or dialect.bulk_chunk
 
-    def callback_chunk(self, dialect: str) -> int:
+    def callback_chunk(self, dialect: Dialect) -> int:
         return self.callback_chunk_size or self.chunk(dialect)
 
 

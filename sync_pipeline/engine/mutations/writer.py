@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.engine.mutations.config import (
     Callback,
     TableConfig,
@@ -61,7 +62,7 @@ def _transaction(target: Target) -> Iterator[sa.Connection]:
 
 
 def _txid(conn: sa.Connection) -> int | None:
-    if conn.dialect.name != "postgresql":
+    if not Dialect.of(conn).txid:
         return None
     return int(conn.execute(sa.text("SELECT pg_current_xact_id()::text")).scalar_one())
 
