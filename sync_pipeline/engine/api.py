@@ -1,6 +1,7 @@
 """The public entry points: import_records, import_multiple, BatchImport, missing_after_batch."""
 
 import itertools
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -26,7 +27,7 @@ from sync_pipeline.values.carried import decode_row
 
 
 class BatchImport:
-    """A configured import into one table: `run`, `plan` then `apply`, or `prepare()`."""
+    """A configured import into one table: `run`, `preview` then `apply`, or `prepare()`."""
 
     def __init__(
         self, target: Target, table: str, strategy: str | None = None, **options: Any
@@ -54,15 +55,24 @@ class BatchImport:
         importer.fire_callbacks()
         return result
 
-    def plan(self, records: Records) -> BatchDiff:
+    def preview(self, records: Records) -> BatchDiff:
         """The diff `run` would apply, computed without writing anything."""
         check_records(records)
         with read_connection(self.target) as conn:
             plan = make_plan(reflect(conn, self.table), self.options)
             return diff_batch(conn, plan, records, KeyCodes())
 
+    def plan(self, records: Records) -> BatchDiff:
+        """Deprecated name of `preview` (a `Plan` is the options resolved against the table)."""
+        warnings.warn(
+            "BatchImport.plan() is renamed preview(); plan() will be removed",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.preview(records)
+
     def apply(self, diff: BatchDiff) -> ImportResult:
-        """Write exactly `diff` (from `plan`) in one transaction, if the target still matches it.
+        """Write exactly `diff` (from `preview`) in one transaction, if the target still matches it.
 
         Under the table lock, the rows the diff matched must hold the values it was planned
         against and its scope the same rows; otherwise StaleDiffError, and nothing is written.
