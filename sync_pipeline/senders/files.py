@@ -33,7 +33,7 @@ from sync_pipeline.senders.base import PartitionFilter
 from sync_pipeline.senders.errors import BadValueError, SchemaDriftError, SenderError
 from sync_pipeline.senders.file_formats import csv_records, json_array_records, ndjson_records
 from sync_pipeline.senders.partition import in_window
-from sync_pipeline.senders.selection import Selection
+from sync_pipeline.senders.selection import ColumnSelection
 from sync_pipeline.values.declared import ColumnType, column_types
 
 FileFormat = Literal["csv", "json", "ndjson", "parquet"]
@@ -69,7 +69,7 @@ class FileSender:
         self.path = str(path)
         self.format = format
         self.types = column_types(types)
-        self.selection = Selection(columns, rename, delete_flag)
+        self.selection = ColumnSelection(columns, rename, delete_flag)
         self.chunk_size = chunk_size
         self.delimiter = delimiter
         self.encoding = encoding
@@ -261,7 +261,7 @@ def _partition_reader(ctype: ColumnType | None) -> Any:
 def _in_partition(
     row: dict[str, Any],
     partition: PartitionFilter | None,
-    selection: Selection,
+    selection: ColumnSelection,
     source: str,
     types: Mapping[str, ColumnType],
 ) -> bool:

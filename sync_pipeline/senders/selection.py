@@ -16,7 +16,7 @@ def _hint(name: str, available: Sequence[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-class Selection:
+class ColumnSelection:
     """Which source columns a sender reads, what they are called, which one is the delete flag."""
 
     def __init__(
