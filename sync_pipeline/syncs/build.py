@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sync_pipeline.engine.spec import ImportOptions
+from sync_pipeline.engine.spec import ImportOptions, Strategy
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders import SENDER_KINDS, build_sender, sender_class
 from sync_pipeline.syncs import config as cfg
@@ -105,7 +105,7 @@ def build_spec(model: cfg.SyncConfig) -> SyncSpec:
 Fail = Callable[[str, str], SyncConfigError]
 
 
-def _engine_check(fail: Fail, spec: SyncSpec, strategy: str | None) -> str:
+def _engine_check(fail: Fail, spec: SyncSpec, strategy: str | None) -> Strategy:
     """The engine's validator, on the keywords a run passes; returns the resolved strategy."""
     try:
         options = ImportOptions.from_kwargs(
