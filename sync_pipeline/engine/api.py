@@ -192,8 +192,8 @@ def _fk_order(conn: sa.Connection, names: list[str]) -> list[str]:
     for name in names:
         schema, bare = split_name(name)
         refs = inspector.get_foreign_keys(bare, schema=schema)
-        targets = {_qualified(r.get("referred_schema"), r["referred_table"]) for r in refs}
-        deps[name] = {n for n in names if _qualified(*split_name(n)) in targets and n != name}
+        targets = {(r.get("referred_schema"), r["referred_table"]) for r in refs}
+        deps[name] = {n for n in names if split_name(n) in targets and n != name}
     ordered: list[str] = []
     while len(ordered) < len(names):
         ready = [n for n in names if n not in ordered and deps[n] <= set(ordered)]
@@ -201,10 +201,6 @@ def _fk_order(conn: sa.Connection, names: list[str]) -> list[str]:
             ready = [n for n in names if n not in ordered]
         ordered += ready
     return ordered
-
-
-def _qualified(schema: str | None, name: str) -> tuple[str | None, str]:
-    return (schema, name)
 
 
 def missing_after_batch(

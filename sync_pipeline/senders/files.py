@@ -235,14 +235,6 @@ class FileSender:
         ctype = self.types.get(column)
         return value if ctype is None else ctype.read(value)
 
-    def describe(self) -> dict[str, Any]:
-        """Plain config summary (for metadata)."""
-        return {
-            "path": self.path,
-            "format": self.format,
-            "types": {c: t.name for c, t in self.types.items()},
-        }
-
 
 def _partition_reader(ctype: ColumnType | None) -> Any:
     """Partition keys often arrive as text (e.g. Dagster keys): read them as the column type."""
