@@ -44,7 +44,7 @@ class Copy:
 
 COPY = Copy()
 # COPY | static value | SQLAlchemy expression or sa.text(...) | callable(new, existing, record)
-UpdateValue = Any
+FieldUpdate = Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ class ImportOptions:
     key_callables: Mapping[str, KeyCallable] = field(default_factory=dict)
     case_sensitive: bool = True
     comparison_key: Callable[[Mapping[str, Any]], Any] | None = None
-    update_fields: Mapping[str, UpdateValue] | None = None
+    update_fields: Mapping[str, FieldUpdate] | None = None
     comparators: Mapping[str, Comparator] = field(default_factory=dict)
     batch_id: int | Literal[False] | None = None
     batch_column: str = "last_batch_id"
@@ -177,7 +177,7 @@ def _match_by(value: Any) -> tuple[tuple[str, ...] | None, dict[str, KeyCallable
     return names, {}
 
 
-def _update_fields(value: Any) -> dict[str, UpdateValue] | None:
+def _update_fields(value: Any) -> dict[str, FieldUpdate] | None:
     if value is None:
         return None
     if isinstance(value, str):

@@ -144,7 +144,7 @@ def pick(row: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
     return {n: row.get(n) for n in names}
 
 
-def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+def changed_columns(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     """{field: (old, new)} for the fields whose value differs."""
     return {k: (old.get(k), v) for k, v in new.items() if not _equal(old.get(k), v)}
 

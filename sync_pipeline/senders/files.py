@@ -31,7 +31,12 @@ from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders.arrow import ChunkBuilder
 from sync_pipeline.senders.base import PartitionFilter
 from sync_pipeline.senders.errors import BadValueError, SchemaDriftError, SenderError
-from sync_pipeline.senders.file_formats import csv_records, json_array_records, ndjson_records
+from sync_pipeline.senders.file_formats import (
+    Row,
+    csv_records,
+    json_array_records,
+    ndjson_records,
+)
 from sync_pipeline.senders.partition import in_window
 from sync_pipeline.senders.selection import ColumnSelection
 from sync_pipeline.values.declared import ColumnType, column_types
@@ -40,7 +45,6 @@ FileFormat = Literal["csv", "json", "ndjson", "parquet"]
 FILE_FORMATS: tuple[str, ...] = get_args(FileFormat)
 _EXTENSIONS = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 _EXTENSIONS[".parquet"] = "parquet"
-Row = tuple[int, dict[str, Any]]
 SOURCE_FILE, SOURCE_LINE = "_source_file", "_source_line"
 
 
