@@ -5,25 +5,47 @@ from typing import Any
 from sync_pipeline.engine import comparators
 from sync_pipeline.engine.api import (
     BatchImport,
+    PreparedImport,
     import_multiple,
     import_records,
     missing_after_batch,
 )
 from sync_pipeline.engine.diff import BatchDiff, DiffEntry
-from sync_pipeline.engine.mutations import Writer, WriteRejected
-from sync_pipeline.engine.record_diff import RecordDiff, diff
+from sync_pipeline.engine.mutations import Writer, WriteRejected, WriteResult
+from sync_pipeline.engine.record_diff import RecordDiff, RecordDiffError, diff
 from sync_pipeline.engine.results import ImportResult
-from sync_pipeline.errors import StaleDiffError
+from sync_pipeline.errors import (
+    AmbiguousMatchError,
+    ApplyError,
+    ConfigError,
+    DuplicateKeyError,
+    RecordError,
+    SchemaError,
+    StaleDiffError,
+    SyncConfigError,
+    SyncError,
+)
 
 __all__ = [
+    "AmbiguousMatchError",
+    "ApplyError",
     "BatchDiff",
     "BatchImport",
+    "ConfigError",
     "DiffEntry",
+    "DuplicateKeyError",
     "ImportResult",
+    "PreparedImport",
     "RecordDiff",
+    "RecordDiffError",
+    "RecordError",
+    "SchemaError",
     "StaleDiffError",
     "SyncCollection",
+    "SyncConfigError",
+    "SyncError",
     "WriteRejected",
+    "WriteResult",
     "Writer",
     "comparators",
     "diff",

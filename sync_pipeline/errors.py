@@ -3,8 +3,9 @@
 A leaf module: it imports nothing from sync_pipeline, so every layer may raise these.
 """
 
+import difflib
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -18,6 +19,14 @@ class ConfigError(SyncError, ValueError):
     """The options of an import or a sync do not fit together (raised before any database work)."""
 
     stage = "config"
+
+
+class SyncConfigError(ConfigError):
+    """A sync entry is invalid; says which sync, which field and what is allowed."""
+
+    def __init__(self, sync: str, field: str, reason: str) -> None:
+        self.sync, self.field, self.reason = sync, field, reason
+        super().__init__(f"sync {sync!r}, field {field!r}: {reason}")
 
 
 class SchemaError(SyncError):
@@ -78,6 +87,12 @@ class StaleDiffError(SyncError):
     """The target changed between computing a diff and applying it."""
 
     stage = "apply"
+
+
+def did_you_mean(value: str, allowed: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the closest allowed word, or nothing."""
+    hint = difflib.get_close_matches(str(value), list(allowed), n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
 
 
 def _short(record: Mapping[str, Any] | None, limit: int = 200) -> str:

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
+from sync_pipeline.db.dialect import Dialect
+
 Target = sa.Engine | sa.Connection | str
 
 # Pooled engines for URL targets, most recently used last. Bounded, so that a process importing
@@ -70,7 +72,7 @@ def _begin_sqlite(conn: sa.Connection, begin: str = "BEGIN") -> None:
     for real; our own transactions take the write lock at once (IMMEDIATE), so two imports into
     one file queue up instead of diffing against the same state."""
     raw = conn.connection.driver_connection
-    if conn.dialect.name == "sqlite" and raw is not None and not raw.in_transaction:
+    if Dialect.of(conn).deferred_begin and raw is not None and not raw.in_transaction:
         conn.exec_driver_sql(begin)
 
 

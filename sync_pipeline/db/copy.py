@@ -10,6 +10,8 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from psycopg import sql
 
+from sync_pipeline.db.dialect import Dialect
+
 
 def create_stage(conn: sa.Connection, columns: Sequence[sa.Column]) -> sa.Table:
     """A TEMPORARY table (dropped at commit) with the given columns and no constraints."""
@@ -48,7 +50,7 @@ def fill_stage(conn: sa.Connection, stage: sa.Table, data: pa.Table) -> None:
 def stage_values(conn: sa.Connection, columns: Sequence[sa.Column], data: pa.Table) -> sa.Table:
     """A temporary table holding `data` (COPY on Postgres, executemany elsewhere); drop it with
     `drop_stage` when done."""
-    if conn.dialect.name == "postgresql":
+    if Dialect.of(conn).copy:
         stage = create_stage(conn, columns)
         fill_stage(conn, stage, data)
         return stage
@@ -68,7 +70,7 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, data: pa.Table) -> None:
     """Insert many rows: COPY on Postgres, executemany elsewhere."""
     if data.num_rows == 0:
         return
-    if conn.dialect.name == "postgresql":
+    if Dialect.of(conn).copy:
         copy_into(conn, table, data)
     else:
         conn.execute(sa.insert(table), data.to_pylist())

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.values.coerce import coercer
 from sync_pipeline.values.kinds import Kind, arrow_type
 
@@ -34,7 +35,7 @@ def read_rows(
     """The rows in scope (all columns, or `columns`), plus `extra` labelled `__expr_<name>`."""
     extra = dict(extra or {})
     cols = [c for c in table.columns if columns is None or c.name in columns]
-    if conn.dialect.name == "postgresql":
+    if Dialect.of(conn).copy:
         return _read_postgres(conn, table, cols, kinds, where, extra)
     return _read_generic(conn, table, cols, kinds, where, extra)
 

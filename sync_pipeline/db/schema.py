@@ -1,12 +1,12 @@
 """Reflection and identifier checks: every outside name is matched against the real schema."""
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from sync_pipeline.errors import SchemaError
+from sync_pipeline.db.dialect import Dialect
+from sync_pipeline.errors import SchemaError, did_you_mean
 from sync_pipeline.values.kinds import Kind, column_kind
 
 
@@ -17,7 +17,7 @@ class TargetTable:
     table: sa.Table
     kinds: dict[str, Kind]
     primary_key: tuple[str, ...]
-    dialect: str
+    dialect: Dialect
 
     @property
     def name(self) -> str:
@@ -31,7 +31,7 @@ class TargetTable:
         """The column called `name`, or a SchemaError that names it and suggests a fix."""
         if name not in self.table.c:
             raise SchemaError(
-                f"{role} {name!r} is not in table {self.name!r}{_hint(name, self.columns)}"
+                f"{role} {name!r} is not in table {self.name!r}{did_you_mean(name, self.columns)}"
             )
         return self.table.c[name]
 
@@ -48,7 +48,7 @@ class TargetTable:
             col.autoincrement is True
             or col.identity is not None
             or col.server_default is not None
-            or (self.dialect == "sqlite" and self.kinds[col.name] == "int")
+            or (self.dialect.rowid_pk and self.kinds[col.name] == "int")
         )
 
 
@@ -71,13 +71,8 @@ def reflect(conn: sa.Connection, table: str) -> TargetTable:
     names = inspector.get_table_names(schema=schema)
     if name not in names:
         where = f" in schema {schema!r}" if schema else ""
-        raise SchemaError(f"table {table!r} does not exist{where}{_hint(name, names)}")
+        raise SchemaError(f"table {table!r} does not exist{where}{did_you_mean(name, names)}")
     t = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
     pk = tuple(c.name for c in t.primary_key.columns)
     kinds = {c.name: column_kind(c.type) for c in t.columns}
-    return TargetTable(t, kinds, pk, conn.dialect.name)
-
-
-def _hint(name: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return TargetTable(t, kinds, pk, Dialect.of(conn))

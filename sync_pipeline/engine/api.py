@@ -1,6 +1,7 @@
 """The public entry points: import_records, import_multiple, BatchImport, missing_after_batch."""
 
 import itertools
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -10,6 +11,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.db.connect import Target, read_connection, transaction
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.read import read_rows
 from sync_pipeline.db.schema import reflect, split_name
 from sync_pipeline.engine import batches
@@ -25,7 +27,7 @@ from sync_pipeline.values.carried import decode_row
 
 
 class BatchImport:
-    """A configured import into one table: `run`, `plan` then `apply`, or `prepare()`."""
+    """A configured import into one table: `run`, `preview` then `apply`, or `prepare()`."""
 
     def __init__(
         self, target: Target, table: str, strategy: str | None = None, **options: Any
@@ -53,15 +55,24 @@ class BatchImport:
         importer.fire_callbacks()
         return result
 
-    def plan(self, records: Records) -> BatchDiff:
+    def preview(self, records: Records) -> BatchDiff:
         """The diff `run` would apply, computed without writing anything."""
         check_records(records)
         with read_connection(self.target) as conn:
             plan = make_plan(reflect(conn, self.table), self.options)
             return diff_batch(conn, plan, records, KeyCodes())
 
+    def plan(self, records: Records) -> BatchDiff:
+        """Deprecated name of `preview` (a `Plan` is the options resolved against the table)."""
+        warnings.warn(
+            "BatchImport.plan() is renamed preview(); plan() will be removed",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.preview(records)
+
     def apply(self, diff: BatchDiff) -> ImportResult:
-        """Write exactly `diff` (from `plan`) in one transaction, if the target still matches it.
+        """Write exactly `diff` (from `preview`) in one transaction, if the target still matches it.
 
         Under the table lock, the rows the diff matched must hold the values it was planned
         against and its scope the same rows; otherwise StaleDiffError, and nothing is written.
@@ -81,7 +92,7 @@ class BatchImport:
     def prepare(self) -> Iterator["PreparedImport"]:
         """A builder that writes chunks as its buffer fills; everything commits at the end."""
         with transaction(self.target) as conn:
-            prepared = PreparedImport(self._importer(conn), self.options.chunk(conn.dialect.name))
+            prepared = PreparedImport(self._importer(conn), self.options.chunk(Dialect.of(conn)))
             yield prepared
             prepared.close()
         prepared.importer.fire_callbacks()
@@ -181,8 +192,8 @@ def _fk_order(conn: sa.Connection, names: list[str]) -> list[str]:
     for name in names:
         schema, bare = split_name(name)
         refs = inspector.get_foreign_keys(bare, schema=schema)
-        targets = {_qualified(r.get("referred_schema"), r["referred_table"]) for r in refs}
-        deps[name] = {n for n in names if _qualified(*split_name(n)) in targets and n != name}
+        targets = {(r.get("referred_schema"), r["referred_table"]) for r in refs}
+        deps[name] = {n for n in names if split_name(n) in targets and n != name}
     ordered: list[str] = []
     while len(ordered) < len(names):
         ready = [n for n in names if n not in ordered and deps[n] <= set(ordered)]
@@ -190,10 +201,6 @@ def _fk_order(conn: sa.Connection, names: list[str]) -> list[str]:
             ready = [n for n in names if n not in ordered]
         ordered += ready
     return ordered
-
-
-def _qualified(schema: str | None, name: str) -> tuple[str | None, str]:
-    return (schema, name)
 
 
 def missing_after_batch(

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sync_pipeline.db.copy import create_stage, fill_stage, truncate
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.events.model import EventOptions
 from sync_pipeline.events.record_pg import PgEvents
 from sync_pipeline.events.record_rows import RowEvents
@@ -245,7 +246,7 @@ def writer_for(
     kinds: Mapping[str, Any],
     events: EventOptions | None = None,
 ) -> TableWriter:
-    cls = PostgresWriter if conn.dialect.name == "postgresql" else TableWriter
+    cls = PostgresWriter if Dialect.of(conn).copy else TableWriter
     return cls(conn, table, pk, kinds, events)
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import OID
 
 from sync_pipeline.db.copy import bulk_insert
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.schema import TargetTable
 from sync_pipeline.values.coerce import coercer
 
@@ -49,7 +50,7 @@ def create_once(conn: sa.Connection, table: sa.Table) -> None:
     first imports would both try to create it (one fails on pg_type): the creator holds a lock."""
     if sa.inspect(conn).has_table(table.name, schema=table.schema):
         return
-    if conn.dialect.name == "postgresql":
+    if Dialect.of(conn).advisory_locks:
         _advisory_lock(conn, f"sync_pipeline:create:{_quoted(conn, table)}")
     table.create(conn, checkfirst=True)
 
@@ -66,7 +67,7 @@ def lock_tables(conn: sa.Connection, targets: Iterable[TargetTable]) -> None:
 
     SQLite serializes writers itself (one write transaction at a time).
     """
-    if conn.dialect.name != "postgresql":
+    if not Dialect.of(conn).advisory_locks:
         return
     keys = set()
     for target in targets:

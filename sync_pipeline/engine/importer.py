@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.apply import (
     ChunkWrite,
@@ -119,7 +120,7 @@ class Importer:
         self.errors += [(dict(r), reason) for r, reason in diff.errors]
         self.counts["skipped"] += len(diff.dropped)
         self.partial = self.partial or bool(diff.dropped or diff.errors)
-        chunk = self.options.chunk(self.conn.dialect.name)
+        chunk = self.options.chunk(Dialect.of(self.conn))
         # a streamed import (lookup) does not know how many rows its later chunks bring
         total = None if lookup else self.done + diff.rows.num_rows
         for start in range(0, diff.rows.num_rows, chunk):
@@ -288,7 +289,7 @@ class Importer:
         return int(self.conn.execute(count).scalar() or 0)
 
     def _txid(self) -> int | None:
-        if self.conn.dialect.name != "postgresql":
+        if not Dialect.of(self.conn).txid:
             return None
         return int(
             self.conn.execute(
@@ -297,7 +298,7 @@ class Importer:
         )
 
     def fire_callbacks(self) -> None:
-        size = self.options.callback_chunk(self.conn.dialect.name)
+        size = self.options.callback_chunk(Dialect.of(self.conn))
         _fire(self.options.on_inserted, self.inserted, size)
         _fire(self.options.on_updated, self.updated, size)
         _fire(self.options.on_inserted_or_updated, self.inserted + self.updated, size)

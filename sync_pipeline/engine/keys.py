@@ -19,7 +19,7 @@ from sync_pipeline.values.kinds import Kind
 
 
 @dataclass(frozen=True, slots=True)
-class KeySpec:
+class KeyRecipe:
     """How to build the comparison key of a record or a target row."""
 
     fields: tuple[str, ...]
@@ -62,7 +62,9 @@ class Keys:
         return [f"__k{i}" for i in range(len(self.columns))]
 
 
-def build_keys(table: pa.Table, spec: KeySpec, kinds: Mapping[str, Kind], codes: KeyCodes) -> Keys:
+def build_keys(
+    table: pa.Table, spec: KeyRecipe, kinds: Mapping[str, Kind], codes: KeyCodes
+) -> Keys:
     """Compute the comparison key of every row of `table`."""
     if spec.in_python:
         python_keys = _python_keys(table, spec, kinds)
@@ -88,7 +90,7 @@ def fold(value: str | None) -> str | None:
     return None if value is None else unicodedata.normalize("NFC", value.casefold())
 
 
-def key_of(row: Mapping[str, Any], spec: KeySpec) -> tuple[Any, ...] | Any | None:
+def key_of(row: Mapping[str, Any], spec: KeyRecipe) -> tuple[Any, ...] | Any | None:
     """The Python key of one decoded row, or None when any part is null."""
     if spec.comparison_key is not None:
         return spec.comparison_key(row)
@@ -106,5 +108,5 @@ def key_of(row: Mapping[str, Any], spec: KeySpec) -> tuple[Any, ...] | Any | Non
     return tuple(parts)
 
 
-def _python_keys(table: pa.Table, spec: KeySpec, kinds: Mapping[str, Kind]) -> list[Any]:
+def _python_keys(table: pa.Table, spec: KeyRecipe, kinds: Mapping[str, Kind]) -> list[Any]:
     return [key_of(decode_row(row, kinds), spec) for row in table.to_pylist()]

@@ -7,18 +7,20 @@ from typing import Any
 import sqlalchemy as sa
 
 from sync_pipeline.db.schema import TargetTable
-from sync_pipeline.engine.keys import KeySpec
+from sync_pipeline.engine.keys import KeyRecipe
 from sync_pipeline.engine.spec import COPY, ImportOptions
 from sync_pipeline.errors import ConfigError, SchemaError
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Options checked against one target table: key, compared columns, scope, managed columns."""
+    """Options checked against one target table: key, compared columns, scope, managed columns.
+
+    Not a diff: what a batch would change is a `BatchDiff`, from `BatchImport.preview`."""
 
     target: TargetTable
     options: ImportOptions
-    keys: KeySpec
+    keys: KeyRecipe
     scope: sa.ColumnElement[bool] | None
     created_column: str | None
     updated_column: str | None
@@ -102,7 +104,7 @@ def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
         if options.timestamps
         else (None, None)
     )
-    keys = KeySpec(fields, options.key_callables, options.case_sensitive, options.comparison_key)
+    keys = KeyRecipe(fields, options.key_callables, options.case_sensitive, options.comparison_key)
     scope = scope_clause(target, options.where)
     expressions = {
         name: _expression(target, name, value)

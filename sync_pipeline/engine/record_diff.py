@@ -17,8 +17,8 @@ from sync_pipeline.engine.compare import Comparator, changed, values_equal
 from sync_pipeline.errors import SyncError
 from sync_pipeline.values.carried import is_null
 
-Effect = Literal["added", "deleted", "changed", "replaced"]
-EFFECTS: tuple[Effect, ...] = get_args(Effect)
+RecordEffect = Literal["added", "deleted", "changed", "replaced"]
+RECORD_EFFECTS: tuple[RecordEffect, ...] = get_args(RecordEffect)
 
 # A key is one field name or a tuple of them; a child spec is a key or
 # {"key": key, "children": {...}, "comparators": {...}}.
@@ -52,7 +52,7 @@ class RecordDiff:
     child mapping to a `RecordDiff`; only fields and children that changed appear.
     """
 
-    effect: Effect
+    effect: RecordEffect
     key: tuple[Any, ...]
     key_fields: tuple[str, ...]
     changes: Mapping[str, Any]
@@ -160,7 +160,7 @@ def _diff(previous: Any, current: Any, spec: _Spec, path: str) -> RecordDiff | N
         old_key = _key_of(previous, spec, "previous", path)
         return RecordDiff("deleted", old_key, spec.key, {}, previous, None)
     new_key = _key_of(current, spec, "current", path)
-    effect: Effect = "added"
+    effect: RecordEffect = "added"
     if previous is not None:
         old_key = _key_of(previous, spec, "previous", path)
         effect = "replaced" if _replaced(old_key, new_key) else "changed"

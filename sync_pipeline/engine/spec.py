@@ -7,6 +7,7 @@ from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
 
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.engine.compare import Comparator
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.events.model import EventOptions, event_options
@@ -43,7 +44,7 @@ class Copy:
 
 COPY = Copy()
 # COPY | static value | SQLAlchemy expression or sa.text(...) | callable(new, existing, record)
-UpdateValue = Any
+FieldUpdate = Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,7 @@ class ImportOptions:
     key_callables: Mapping[str, KeyCallable] = field(default_factory=dict)
     case_sensitive: bool = True
     comparison_key: Callable[[Mapping[str, Any]], Any] | None = None
-    update_fields: Mapping[str, UpdateValue] | None = None
+    update_fields: Mapping[str, FieldUpdate] | None = None
     comparators: Mapping[str, Comparator] = field(default_factory=dict)
     batch_id: int | Literal[False] | None = None
     batch_column: str = "last_batch_id"
@@ -136,11 +137,11 @@ class ImportOptions:
     def stamps(self) -> bool:
         return self.batch_id is not False
 
-    def chunk(self, dialect: str) -> int:
-        """Rows per chunk: 500 on the per-row path (SQLite), large on the COPY path (Postgres)."""
-        return self.chunk_size or (50_000 if dialect == "postgresql" else 500)
+    def chunk(self, dialect: Dialect) -> int:
+        """Rows per chunk: chunk_size, else the dialect's (large with COPY, 500 without)."""
+        return self.chunk_size or dialect.bulk_chunk
 
-    def callback_chunk(self, dialect: str) -> int:
+    def callback_chunk(self, dialect: Dialect) -> int:
         return self.callback_chunk_size or self.chunk(dialect)
 
 
@@ -176,7 +177,7 @@ def _match_by(value: Any) -> tuple[tuple[str, ...] | None, dict[str, KeyCallable
     return names, {}
 
 
-def _update_fields(value: Any) -> dict[str, UpdateValue] | None:
+def _update_fields(value: Any) -> dict[str, FieldUpdate] | None:
     if value is None:
         return None
     if isinstance(value, str):

@@ -34,7 +34,7 @@ def loads(text: str | None) -> Any:
     return None if text is None else json.loads(text, parse_float=Decimal)
 
 
-def decode(kind: Kind | None, value: Any) -> Any:
+def _decode(kind: Kind | None, value: Any) -> Any:
     """One stored value back to what a SELECT of the column gives."""
     if value is None or kind is None:
         return value
@@ -75,4 +75,4 @@ def _floats(value: Any) -> Any:
 
 
 def decode_values(values: Mapping[str, Any], kinds: Mapping[str, Kind]) -> dict[str, Any]:
-    return {k: decode(kinds.get(k), v) for k, v in values.items()}
+    return {k: _decode(kinds.get(k), v) for k, v in values.items()}

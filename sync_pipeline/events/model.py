@@ -3,13 +3,12 @@
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from sync_pipeline.errors import ConfigError, SyncError
 
-Effect = Literal["inserted", "updated", "deleted"]
-EFFECTS: tuple[Effect, ...] = get_args(Effect)
-EFFECT_CODES: dict[str, Effect] = {"I": "inserted", "U": "updated", "D": "deleted"}
+EventEffect = Literal["inserted", "updated", "deleted"]
+EFFECT_CODES: dict[str, EventEffect] = {"I": "inserted", "U": "updated", "D": "deleted"}
 _POSITION = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
 
 
@@ -50,7 +49,7 @@ class ChangeEvent:
 
     position: Position
     table: str
-    effect: Effect
+    effect: EventEffect
     pk: Mapping[str, Any]
     keys: Mapping[str, Any] = field(default_factory=dict)
     changes: Mapping[str, Any] = field(default_factory=dict)

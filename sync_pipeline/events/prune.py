@@ -3,9 +3,9 @@
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from sync_pipeline.db.connect import Target, transaction
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.events import schema
 from sync_pipeline.events.read import horizon
@@ -19,7 +19,7 @@ def prune(target: Target, *, older_than: dt.timedelta | dt.datetime) -> int:
     with transaction(target) as conn:
         if not schema.installed(conn):
             return 0
-        if conn.dialect.name == "sqlite":
+        if Dialect.of(conn).naive_timestamps:
             cutoff = cutoff.astimezone(dt.UTC).replace(tzinfo=None)
         x, e = schema.tx, schema.events
         last = conn.execute(sa.select(sa.func.max(x.c.seq)).where(x.c.committed_at < cutoff))
@@ -60,6 +60,5 @@ def _cutoff(older_than: dt.timedelta | dt.datetime) -> dt.datetime:
 
 
 def _set_horizon(conn: sa.Connection, seq: int, n: int) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(schema.pruned).values(id=1, seq=seq, n=n)
+    stmt = Dialect.of(conn).upsert(schema.pruned).values(id=1, seq=seq, n=n)
     conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"seq": seq, "n": n}))

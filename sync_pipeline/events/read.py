@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sync_pipeline.db.connect import Target, as_engine
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.schema import reflect
 from sync_pipeline.errors import ConfigError, SchemaError
 from sync_pipeline.events import schema
@@ -31,9 +32,9 @@ def _connection(target: Target, *, consistent: bool = False) -> Iterator[sa.Conn
         yield bind
         return
     with bind.connect() as conn:
-        if consistent and conn.dialect.name == "postgresql":
+        if consistent and Dialect.of(conn).snapshot_reads:
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        elif consistent and conn.dialect.name == "sqlite":
+        elif consistent and Dialect.of(conn).deferred_begin:
             conn.exec_driver_sql("BEGIN")  # pysqlite would run each SELECT on its own
         try:
             yield conn
@@ -121,7 +122,7 @@ def fetch(
         stmt = stmt.where(e.c.table_name.in_(list(tables)))
     rows = conn.execute(stmt).all()
     kinds = kinds if kinds is not None else Kinds()
-    return _commits(rows, kinds.bind(conn), with_txid=conn.dialect.name == "postgresql")
+    return _commits(rows, kinds.bind(conn), with_txid=Dialect.of(conn).txid)
 
 
 class Kinds:

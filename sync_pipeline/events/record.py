@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.events import schema
 from sync_pipeline.events.jsonvalues import dumps
@@ -34,8 +35,7 @@ def prepare(conn: sa.Connection, table: sa.Table, options: EventOptions) -> None
     schema.ensure(conn)
     if options.keys:
         rows = [{"table_name": table.fullname, "column_name": k} for k in options.keys]
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        conn.execute(dialect.insert(schema.keys).on_conflict_do_nothing(), rows)
+        conn.execute(Dialect.of(conn).upsert(schema.keys).on_conflict_do_nothing(), rows)
 
 
 def check_keys(table: sa.Table, options: EventOptions) -> None:
@@ -49,7 +49,7 @@ def check_keys(table: sa.Table, options: EventOptions) -> None:
 
 def register(conn: sa.Connection) -> None:
     """Postgres: mark this transaction as one that wrote events (its COMMIT assigns the seq)."""
-    if conn.dialect.name == "postgresql":
+    if Dialect.of(conn).txid:
         pending = sa.table("_sync_event_pending", sa.column("txid"))
         conn.execute(postgresql.insert(pending).values(txid=pg_txid()).on_conflict_do_nothing())
 
@@ -90,7 +90,7 @@ def insert_rows(conn: sa.Connection, rows: Sequence[EventRow], batch_id: int | N
     """Write Python-built events, in the given order, with one executemany."""
     if not rows:
         return 0
-    txid: Any = pg_txid() if conn.dialect.name == "postgresql" else sqlite_txid(conn)
+    txid: Any = pg_txid() if Dialect.of(conn).txid else sqlite_txid(conn)
     params = [
         {
             "table_name": table,
@@ -109,7 +109,7 @@ def insert_rows(conn: sa.Connection, rows: Sequence[EventRow], batch_id: int | N
 
 def _json_binds(conn: sa.Connection) -> dict[str, Any]:
     """Postgres stores the JSON columns as jsonb: cast the bound text explicitly."""
-    if conn.dialect.name != "postgresql":
+    if not Dialect.of(conn).jsonb:
         return {}
     return {
         c: sa.cast(sa.bindparam(c, type_=sa.Text), postgresql.JSONB)
@@ -144,7 +144,7 @@ def pick(row: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
     return {n: row.get(n) for n in names}
 
 
-def changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+def changed_columns(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     """{field: (old, new)} for the fields whose value differs."""
     return {k: (old.get(k), v) for k, v in new.items() if not _equal(old.get(k), v)}
 

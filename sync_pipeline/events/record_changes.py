@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sync_pipeline.events.model import EventOptions
-from sync_pipeline.events.record import EventRow, changed, insert_rows, pick, prepare
+from sync_pipeline.events.record import EventRow, changed_columns, insert_rows, pick, prepare
 
 
 def record_changes(
@@ -42,5 +42,5 @@ def _events(change: Any, pk: list[str], keys: Sequence[str]) -> list[EventRow]:
             (table, "D", old_pk, pick(before, keys), None),
             (table, "I", dict(change.pk), pick(row, keys), row),
         ]
-    diff = changed(before, row)
+    diff = changed_columns(before, row)
     return [(table, "U", dict(change.pk), pick(row, keys), diff)] if diff else []

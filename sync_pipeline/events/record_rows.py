@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sync_pipeline.events.record import EventRow, TableEvents, changed, insert_rows, pick
+from sync_pipeline.events.record import EventRow, TableEvents, changed_columns, insert_rows, pick
 
 
 class RowEvents(TableEvents):
@@ -40,7 +40,7 @@ class RowEvents(TableEvents):
         events: list[EventRow] = []
         for pk, new in zip(pks, values, strict=True):
             before = old.get(tuple(pk[p] for p in self.pk))
-            changes = {} if before is None else changed(before, new)
+            changes = {} if before is None else changed_columns(before, new)
             if before is not None and changes:
                 keys = {k: new.get(k, before[k]) for k in self.keys}
                 events.append((self.table.fullname, "U", pick(before, self.pk), keys, changes))

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.events.model import EventOptions
 from sync_pipeline.events.record_pg import PgEvents
 from sync_pipeline.events.record_rows import RowEvents
@@ -15,5 +16,5 @@ def recorder_for(
     """Nothing is created or run until the first event statement; None when events are off."""
     if options is None:
         return None
-    cls = PgEvents if conn.dialect.name == "postgresql" else RowEvents
+    cls = PgEvents if Dialect.of(conn).txid else RowEvents
     return cls(conn, table, pk, options)

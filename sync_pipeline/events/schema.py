@@ -10,6 +10,8 @@ _sync_event_consumers / _sync_event_pruned  durable cursors and the retention ho
 
 import sqlalchemy as sa
 
+from sync_pipeline.db.dialect import Dialect
+
 EVENTS = "_sync_events"
 NOTIFY_CHANNEL = "sync_pipeline_events"
 _meta = sa.MetaData()
@@ -117,7 +119,7 @@ def ensure(conn: sa.Connection) -> None:
     """Create the event tables once (under a lock on Postgres, so concurrent first uses agree)."""
     if installed(conn):
         return
-    if conn.dialect.name == "postgresql":
+    if Dialect.of(conn).advisory_locks:
         key = sa.func.hashtextextended("sync_pipeline:events:ddl", 0)
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
         statements = _PG

@@ -12,9 +12,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from sync_pipeline.db.connect import Target, as_engine
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.events import schema
 from sync_pipeline.events.model import Commit, Position
@@ -108,7 +108,7 @@ class Subscription:
         """One autocommit connection; on Postgres it LISTENs before the first read after it."""
         if self._conn is None:
             conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            if conn.dialect.name == "postgresql":
+            if Dialect.of(conn).notify:
                 conn.exec_driver_sql(f"LISTEN {schema.NOTIFY_CHANNEL}")
             self._conn = conn
         return self._conn
@@ -137,7 +137,7 @@ class Subscription:
 
     def _wait(self, seconds: float) -> None:
         conn = self._conn
-        if conn is None or conn.dialect.name != "postgresql":
+        if conn is None or not Dialect.of(conn).notify:
             time.sleep(seconds)
             return
         raw: Any = conn.connection.driver_connection
@@ -201,7 +201,7 @@ def check_where(conn: sa.Connection, tables: list[str], where: Mapping[str, Any]
 
 def _data_version(conn: sa.Connection) -> int | None:
     """SQLite's counter of commits by other connections (None elsewhere)."""
-    if conn.dialect.name != "sqlite":
+    if not Dialect.of(conn).data_version:
         return None
     return int(conn.exec_driver_sql("PRAGMA data_version").scalar_one())
 
@@ -214,8 +214,7 @@ def _stored(conn: sa.Connection, consumer: str) -> Position | None:
 
 def _store(conn: sa.Connection, consumer: str, at: Position) -> None:
     values = {"name": consumer, "seq": at.seq, "n": at.n, "updated_at": _now()}
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(schema.consumers).values(values)
+    stmt = Dialect.of(conn).upsert(schema.consumers).values(values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["name"], set_={k: stmt.excluded[k] for k in ("seq", "n", "updated_at")}
     )

@@ -31,16 +31,20 @@ from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders.arrow import ChunkBuilder
 from sync_pipeline.senders.base import PartitionFilter
 from sync_pipeline.senders.errors import BadValueError, SchemaDriftError, SenderError
-from sync_pipeline.senders.file_formats import csv_records, json_array_records, ndjson_records
+from sync_pipeline.senders.file_formats import (
+    Row,
+    csv_records,
+    json_array_records,
+    ndjson_records,
+)
 from sync_pipeline.senders.partition import in_window
-from sync_pipeline.senders.selection import Selection
+from sync_pipeline.senders.selection import ColumnSelection
 from sync_pipeline.values.declared import ColumnType, column_types
 
 FileFormat = Literal["csv", "json", "ndjson", "parquet"]
 FILE_FORMATS: tuple[str, ...] = get_args(FileFormat)
 _EXTENSIONS = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 _EXTENSIONS[".parquet"] = "parquet"
-Row = tuple[int, dict[str, Any]]
 SOURCE_FILE, SOURCE_LINE = "_source_file", "_source_line"
 
 
@@ -69,7 +73,7 @@ class FileSender:
         self.path = str(path)
         self.format = format
         self.types = column_types(types)
-        self.selection = Selection(columns, rename, delete_flag)
+        self.selection = ColumnSelection(columns, rename, delete_flag)
         self.chunk_size = chunk_size
         self.delimiter = delimiter
         self.encoding = encoding
@@ -235,14 +239,6 @@ class FileSender:
         ctype = self.types.get(column)
         return value if ctype is None else ctype.read(value)
 
-    def describe(self) -> dict[str, Any]:
-        """Plain config summary (for metadata)."""
-        return {
-            "path": self.path,
-            "format": self.format,
-            "types": {c: t.name for c, t in self.types.items()},
-        }
-
 
 def _partition_reader(ctype: ColumnType | None) -> Any:
     """Partition keys often arrive as text (e.g. Dagster keys): read them as the column type."""
@@ -261,7 +257,7 @@ def _partition_reader(ctype: ColumnType | None) -> Any:
 def _in_partition(
     row: dict[str, Any],
     partition: PartitionFilter | None,
-    selection: Selection,
+    selection: ColumnSelection,
     source: str,
     types: Mapping[str, ColumnType],
 ) -> bool:

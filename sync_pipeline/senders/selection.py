@@ -1,22 +1,16 @@
 """Column selection, renaming and the hard-delete flag, shared by the SQL and file senders."""
 
-import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 
-from sync_pipeline.errors import ConfigError
+from sync_pipeline.errors import ConfigError, did_you_mean
 from sync_pipeline.senders.errors import BadValueError, SchemaDriftError
 from sync_pipeline.values.declared import ColumnType
 
 
-def _hint(name: str, available: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(available), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-class Selection:
+class ColumnSelection:
     """Which source columns a sender reads, what they are called, which one is the delete flag."""
 
     def __init__(
@@ -35,7 +29,7 @@ class Selection:
     def check_exists(self, name: str, available: Sequence[str], source: str, what: str) -> None:
         if name not in available:
             raise SchemaDriftError(
-                f"{what} {name!r} is not a column of {source}{_hint(name, available)}; "
+                f"{what} {name!r} is not a column of {source}{did_you_mean(name, available)}; "
                 f"columns: {list(available)}"
             )
 

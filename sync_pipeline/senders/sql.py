@@ -27,7 +27,7 @@ from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders.arrow import ChunkBuilder, arrow_type_for
 from sync_pipeline.senders.base import PartitionFilter
 from sync_pipeline.senders.errors import SenderError
-from sync_pipeline.senders.selection import Selection
+from sync_pipeline.senders.selection import ColumnSelection
 from sync_pipeline.senders.sql_chunks import bulk_read, copy_read, copy_readable
 from sync_pipeline.senders.state import CursorStore
 from sync_pipeline.values.client import cast_value
@@ -72,7 +72,7 @@ class SqlSender:
         self.table = table
         self.query = query.strip().rstrip(";") if query else None
         self.name = name or table or "query"
-        self.selection = Selection(columns, rename, delete_flag)
+        self.selection = ColumnSelection(columns, rename, delete_flag)
         self.cursor_column = cursor_column
         self.cursor_store = (
             cursor_store

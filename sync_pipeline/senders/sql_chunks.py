@@ -6,6 +6,7 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.read import copy_chunks
 from sync_pipeline.senders.arrow import ChunkBuilder, json_text
 from sync_pipeline.values.kinds import ColumnKind
@@ -15,9 +16,7 @@ _JSON = pa.json_(pa.string())
 
 def copy_readable(conn: sa.Connection, types: Sequence[sa.types.TypeEngine[Any]]) -> bool:
     """COPY serves Postgres when every column has a known wire type (none inferred from values)."""
-    return conn.dialect.name == "postgresql" and all(
-        ColumnKind.of_sql(t).wire is not None for t in types
-    )
+    return Dialect.of(conn).copy and all(ColumnKind.of_sql(t).wire is not None for t in types)
 
 
 def copy_read(

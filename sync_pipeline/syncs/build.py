@@ -1,34 +1,39 @@
 """A validated YAML shape (config.SyncConfig) -> SyncSpec, checking what shapes cannot say.
 
-Callables are imported, the sender is built (without connecting), rules and partitions get their
-per-kind checks, and the engine options go through the engine's own validator, all at load time.
+Callables are imported (refs.py), the sender is built (without connecting), rules and partitions
+get their per-kind checks, and the engine options go through the engine's own validator, all at
+load time.
 """
 
 import dataclasses
-import difflib
 import inspect
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from sync_pipeline.engine.spec import ImportOptions
-from sync_pipeline.errors import ConfigError
+from sync_pipeline.engine.spec import ImportOptions, Strategy
+from sync_pipeline.errors import ConfigError, SyncConfigError, did_you_mean
 from sync_pipeline.senders import SENDER_KINDS, build_sender, sender_class
 from sync_pipeline.syncs import config as cfg
 from sync_pipeline.syncs.options import events_option, events_retention, import_kwargs
+from sync_pipeline.syncs.refs import (
+    Fail,
+    callbacks,
+    comparator,
+    key_functions,
+    load_ref,
+    update_rules,
+)
 from sync_pipeline.syncs.spec import (
-    CallableRef,
     Partitioning,
     Rule,
     SenderSpec,
     SyncSpec,
     TargetSpec,
-    UpdateRule,
     frozen_mapping,
 )
 
 _DAILY_CRON = re.compile(r"^([0-5]?\d) ([01]?\d|2[0-3]) \* \* \*$")
-_BUILTIN_COMPARATORS = {"casefold", "ignore"}
 # Engine options passed to the engine as written in YAML.
 _PLAIN = (
     "case_sensitive",
@@ -44,20 +49,6 @@ _PLAIN = (
 )
 
 
-class SyncConfigError(ConfigError):
-    """A sync entry is invalid; says which sync, which field and what is allowed."""
-
-    def __init__(self, sync: str, field: str, reason: str) -> None:
-        self.sync, self.field, self.reason = sync, field, reason
-        super().__init__(f"sync {sync!r}, field {field!r}: {reason}")
-
-
-def did_you_mean(value: str, allowed: list[str] | tuple[str, ...]) -> str:
-    """` (did you mean 'x'?)` for the closest allowed word, or nothing."""
-    hint = difflib.get_close_matches(str(value), list(allowed), n=1)
-    return f" (did you mean {hint[0]!r}?)" if hint else ""
-
-
 def build_spec(model: cfg.SyncConfig) -> SyncSpec:
     """The frozen spec of one validated sync shape; SyncConfigError names the failing field."""
     name = model.name
@@ -71,13 +62,13 @@ def build_spec(model: cfg.SyncConfig) -> SyncSpec:
         table=model.table,
         match_by=_names(model.match_by),
         strategy=model.strategy or "skip",
-        update_if_exists=_updates(fail, model.update_if_exists),
+        update_if_exists=update_rules(fail, model.update_if_exists),
         comparators=frozen_mapping(
-            {c: _comparator(fail, v, f"comparators.{c}") for c, v in model.comparators.items()}
+            {c: comparator(fail, v, f"comparators.{c}") for c, v in model.comparators.items()}
         ),
-        key_functions=_key_functions(fail, model.match_by),
-        comparison_key=_ref(fail, model.comparison_key, "comparison_key"),
-        callbacks=_callbacks(fail, model.callbacks),
+        key_functions=key_functions(fail, model.match_by),
+        comparison_key=load_ref(fail, model.comparison_key, "comparison_key"),
+        callbacks=callbacks(fail, model.callbacks),
         options=frozen_mapping(
             {k: getattr(model, k) for k in _PLAIN if getattr(model, k) is not None}
             | events_option(model.events)
@@ -88,7 +79,7 @@ def build_spec(model: cfg.SyncConfig) -> SyncSpec:
         drift=model.drift,
         columns=frozen_mapping(model.columns),
         transforms=frozen_mapping(
-            {c: _ref(fail, v, f"transforms.{c}") for c, v in model.transforms.items()}
+            {c: load_ref(fail, v, f"transforms.{c}") for c, v in model.transforms.items()}
         ),
         rules=_rules(fail, model.rules),
         partitioning=_partitioning(fail, model.partitioning),
@@ -102,10 +93,7 @@ def build_spec(model: cfg.SyncConfig) -> SyncSpec:
     return dataclasses.replace(spec, strategy=_engine_check(fail, spec, model.strategy))
 
 
-Fail = Callable[[str, str], SyncConfigError]
-
-
-def _engine_check(fail: Fail, spec: SyncSpec, strategy: str | None) -> str:
+def _engine_check(fail: Fail, spec: SyncSpec, strategy: str | None) -> Strategy:
     """The engine's validator, on the keywords a run passes; returns the resolved strategy."""
     try:
         options = ImportOptions.from_kwargs(
@@ -127,68 +115,6 @@ def _names(value: str | list[str] | Mapping[str, Any] | None) -> tuple[str, ...]
     if value is None:
         return None
     return (value,) if isinstance(value, str) else tuple(value)
-
-
-def _ref(fail: Fail, value: str | cfg.FunctionRef | None, field: str) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, cfg.FunctionRef):
-        ref = CallableRef(value.function, tuple(value.args))
-    else:
-        ref = CallableRef(value)
-    try:
-        ref.load()
-    except (ImportError, AttributeError, ValueError, TypeError) as exc:
-        raise fail(field, f"cannot load {ref.path!r}: {exc}") from None
-    return ref
-
-
-def _comparator(fail: Fail, value: Any, field: str) -> CallableRef:
-    module = "sync_pipeline.engine.comparators"
-    if isinstance(value, cfg.FloatTolerance):
-        return CallableRef(f"{module}:float_tolerance", (value.float_tolerance,))
-    if isinstance(value, str) and value in _BUILTIN_COMPARATORS:
-        return CallableRef(f"{module}:{value}")
-    if isinstance(value, str) and ":" not in value:
-        raise fail(
-            field,
-            f"{value!r} is not casefold, ignore, {{float_tolerance: x}} or 'package.module:fn'"
-            + did_you_mean(value, sorted(_BUILTIN_COMPARATORS)),
-        )
-    ref: CallableRef = _ref(fail, value, field)
-    return ref
-
-
-def _key_functions(fail: Fail, match_by: Any) -> Mapping[str, CallableRef]:
-    if not isinstance(match_by, Mapping):
-        return frozen_mapping()
-    refs = {f: _ref(fail, fn, f"match_by.{f}") for f, fn in match_by.items() if fn is not None}
-    return frozen_mapping(refs)
-
-
-def _updates(fail: Fail, value: Any) -> Mapping[str, UpdateRule] | None:
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        return frozen_mapping({f: UpdateRule("copy") for f in _names(value) or ()})
-    rules: dict[str, UpdateRule] = {}
-    for field, how in value.items():
-        if isinstance(how, cfg.UpdateValue):
-            rules[field] = UpdateRule("value", how.value)
-        elif isinstance(how, cfg.UpdateSql):
-            rules[field] = UpdateRule("sql", how.sql)
-        else:
-            rules[field] = UpdateRule(
-                "function", _ref(fail, how.function, f"update_if_exists.{field}.function")
-            )
-    return frozen_mapping(rules)
-
-
-def _callbacks(fail: Fail, value: cfg.Callbacks | None) -> Mapping[str, CallableRef]:
-    if value is None:
-        return frozen_mapping()
-    given = value.model_dump(exclude_none=True)
-    return frozen_mapping({k: _ref(fail, getattr(value, k), f"callbacks.{k}") for k in given})
 
 
 def _target(fail: Fail, value: cfg.TargetConfig | None) -> TargetSpec | None:
@@ -241,7 +167,7 @@ def _rule(fail: Fail, value: cfg.RuleConfig, field: str) -> Rule:
         values=tuple(value.values),
         length=value.length,
         fraction=value.fraction,
-        function=_ref(fail, value.function, f"{field}.function"),
+        function=load_ref(fail, value.function, f"{field}.function"),
         description=value.description,
     )
     _check_rule(rule, lambda k, why: fail(f"{field}.{k}", why))

@@ -9,9 +9,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sync_pipeline.errors import ConfigError
+from sync_pipeline.errors import ConfigError, SyncConfigError, did_you_mean
 from sync_pipeline.syncs import config as cfg
-from sync_pipeline.syncs.build import SyncConfigError, build_spec, did_you_mean
+from sync_pipeline.syncs.build import build_spec
 from sync_pipeline.syncs.spec import SyncSpec
 
 CONFIG_ENV = "SYNC_CONFIG"

@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from sync_pipeline.errors import ConfigError
-from sync_pipeline.syncs.build import did_you_mean
+from sync_pipeline.errors import ConfigError, did_you_mean
 from sync_pipeline.syncs.scope import Scope
 from sync_pipeline.syncs.spec import SyncSpec
 

@@ -7,14 +7,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
-Strategy = Literal["skip", "overwrite", "merge", "append"]
-STRATEGIES: tuple[str, ...] = get_args(Strategy)
+from sync_pipeline.engine.spec import Strategy
+from sync_pipeline.senders.drift import DriftPolicy
 
 MissingPolicy = Literal["report", "soft_delete", "delete"]
-MISSING_POLICIES: tuple[str, ...] = get_args(MissingPolicy)
 
 PartitionKind = Literal["daily", "static"]
-PARTITION_KINDS: tuple[str, ...] = get_args(PartitionKind)
 
 # Row rules run on the normalized batch; diff rules on the planned diff.
 RowRuleKind = Literal[
@@ -27,11 +25,9 @@ RowRuleKind = Literal[
     "max_length",
     "custom",
 ]
-ROW_RULE_KINDS: tuple[str, ...] = get_args(RowRuleKind)
 DiffRuleKind = Literal["max_changed_fraction", "max_missing_fraction"]
 DIFF_RULE_KINDS: tuple[str, ...] = get_args(DiffRuleKind)
 RuleKind = Literal[RowRuleKind, DiffRuleKind]
-RULE_KINDS: tuple[str, ...] = ROW_RULE_KINDS + DIFF_RULE_KINDS
 
 
 def frozen_mapping(values: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -59,16 +55,15 @@ class CallableRef:
         return target(*self.args) if self.args else target
 
 
+UpdateKind = Literal["copy", "value", "sql", "function"]
+
+
 @dataclass(frozen=True, slots=True)
 class UpdateRule:
     """How update_if_exists sets one field of a matched row."""
 
-    kind: str  # one of UPDATE_KINDS
+    kind: UpdateKind
     value: Any = None  # the static value, the SQL text, or a CallableRef
-
-
-UpdateKind = Literal["copy", "value", "sql", "function"]
-UPDATE_KINDS: tuple[str, ...] = get_args(UpdateKind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +87,7 @@ class Rule:
     """One validation rule; becomes one blocking asset check named `name`."""
 
     name: str
-    kind: str  # one of RULE_KINDS
+    kind: RuleKind
     columns: tuple[str, ...] = ()
     pattern: str | None = None
     min: float | None = None
@@ -112,7 +107,7 @@ class Rule:
 class Partitioning:
     """Daily windows on a sender time column, or one partition per static value."""
 
-    kind: str  # one of PARTITION_KINDS
+    kind: PartitionKind
     column: str
     start: dt.date | None = None
     values: tuple[str, ...] = ()
@@ -133,7 +128,7 @@ class SyncSpec:
     sender: SenderSpec
     table: str
     match_by: tuple[str, ...] | None = None
-    strategy: str = "skip"  # one of STRATEGIES
+    strategy: Strategy = "skip"
     update_if_exists: Mapping[str, UpdateRule] | tuple[str, ...] | None = None
     comparators: Mapping[str, CallableRef] = field(default_factory=frozen_mapping)
     key_functions: Mapping[str, CallableRef] = field(default_factory=frozen_mapping)
@@ -144,13 +139,13 @@ class SyncSpec:
     target: TargetSpec | None = None
     create_table: bool = True
     primary_key: tuple[str, ...] | None = None
-    drift: str = "error"  # one of senders.drift.DRIFT_POLICIES
+    drift: DriftPolicy = "error"
     columns: Mapping[str, str] = field(default_factory=frozen_mapping)  # sender -> target
     transforms: Mapping[str, CallableRef] = field(default_factory=frozen_mapping)
     rules: tuple[Rule, ...] = ()
     partitioning: Partitioning | None = None
     schedule: str | None = None
-    missing: str = "report"  # one of MISSING_POLICIES
+    missing: MissingPolicy = "report"
     batch_column: str = "last_batch_id"
     deleted_column: str = "deleted_at"
     description: str | None = None

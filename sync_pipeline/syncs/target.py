@@ -60,7 +60,7 @@ def table_for(spec: SyncSpec, frame: pd.DataFrame, schema: str | None, name: str
             f"sync {spec.name!r}: cannot create {spec.table!r} without a key; "
             "set match_by (or primary_key)"
         )
-    types = column_types(frame.drop(columns=[c for c in [delete_flag(spec)] if c in frame]))
+    types = sql_types(frame.drop(columns=[c for c in [delete_flag(spec)] if c in frame]))
     missing = [k for k in key + list(spec.match_by or ()) if k not in types]
     if missing:
         raise SchemaError(f"sync {spec.name!r}: key column(s) {missing} are not in the batch")
@@ -78,7 +78,7 @@ def table_for(spec: SyncSpec, frame: pd.DataFrame, schema: str | None, name: str
     return table
 
 
-def column_types(frame: pd.DataFrame) -> dict[str, sa.types.TypeEngine[Any]]:
+def sql_types(frame: pd.DataFrame) -> dict[str, sa.types.TypeEngine[Any]]:
     """SQL types for a typed batch (exact numerics widened so later batches fit)."""
     schema = pa.Schema.from_pandas(frame, preserve_index=False)
     out: dict[str, sa.types.TypeEngine[Any]] = {}

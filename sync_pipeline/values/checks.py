@@ -27,9 +27,10 @@ class InvalidValue(ValueError):
     """A value no column of its kind can hold; the message says why."""
 
 
-def int_range(type_: sa.types.TypeEngine[Any], dialect: str | None) -> tuple[int, int]:
-    """The integers a column holds: by its declared width, but 64-bit on SQLite (or unknown)."""
-    if dialect in (None, "sqlite"):
+def int_range(type_: sa.types.TypeEngine[Any], sized: bool) -> tuple[int, int]:
+    """The integers a column holds: by its declared width when the database enforces widths
+    (`sized`: Postgres int2/int4/int8), else 64-bit (SQLite, or a database we do not know)."""
+    if not sized:
         return INT64
     bits = next((b for cls, b in _INT_BITS if isinstance(type_, cls)), 64)
     return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1

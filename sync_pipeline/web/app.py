@@ -17,7 +17,7 @@ from sync_pipeline.events.model import ChangeEvent
 from sync_pipeline.web.auth import Authenticate, error, principal_of
 from sync_pipeline.web.stream import EventStream
 
-Authorize = Callable[[Any, ChangeEvent], Any]
+RequestAuthorize = Callable[[Any, ChangeEvent], Any]
 WriterFor = Callable[[Any], Writer]
 
 
@@ -67,7 +67,7 @@ def create_app(
     *,
     writer_for: WriterFor,
     authenticate: Authenticate,
-    authorize: Authorize | None = None,
+    authorize: RequestAuthorize | None = None,
     events: Any = True,
     poll_interval: float = 1.0,
 ) -> Starlette:

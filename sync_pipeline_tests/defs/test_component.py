@@ -16,8 +16,7 @@ from dagster.components.core.package_entry import discover_entry_point_package_o
 import sync_pipeline
 from sync_pipeline.defs.component import SyncCollection
 from sync_pipeline.demo.data import create_target
-from sync_pipeline.errors import ConfigError
-from sync_pipeline.syncs.build import SyncConfigError
+from sync_pipeline.errors import ConfigError, SyncConfigError
 from sync_pipeline_tests.defs.conftest import QUIET
 
 ORDERS = """

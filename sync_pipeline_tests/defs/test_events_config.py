@@ -7,8 +7,8 @@ import dagster as dg
 import pytest
 
 from sync_pipeline import events
+from sync_pipeline.errors import SyncConfigError
 from sync_pipeline.syncs import load_syncs, parse_syncs
-from sync_pipeline.syncs.build import SyncConfigError
 from sync_pipeline_tests.dbs import TestDb
 from sync_pipeline_tests.defs.conftest import REPO, Location, run
 

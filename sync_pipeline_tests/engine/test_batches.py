@@ -101,7 +101,7 @@ def test_where_scopes_matching_too(two_tables):
     )
     # the soft-deleted row is outside the scope, so the record does not match it
     live_only = sa.table("products", sa.column("deleted_at")).c.deleted_at.is_(None)
-    diff = BatchImport(db.engine, "products", "overwrite", match_by="sku", where=live_only).plan(
+    diff = BatchImport(db.engine, "products", "overwrite", match_by="sku", where=live_only).preview(
         [{"sku": "s", "tenant": "b"}]
     )
     assert (diff.added, diff.changed) == (1, 0)

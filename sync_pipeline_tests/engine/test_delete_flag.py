@@ -25,7 +25,7 @@ def test_flagged_records_delete_their_rows(shop):
         {"id": 2, "sku": "s2", "gone": False},
         {"id": 9, "sku": "x", "gone": True},
     ]
-    diff = BatchImport(shop.engine, "products", "overwrite", delete_flag="gone").plan(batch)
+    diff = BatchImport(shop.engine, "products", "overwrite", delete_flag="gone").preview(batch)
     assert (diff.deleted, diff.unchanged, diff.skipped) == (1, 1, 1)
     result = import_records(shop.engine, "products", batch, "overwrite", delete_flag="gone")
     assert (result.deleted, result.unchanged, result.skipped, result.created) == (1, 1, 1, 0)

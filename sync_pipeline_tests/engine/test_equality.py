@@ -81,7 +81,7 @@ def test_null_nan_and_none_are_one_value(shop, null):
     ],
 )
 def test_real_changes_are_detected_with_old_and_new(shop, field, value):
-    diff = BatchImport(shop.engine, "products", "overwrite").plan([{**BASE, field: value}])
+    diff = BatchImport(shop.engine, "products", "overwrite").preview([{**BASE, field: value}])
     [entry] = diff.preview()
     assert entry.effect == "changed" and list(entry.changes) == [field]
     assert sync(shop, {**BASE, field: value}).updated == 1

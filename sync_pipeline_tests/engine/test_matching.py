@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync_pipeline import BatchImport, import_records
-from sync_pipeline.engine.keys import KeyCodes, KeySpec, build_keys
+from sync_pipeline.engine.keys import KeyCodes, KeyRecipe, build_keys
 from sync_pipeline.errors import AmbiguousMatchError, DuplicateKeyError, RecordError
 from sync_pipeline_tests.engine.tables import people
 
@@ -192,7 +192,7 @@ def test_several_target_rows_with_one_key_is_an_error(codes_db):
 def test_default_match_is_the_primary_key(db):
     db.create(people())
     import_records(db.engine, "people", [{"id": 1, "name": "a"}])
-    diff = BatchImport(db.engine, "people", "overwrite").plan([{"id": 1, "name": "b"}])
+    diff = BatchImport(db.engine, "people", "overwrite").preview([{"id": 1, "name": "b"}])
     assert diff.key_fields == ("id",) and diff.changed == 1
 
 
@@ -206,7 +206,7 @@ def test_python_keys_are_equal_exactly_when_the_tuples_are(pairs):
     import pyarrow as pa
 
     table = pa.table({"a": [repr(p[0]) + "\x00" for p in pairs], "b": [str(p[1]) for p in pairs]})
-    spec = KeySpec(("a", "b"), {"a": lambda v, r: v, "b": lambda v, r: v})
+    spec = KeyRecipe(("a", "b"), {"a": lambda v, r: v, "b": lambda v, r: v})
     codes = KeyCodes()
     keys = build_keys(table, spec, {"a": "text", "b": "text"}, codes).columns[0].to_pylist()
     for i, x in enumerate(pairs):

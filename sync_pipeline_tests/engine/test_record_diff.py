@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from sync_pipeline import RecordDiff, diff
 from sync_pipeline.engine.compare import values_equal
-from sync_pipeline.engine.record_diff import EFFECTS, RecordDiffError
+from sync_pipeline.engine.record_diff import RECORD_EFFECTS, RecordDiffError
 from sync_pipeline.errors import SyncError
 
 PET = {"id": 1, "name": "Spot", "type": "Cat", "owner_id": None}
@@ -602,4 +602,4 @@ def test_prop_reordering_children_is_no_change(parent, kids):
 
 
 def test_effects_vocabulary():
-    assert EFFECTS == ("added", "deleted", "changed", "replaced")
+    assert RECORD_EFFECTS == ("added", "deleted", "changed", "replaced")

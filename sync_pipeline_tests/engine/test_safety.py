@@ -48,7 +48,7 @@ def test_unknown_column_suggests_the_close_name(ppl):
         SchemaError,
         match="match_by field 'nmae' is not in table 'people' \\(did you mean 'name'\\?\\)",
     ):
-        BatchImport(ppl.engine, "people", match_by="nmae").plan([{"name": "x"}])
+        BatchImport(ppl.engine, "people", match_by="nmae").preview([{"name": "x"}])
 
 
 def test_values_with_sql_metacharacters_are_stored_verbatim(ppl):

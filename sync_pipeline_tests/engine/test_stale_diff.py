@@ -1,4 +1,4 @@
-"""BatchImport.plan then apply: exactly the planned diff is written, or StaleDiffError."""
+"""BatchImport.preview then apply: exactly the planned diff is written, or StaleDiffError."""
 
 import datetime as dt
 import uuid
@@ -46,6 +46,13 @@ def importer(seeded, table="people", **options):
     return BatchImport(seeded.engine, table, "overwrite", batch_mode=seeded.mode, **options)
 
 
+def test_plan_is_the_deprecated_name_of_preview(seeded):
+    with pytest.warns(DeprecationWarning, match=r"renamed preview\(\)"):
+        diff = importer(seeded).plan(BATCH)
+    assert list(diff.entries()) == list(importer(seeded).preview(BATCH).entries())
+    assert seeded.rows("people") == seeded.rows("twin")  # nothing written
+
+
 def ledger(db, table):
     """Batch ids the ledger holds for `table`."""
     with db.engine.connect() as conn:
@@ -58,9 +65,9 @@ def ledger(db, table):
         return [r[0] for r in rows]
 
 
-def test_plan_then_apply_gives_what_run_gives(seeded):
+def test_preview_then_apply_gives_what_run_gives(seeded):
     updated = []
-    diff = importer(seeded).plan(BATCH)
+    diff = importer(seeded).preview(BATCH)
     applied = importer(seeded, on_updated=updated.extend).apply(diff)
     ran = importer(seeded, "twin").run(BATCH)
     assert [getattr(applied, c) for c in COUNTS] == [getattr(ran, c) for c in COUNTS]
@@ -86,7 +93,7 @@ CHANGES = [
 
 @pytest.mark.parametrize(("what", "sql", "n"), CHANGES, ids=[c[0] for c in CHANGES])
 def test_a_change_between_plan_and_apply_makes_the_diff_stale(seeded, what, sql, n):
-    diff = importer(seeded).plan(BATCH)
+    diff = importer(seeded).preview(BATCH)
     seeded.execute(sql)  # another transaction, committed
     before = seeded.rows("people")
     with pytest.raises(StaleDiffError, match=rf"^{n} row\(s\) of 'people' changed.*plan the diff"):
@@ -96,7 +103,7 @@ def test_a_change_between_plan_and_apply_makes_the_diff_stale(seeded, what, sql,
 
 
 def test_a_value_change_on_a_row_the_diff_does_not_touch_keeps_it_current(seeded):
-    diff = importer(seeded).plan(BATCH)
+    diff = importer(seeded).preview(BATCH)
     seeded.execute("UPDATE people SET name = 'renamed' WHERE id = 4")  # missing: not touched
     result = importer(seeded).apply(diff)
     assert (result.updated, result.missing) == (2, 2)
@@ -112,21 +119,21 @@ def test_changes_outside_the_scope_do_not_make_the_diff_stale(db, mode):
     tenant_a = BatchImport(
         db.engine, "products", "overwrite", where={"tenant": "a"}, batch_mode=mode
     )
-    diff = tenant_a.plan(batch)
+    diff = tenant_a.preview(batch)
     db.execute("UPDATE products SET sku = 'other' WHERE id = 4")
     db.execute("DELETE FROM products WHERE id = 5")
     db.execute("INSERT INTO products (id, sku, tenant) VALUES (9, 's9', 'b')")
     result = tenant_a.apply(diff)
     assert (result.updated, result.unchanged, result.missing) == (1, 1, 1)
     assert {r["id"]: r["sku"] for r in db.rows("products")}[1] == "S1"
-    again = tenant_a.plan(batch)
+    again = tenant_a.preview(batch)
     db.execute("INSERT INTO products (id, sku, tenant) VALUES (10, 's10', 'a')")  # in scope
     with pytest.raises(StaleDiffError, match=r"^1 row"):
         tenant_a.apply(again)
 
 
 def test_applying_a_diff_twice_is_stale_once_the_first_apply_wrote(seeded):
-    diff = importer(seeded).plan(BATCH)
+    diff = importer(seeded).preview(BATCH)
     first = importer(seeded).apply(diff)
     after = seeded.rows("people")
     with pytest.raises(StaleDiffError):
@@ -139,7 +146,7 @@ def test_a_diff_that_writes_nothing_stays_current_in_ledger_mode(db):
     db.create(people())
     import_records(db.engine, "people", SEED, batch_mode="ledger")
     same = BatchImport(db.engine, "people", "overwrite", batch_mode="ledger")
-    diff = same.plan(SEED)
+    diff = same.preview(SEED)
     assert diff.unchanged == 5
     first, second = same.apply(diff), same.apply(diff)
     assert (first.batch_id, second.batch_id) == (2, 3)
@@ -151,7 +158,7 @@ def test_in_column_mode_the_stamp_makes_a_second_apply_stale(db):
     db.create(people())
     import_records(db.engine, "people", SEED)
     same = BatchImport(db.engine, "people", "overwrite")
-    diff = same.plan(SEED)
+    diff = same.preview(SEED)
     same.apply(diff)
     with pytest.raises(StaleDiffError, match=r"^5 row"):
         same.apply(diff)
@@ -164,7 +171,7 @@ def test_apply_calls_the_guard_and_a_raising_guard_writes_nothing(seeded):
         seen.append(diff.changed)
         raise ValueError("no")
 
-    diff = importer(seeded).plan(BATCH)
+    diff = importer(seeded).preview(BATCH)
     before = seeded.rows("people")
     with pytest.raises(ValueError, match="no"):
         importer(seeded, guard=guard).apply(diff)
@@ -174,7 +181,7 @@ def test_apply_calls_the_guard_and_a_raising_guard_writes_nothing(seeded):
 
 
 def test_a_diff_planned_for_another_table_is_refused(seeded):
-    diff = importer(seeded, "twin").plan(BATCH)
+    diff = importer(seeded, "twin").preview(BATCH)
     with pytest.raises(ConfigError, match="planned for 'twin'"):
         importer(seeded).apply(diff)
     assert seeded.rows("people") == seeded.rows("twin")
@@ -190,7 +197,7 @@ def test_a_diff_staged_on_disk_keeps_its_types_and_applies_like_the_original(db,
     import_records(db.engine, "products", seed)
     batch = [{"id": 1, "sku": "a", "price": "13.00"}, {"id": 2, "sku": "b"}, {"id": 3, "sku": "C"}]
     imp = BatchImport(db.engine, "products", "merge")
-    diff = imp.plan(batch)
+    diff = imp.preview(batch)
     save_diff(diff, tmp_path / "staged")
     loaded = load_diff(tmp_path / "staged")
     assert loaded is not None
@@ -210,7 +217,7 @@ def test_a_diff_staged_on_disk_keeps_its_types_and_applies_like_the_original(db,
 
 
 def test_a_column_added_between_plan_and_apply_makes_the_diff_stale(seeded):
-    diff = importer(seeded).plan(BATCH)
+    diff = importer(seeded).preview(BATCH)
     seeded.execute("ALTER TABLE people ADD COLUMN nickname TEXT")
     before = seeded.rows("people")
     with pytest.raises(StaleDiffError, match=r"columns of 'people' changed .*\['nickname'\]"):
@@ -241,7 +248,7 @@ def test_plan_then_apply_always_equals_run(db, seed, batch, strategy, mode):
     for name in names:
         import_records(db.engine, name, seed, batch_mode=mode)
         imp = BatchImport(db.engine, name, strategy, batch_mode=mode)
-        results.append(imp.apply(imp.plan(batch)) if name == names[0] else imp.run(batch))
+        results.append(imp.apply(imp.preview(batch)) if name == names[0] else imp.run(batch))
     applied, ran = results
     assert [getattr(applied, c) for c in (*COUNTS, "batch_id")] == [
         getattr(ran, c) for c in (*COUNTS, "batch_id")

@@ -174,7 +174,7 @@ def test_applying_a_planned_diff_records_its_events(bank):
     from sync_pipeline import BatchImport
 
     batch = BatchImport(bank.engine, "accounts", "overwrite", batch_id=False, events=True)
-    result = batch.apply(batch.plan(SEED))
+    result = batch.apply(batch.preview(SEED))
     assert result.events == 3 and effects(bank.engine) == [("inserted", i) for i in (1, 2, 3)]
 
 

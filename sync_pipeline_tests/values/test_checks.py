@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.schema import TargetTable
 from sync_pipeline.engine.normalize import normalize
 from sync_pipeline.errors import RecordError
@@ -17,17 +18,17 @@ from sync_pipeline.values.kinds import column_kind
 
 
 @pytest.mark.parametrize(
-    ("type_", "dialect", "bounds"),
+    ("type_", "sized", "bounds"),
     [
-        (sa.SmallInteger(), "postgresql", (-(2**15), 2**15 - 1)),
-        (sa.Integer(), "postgresql", (-(2**31), 2**31 - 1)),
-        (sa.BigInteger(), "postgresql", (-(2**63), 2**63 - 1)),
-        (sa.Integer(), "sqlite", (-(2**63), 2**63 - 1)),
-        (sa.SmallInteger(), None, (-(2**63), 2**63 - 1)),
+        (sa.SmallInteger(), True, (-(2**15), 2**15 - 1)),
+        (sa.Integer(), True, (-(2**31), 2**31 - 1)),
+        (sa.BigInteger(), True, (-(2**63), 2**63 - 1)),
+        (sa.Integer(), False, (-(2**63), 2**63 - 1)),
+        (sa.SmallInteger(), False, (-(2**63), 2**63 - 1)),
     ],
 )
-def test_int_range_follows_the_column_width_and_the_dialect(type_, dialect, bounds):
-    assert checks.int_range(type_, dialect) == bounds
+def test_int_range_follows_the_column_width_where_the_database_enforces_it(type_, sized, bounds):
+    assert checks.int_range(type_, sized) == bounds
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,8 @@ def _target(dialect: str) -> TargetTable:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("n", sa.Integer),
     )
-    return TargetTable(table, {c.name: column_kind(c.type) for c in table.c}, ("id",), dialect)
+    kinds = {c.name: column_kind(c.type) for c in table.c}
+    return TargetTable(table, kinds, ("id",), Dialect.named(dialect))
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False, min_value=-(2**31), max_value=2**31 - 1))

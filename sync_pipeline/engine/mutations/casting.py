@@ -10,7 +10,7 @@ from sync_pipeline.values.client import cast_value
 
 
 def cast_row(
-    table: sa.Table, values: Mapping[str, Any], dialect: str | None = None
+    table: sa.Table, values: Mapping[str, Any], sized_ints: bool = False
 ) -> dict[str, Any]:
     """Cast every value; unknown columns are rejected (the message names the column)."""
     out = {}
@@ -18,14 +18,14 @@ def cast_row(
         if name not in table.c:
             raise ValueError(f"unknown column {str(name)[:80]!r} in table {table.name!r}")
         try:
-            out[name] = cast_value(table.c[name], value, dialect)
+            out[name] = cast_value(table.c[name], value, sized_ints)
         except ValueError as exc:
             raise ValueError(f"column {name!r}: {exc}") from None
     return out
 
 
 def default_validate(
-    table: sa.Table, dialect: str | None = None
+    table: sa.Table, sized_ints: bool = False
 ) -> Callable[[Mapping[str, Any], Mapping[str, Any], str], Any]:
     """validate(row, changes, operation): the cast changes (insert/update), {} for delete.
 
@@ -35,7 +35,7 @@ def default_validate(
     def validate(row: Mapping[str, Any], changes: Mapping[str, Any], operation: str) -> Any:
         if operation == "delete":
             return {}
-        values = cast_row(table, changes, dialect)
+        values = cast_row(table, changes, sized_ints)
         if operation == "update":
             for col in table.primary_key:
                 if col.name in values and values[col.name] != row.get(col.name):

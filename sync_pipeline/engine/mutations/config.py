@@ -5,10 +5,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync_pipeline.engine.mutations.operations import OPERATION_TYPES, Operation, Relation
+from sync_pipeline.engine.mutations.operations import OPERATION_TYPES, Operation, TableRef
 from sync_pipeline.errors import ConfigError
 
-Callback = Callable[..., Any]
+MutationCallback = Callable[..., Any]
 OVERRIDE_KEYS = ("validate", "pre_apply", "post_apply")
 
 
@@ -17,20 +17,20 @@ class TableConfig:
     """One allow(...) call: a server table, the client name that maps to it, and callbacks."""
 
     table: str  # server table, "name" or "schema.name"
-    client_key: Relation  # bare name (matches any schema) or (schema, name) (exact)
+    client_key: TableRef  # bare name (matches any schema) or (schema, name) (exact)
     accept: frozenset[str]
-    check: Callback | None = None
-    before_all: Callback | None = None
-    load: Callback | None = None
-    validate: Callback | None = None
-    pre_apply: Callback | None = None
-    post_apply: Callback | None = None
-    overrides: Mapping[str, Mapping[str, Callback]] = field(default_factory=dict)
+    check: MutationCallback | None = None
+    before_all: MutationCallback | None = None
+    load: MutationCallback | None = None
+    validate: MutationCallback | None = None
+    pre_apply: MutationCallback | None = None
+    post_apply: MutationCallback | None = None
+    overrides: Mapping[str, Mapping[str, MutationCallback]] = field(default_factory=dict)
 
-    def callback(self, name: str, operation: str) -> Callback | None:
+    def callback(self, name: str, operation: str) -> MutationCallback | None:
         """A per-operation override wins over the top-level callback."""
         override = self.overrides.get(operation, {})
-        found: Callback | None = override.get(name) or getattr(self, name)
+        found: MutationCallback | None = override.get(name) or getattr(self, name)
         return found
 
     @property
@@ -39,7 +39,7 @@ class TableConfig:
         return (schema or None, name)
 
 
-def _arity_ok(fn: Callback, arities: Sequence[int], name: str) -> None:
+def _arity_ok(fn: MutationCallback, arities: Sequence[int], name: str) -> None:
     if not callable(fn):
         raise ConfigError(f"{name} must be callable, got {type(fn).__name__}")
     try:
@@ -54,7 +54,7 @@ def _arity_ok(fn: Callback, arities: Sequence[int], name: str) -> None:
         raise ConfigError(f"{name} must accept {' or '.join(map(str, arities))} arguments")
 
 
-def positional_count(fn: Callback, choices: Sequence[int]) -> int:
+def positional_count(fn: MutationCallback, choices: Sequence[int]) -> int:
     """How many positional arguments to pass: the largest of `choices` the callable accepts."""
     try:
         params = list(inspect.signature(fn).parameters.values())
@@ -85,7 +85,7 @@ def make_config(
     bad = [a for a in accept if a not in OPERATION_TYPES]
     if bad or not accept or isinstance(accept, str):
         raise ConfigError(f"accept must be a non-empty subset of {OPERATION_TYPES}, got {accept!r}")
-    overrides: dict[str, dict[str, Callback]] = {}
+    overrides: dict[str, dict[str, MutationCallback]] = {}
     for op in OPERATION_TYPES:
         given = callbacks.pop(op, None) or {}
         unknown = set(given) - set(OVERRIDE_KEYS)
@@ -107,7 +107,7 @@ def make_config(
     )
 
 
-def _client_key(table: str, client_table: Any) -> Relation:
+def _client_key(table: str, client_table: Any) -> TableRef:
     if client_table is None:
         schema, _, name = table.rpartition(".")
         return (schema, name) if schema else name
@@ -122,7 +122,7 @@ def _client_key(table: str, client_table: Any) -> Relation:
     raise ConfigError(f"client_table must be 'name' or ('schema', 'name'), got {client_table!r}")
 
 
-def resolve(configs: Mapping[Relation, TableConfig], op: Operation) -> TableConfig:
+def resolve(configs: Mapping[TableRef, TableConfig], op: Operation) -> TableConfig:
     """The allow(...) config an operation's relation maps to (raises ValueError if none or many).
 
     (schema, name) matches the exact key (schema, name), else the bare key name. A bare name

@@ -12,7 +12,7 @@ from sync_pipeline.engine.mutations.errors import WriteRejected
 
 OperationType = Literal["insert", "update", "delete"]
 OPERATION_TYPES: tuple[str, ...] = get_args(OperationType)
-Relation = str | tuple[str, str]
+TableRef = str | tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class Operation:
 
     index: int
     operation: OperationType
-    relation: Relation
+    relation: TableRef
     data: Mapping[str, Any] = field(default_factory=dict)
     changes: Mapping[str, Any] = field(default_factory=dict)
 
@@ -66,7 +66,7 @@ class Transaction:
     operations: tuple[Operation, ...]
 
 
-def _relation(relation: Any) -> Relation:
+def _relation(relation: Any) -> TableRef:
     if isinstance(relation, str) and relation:
         return relation
     if (

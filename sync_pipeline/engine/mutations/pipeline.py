@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.engine.mutations.casting import default_validate
 from sync_pipeline.engine.mutations.config import TableConfig, positional_count
 from sync_pipeline.engine.mutations.errors import Step, WriteRejected
@@ -165,7 +166,7 @@ class Run:
         self, op: Operation, cfg: TableConfig, table: sa.Table, row: dict[str, Any]
     ) -> dict[str, Any]:
         fn = cfg.callback("validate", op.operation) or default_validate(
-            table, self.conn.dialect.name
+            table, Dialect.of(self.conn).sized_ints
         )
         n = positional_count(fn, (1, 2, 3) if op.operation == "delete" else (2, 3))
         args = (row, dict(op.changes), op.operation)[:n]

@@ -7,8 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sync_pipeline.db.connect import Target
+from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.engine.mutations.config import (
-    Callback,
+    MutationCallback,
     TableConfig,
     make_config,
     positional_count,
@@ -18,7 +20,7 @@ from sync_pipeline.engine.mutations.errors import WriteRejected
 from sync_pipeline.engine.mutations.operations import (
     Limits,
     Operation,
-    Relation,
+    TableRef,
     Transaction,
     parse_transaction,
 )
@@ -27,8 +29,8 @@ from sync_pipeline.errors import ConfigError
 from sync_pipeline.events.model import event_options
 from sync_pipeline.events.record_changes import record_changes
 
-Target = sa.Engine | sa.Connection | str
-Parser = Callable[[Any], Any]
+# Parses a custom transaction payload (Writer.apply(..., parser=...)) into the tanstack-db shape.
+PayloadParser = Callable[[Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,7 @@ def _transaction(target: Target) -> Iterator[sa.Connection]:
 
 
 def _txid(conn: sa.Connection) -> int | None:
-    if conn.dialect.name != "postgresql":
+    if not Dialect.of(conn).txid:
         return None
     return int(conn.execute(sa.text("SELECT pg_current_xact_id()::text")).scalar_one())
 
@@ -81,7 +83,7 @@ class Writer:
 
     def __init__(self, *, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
-        self._configs: dict[Relation, TableConfig] = {}
+        self._configs: dict[TableRef, TableConfig] = {}
 
     def allow(
         self,
@@ -89,15 +91,15 @@ class Writer:
         *,
         client_table: str | tuple[str, str] | None = None,
         accept: Sequence[str] = ("insert", "update", "delete"),
-        check: Callback | None = None,
-        before_all: Callback | None = None,
-        load: Callback | None = None,
-        validate: Callback | None = None,
-        pre_apply: Callback | None = None,
-        post_apply: Callback | None = None,
-        insert: dict[str, Callback] | None = None,
-        update: dict[str, Callback] | None = None,
-        delete: dict[str, Callback] | None = None,
+        check: MutationCallback | None = None,
+        before_all: MutationCallback | None = None,
+        load: MutationCallback | None = None,
+        validate: MutationCallback | None = None,
+        pre_apply: MutationCallback | None = None,
+        post_apply: MutationCallback | None = None,
+        insert: dict[str, MutationCallback] | None = None,
+        update: dict[str, MutationCallback] | None = None,
+        delete: dict[str, MutationCallback] | None = None,
     ) -> "Writer":
         """Allow writes to the server `table` ("name" or "schema.name"); returns the writer."""
         cfg = make_config(
@@ -111,7 +113,11 @@ class Writer:
         return self
 
     def parse_transaction(
-        self, payload: Any, *, format: str | None = "tanstack-db", parser: Parser | None = None
+        self,
+        payload: Any,
+        *,
+        format: str | None = "tanstack-db",
+        parser: PayloadParser | None = None,
     ) -> Transaction:
         """Decode a client payload into a Transaction (raises WriteRejected at step 'parse')."""
         return parse_transaction(payload, format=format, parser=parser, limits=self.limits)
@@ -155,7 +161,9 @@ class Writer:
             plan.append((op, cfg, pk))
         return tables, plan
 
-    def _parse(self, transaction: Any, format: str | None, parser: Parser | None) -> Transaction:
+    def _parse(
+        self, transaction: Any, format: str | None, parser: PayloadParser | None
+    ) -> Transaction:
         if isinstance(transaction, Transaction):
             return self.parse_transaction(list(transaction.operations), parser=lambda ops: ops)
         return self.parse_transaction(transaction, format=format, parser=parser)
@@ -166,7 +174,7 @@ class Writer:
         target: Target,
         *,
         format: str | None = "tanstack-db",
-        parser: Parser | None = None,
+        parser: PayloadParser | None = None,
         events: Any = False,
     ) -> WriteResult:
         """Parse, check, and apply a client transaction in one database transaction.
@@ -197,7 +205,7 @@ class Writer:
         fn: Callable[..., Any],
         *,
         format: str | None = "tanstack-db",
-        parser: Parser | None = None,
+        parser: PayloadParser | None = None,
     ) -> int | None:
         """Lower level: after parse and check, call fn(op) or fn(op, conn) per operation.
 
