@@ -31,7 +31,7 @@ class TargetTable:
         """The column called `name`, or a SchemaError that names it and suggests a fix."""
         if name not in self.table.c:
             raise SchemaError(
-                f"{role} {name!r} is not in table {self.name!r}{_hint(name, self.columns)}"
+                f"{role} {name!r} is not in table {self.name!r}{did_you_mean(name, self.columns)}"
             )
         return self.table.c[name]
 
@@ -71,13 +71,14 @@ def reflect(conn: sa.Connection, table: str) -> TargetTable:
     names = inspector.get_table_names(schema=schema)
     if name not in names:
         where = f" in schema {schema!r}" if schema else ""
-        raise SchemaError(f"table {table!r} does not exist{where}{_hint(name, names)}")
+        raise SchemaError(f"table {table!r} does not exist{where}{did_you_mean(name, names)}")
     t = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
     pk = tuple(c.name for c in t.primary_key.columns)
     kinds = {c.name: column_kind(c.type) for c in t.columns}
     return TargetTable(t, kinds, pk, conn.dialect.name)
 
 
-def _hint(name: str, candidates: Iterable[str]) -> str:
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """' (did you mean \'x\'?)' for the closest candidate, or '' when none is close."""
     close = difflib.get_close_matches(name, list(candidates), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""

@@ -44,10 +44,6 @@ class Plan:
         table without one the (plain, unique within scope) match-by fields."""
         return self.target.primary_key or self.keys.fields
 
-    @property
-    def batch_column(self) -> str | None:
-        return self.options.batch_column if self.options.stamps else None
-
     def compared(self, batch_columns: tuple[str, ...]) -> tuple[str, ...]:
         """Columns a matched row may change: update_if_exists fields, else every incoming column
         except the primary key and the batch column."""
