@@ -6,9 +6,9 @@ from functools import partial
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from sync_pipeline.db.copy import drop_stage, stage_values
 from sync_pipeline.db.read import read_rows
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.results import ImportResult
@@ -76,11 +76,15 @@ def _missing_ids(run: ImportRun) -> list[tuple[Any, ...]]:
     identity = list(plan.identity)
     if not seen.chunked:
         return _tuples(seen.last.missing_rows.select(identity))
-    scope = read_rows(run.conn, plan.table, plan.target.kinds, plan.scope, columns=identity)
-    ids = pa.concat_tables(seen.ids)
-    ids = ids.append_column("__seen", pa.array([True] * ids.num_rows, pa.bool_()))
-    joined = scope.join(ids, keys=identity, join_type="left outer", use_threads=False)
-    return _tuples(joined.filter(pc.is_null(joined.column("__seen"))).select(identity))
+    # the database finds them: stage what the chunks saw, read only the rows it does not hold
+    columns = [sa.Column(c, plan.table.c[c].type) for c in identity]
+    stage = stage_values(run.conn, columns, pa.concat_tables(seen.ids))
+    try:
+        unseen = ~sa.exists().where(*[stage.c[c] == plan.table.c[c] for c in identity])
+        where = unseen if plan.scope is None else sa.and_(plan.scope, unseen)
+        return _tuples(read_rows(run.conn, plan.table, plan.target.kinds, where, columns=identity))
+    finally:
+        drop_stage(run.conn, stage)
 
 
 def _seen_again(run: ImportRun, keys: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
