@@ -14,9 +14,16 @@ from sync_pipeline.db.read import read_rows
 from sync_pipeline.db.schema import reflect, split_name
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.diff import BatchDiff
-from sync_pipeline.engine.finish import finish, fire_callbacks
+from sync_pipeline.engine.finish import fire_callbacks
 from sync_pipeline.engine.normalize import Records, check_records
-from sync_pipeline.engine.pipeline import apply_planned, import_all, import_batch, plan_all
+from sync_pipeline.engine.pipeline import (
+    apply_planned,
+    finish_import,
+    import_all,
+    import_batch,
+    open_run,
+    plan_all,
+)
 from sync_pipeline.engine.plan import make_plan, scope_clause
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.run import ImportRun
@@ -82,7 +89,7 @@ class BatchImport:
         fire_callbacks(prepared.run)
 
     def _run(self, conn: sa.Connection) -> ImportRun:
-        return ImportRun(conn, make_plan(reflect(conn, self.table), self.options)).begin()
+        return open_run(conn, make_plan(reflect(conn, self.table), self.options))
 
 
 class PreparedImport:
@@ -109,8 +116,7 @@ class PreparedImport:
         """Write what is buffered and return the result of the whole import so far."""
         if self.buffer:
             self._write()
-        with self.run.stage("finish"):
-            self.result = finish(self.run)
+        self.result = finish_import(self.run)
         return self.result
 
     def close(self) -> None:
@@ -158,7 +164,7 @@ def import_multiple(
         batches.lock_tables(conn, targets.values())  # all at once, in one global order
         for name in _fk_order(conn, list(tables)):
             opts = ImportOptions.from_kwargs(strategies.get(name, "skip"), **options)
-            runs[name] = ImportRun(conn, make_plan(targets[name], opts)).begin()
+            runs[name] = open_run(conn, make_plan(targets[name], opts))
             results[name] = import_all(runs[name], tables[name], ())
     for run in runs.values():
         fire_callbacks(run)

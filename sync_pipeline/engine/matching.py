@@ -199,7 +199,7 @@ def _incoming(
             if column in rows.column_names
             else pa.nulls(n, typ)
         )
-    if column in plan.sql_expressions():
+    if column in plan.expressions:
         return (
             existing.column(f"__expr_{column}").take(safe_e)
             if existing.num_rows

@@ -4,8 +4,6 @@ An import runs one batch, or several chunks of one batch, through the stages in 
 they all add to one ImportRun, which `finish.py` turns into the ImportResult.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -16,7 +14,6 @@ from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.engine.keys import KeyCodes
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.writers import TableWriter, writer_for
-from sync_pipeline.errors import StageError, SyncError
 
 COUNTS = ("created", "updated", "unchanged", "skipped", "deleted", "missing")
 
@@ -27,6 +24,7 @@ class ImportRun:
     def __init__(self, conn: sa.Connection, plan: Plan) -> None:
         self.conn = conn
         self.plan = plan
+        self.table = plan.target.name
         self.options = plan.options
         self.writer: TableWriter = writer_for(
             conn, plan.table, plan.identity, plan.target.kinds, self.options.events
@@ -38,51 +36,30 @@ class ImportRun:
         self.inserted: list[dict[str, Any]] = []
         self.updated: list[dict[str, Any]] = []
         self.batch_id: int | None = None
+        # (column, batch id) that written rows carry (ledger mode: only if the column exists)
+        self.stamp: tuple[str, int] | None = None
         self.ledger: sa.Table | None = None
         self.now = self.options.clock()
         self.seen = SeenRows(plan)
         self.stamps: list[pa.Table] = []  # seen rows whose data is not written (column mode)
         self.done = 0  # rows of the diffs written so far, for the progress callable
 
-    def begin(self) -> "ImportRun":
-        """Lock the table and take the batch id; returns self."""
-        with self.stage("begin"):
-            batches.lock_table(self.conn, self.plan.target)
-            if self.options.stamps:
-                self.ledger = batches.ensure_ledger(self.conn, self.plan.target.table.schema)
-                given = self.options.batch_id
-                self.batch_id = (
-                    given
-                    if isinstance(given, int)
-                    else batches.next_batch_id(
-                        self.conn, self.plan.target, self.options.batch_column, self.ledger
-                    )
+    def begin(self) -> None:
+        """Lock the table and take the batch id."""
+        batches.lock_table(self.conn, self.plan.target)
+        if self.options.stamps:
+            self.ledger = batches.ensure_ledger(self.conn, self.plan.table.schema)
+            given = self.options.batch_id
+            self.batch_id = (
+                given
+                if isinstance(given, int)
+                else batches.next_batch_id(
+                    self.conn, self.plan.target, self.options.batch_column, self.ledger
                 )
-            self.writer.event_batch_id(self.batch_id)
-        return self
-
-    @property
-    def stamp(self) -> tuple[str, int] | None:
-        """(column, batch id) that written rows carry (ledger mode: only if the column exists)."""
-        if self.batch_id is None or self.options.batch_column not in self.plan.table.c:
-            return None
-        return self.options.batch_column, self.batch_id
-
-    @contextmanager
-    def stage(self, name: str, *, users: bool = False) -> Iterator[None]:
-        """Name the stage an error leaves, once: ours keep their type, anything else becomes a
-        StageError; a `users` stage (the guard) lets the caller's own exception through."""
-        table = self.plan.target.name
-        try:
-            yield
-        except SyncError as exc:
-            exc.at(name, table, self.batch_id)
-            raise
-        except Exception as exc:
-            if users:
-                exc.add_note(f"raised in stage {name!r} of table {table!r}, batch {self.batch_id}")
-                raise
-            raise StageError(name, table, self.batch_id, exc) from exc
+            )
+        self.writer.event_batch_id(self.batch_id)
+        if self.batch_id is not None and self.options.batch_column in self.plan.table.c:
+            self.stamp = (self.options.batch_column, self.batch_id)
 
 
 class SeenRows:

@@ -48,7 +48,7 @@ class TableWriter:
         self.table = table
         self.pk = pk
         self.kinds = kinds
-        self.events = recorder_for(conn, table, pk, events)  # None: events off, no cost
+        self.events = None if events is None else recorder_for(conn, table, pk, events)
 
     def event_batch_id(self, batch_id: int | None) -> None:
         if self.events is not None:
