@@ -1,8 +1,8 @@
 """One batch through the engine, top-down: normalize -> match -> diff -> guard -> apply -> finish.
 
-Each stage is one call inside `stage(run, name)`, so an error leaving it names the stage, the
-table and the batch id once (see ImportRun.stage). A chunked import runs the first five stages
-per chunk and `finish` once.
+Each stage runs inside `stage(run, name)`, so an error leaving it names the stage, the table and
+the batch id once. A chunked import runs the first five stages per chunk and `finish` once;
+`plan_all` stops after diff, `apply_planned` starts with a staleness check instead.
 """
 
 from collections.abc import Iterable, Iterator
@@ -50,7 +50,14 @@ def import_batch(run: ImportRun, records: Records, *, lookup: bool = False) -> B
     With `lookup` (chunked imports) only the target rows the chunk's keys hit are read, when the
     keys allow it; otherwise the whole scope is read once.
     """
-    diff = plan_batch(run, records, lookup=lookup, earlier_keys=run.seen.earlier_keys())
+    with stage(run, "normalize"):
+        batch = normalize_batch(records, run.plan.target, run.options)
+    with stage(run, "match"):
+        existing = read_existing(run.conn, run.plan, batch.table, lookup=lookup)
+        matched = match(run.plan, batch.table, existing, run.codes, run.seen.earlier_keys())
+    with stage(run, "diff"):
+        diff = compute_diff(run.plan, matched, existing, batch.deletes)
+        diff = replace(diff, errors=batch.errors)
     with stage(run, "guard", users=True):  # the caller's veto: raising rolls everything back
         if run.options.guard is not None:
             run.options.guard(diff)
@@ -59,15 +66,13 @@ def import_batch(run: ImportRun, records: Records, *, lookup: bool = False) -> B
     return diff
 
 
-def plan_batch(
-    run: ImportRun, records: Records, *, lookup: bool = False, earlier_keys: pa.Table | None
-) -> BatchDiff:
+def plan_batch(run: ImportRun, records: Records) -> BatchDiff:
     """normalize -> match -> diff: what the batch would do to the target (reads only)."""
     with stage(run, "normalize"):
         batch = normalize_batch(records, run.plan.target, run.options)
     with stage(run, "match"):
-        existing = read_existing(run.conn, run.plan, batch.table, lookup=lookup)
-        matched = match(run.plan, batch.table, existing, run.codes, earlier_keys)
+        existing = _fetch_scope(run.conn, run.plan)
+        matched = match(run.plan, batch.table, existing, run.codes)
     with stage(run, "diff"):
         diff = compute_diff(run.plan, matched, existing, batch.deletes)
     return replace(diff, errors=batch.errors)
@@ -80,7 +85,7 @@ def plan_all(run: ImportRun, batch: Records | None, chunks: Iterable[Records]) -
     once: a planned diff keeps the rows it was planned against, for `apply` to check them.
     """
     if batch is not None:
-        return plan_batch(run, batch, earlier_keys=None)
+        return plan_batch(run, batch)
     with stage(run, "match"):
         existing = _fetch_scope(run.conn, run.plan)
         target_keys = target_keys_of(run.plan, existing, run.codes)
@@ -96,7 +101,7 @@ def plan_all(run: ImportRun, batch: Records | None, chunks: Iterable[Records]) -
         parts.append(replace(part, errors=normalized.errors))
         run.seen.record(part, lookup=True)
     if not parts:
-        return plan_batch(run, [], earlier_keys=None)
+        return plan_batch(run, [])
     with stage(run, "diff"):
         touched = pa.concat_arrays([p.touched() for p in parts])
         return combine(parts, existing, missing_rows(run.plan, existing, touched))
@@ -163,15 +168,15 @@ def _fetch_by_keys(conn: sa.Connection, plan: Plan, batch: pa.Table) -> pa.Table
         else pc.is_valid(keys.column(fields[0]))
     )
     keys = keys.filter(valid).group_by(fields, use_threads=False).aggregate([])
-    stage = stage_values(conn, [sa.Column(f, plan.table.c[f].type) for f in fields], keys)
+    staged = stage_values(conn, [sa.Column(f, plan.table.c[f].type) for f in fields], keys)
     try:
         target_cols = [plan.table.c[f] for f in fields]
         hit = (
-            target_cols[0].in_(sa.select(stage.c[fields[0]]))
+            target_cols[0].in_(sa.select(staged.c[fields[0]]))
             if len(fields) == 1
-            else sa.tuple_(*target_cols).in_(sa.select(*[stage.c[f] for f in fields]))
+            else sa.tuple_(*target_cols).in_(sa.select(*[staged.c[f] for f in fields]))
         )
         where = hit if plan.scope is None else sa.and_(plan.scope, hit)
         return read_rows(conn, plan.table, plan.target.kinds, where, plan.expressions)
     finally:
-        drop_stage(conn, stage)
+        drop_stage(conn, staged)
