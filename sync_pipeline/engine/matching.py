@@ -123,12 +123,12 @@ def _match(
         return pc.index_in(probe, value_set=ekeys.columns[0], skip_nulls=True).cast(pa.int64())
     left = bkeys.table("__b")
     left = left.filter(pc.is_in(left.column("__b"), value_set=selection.keep))
-    right = ekeys.table("__e")
+    right = ekeys.table("__t")
     if left.num_rows == 0 or right.num_rows == 0:
         return pa.nulls(n, pa.int64())
     joined = left.join(right, keys=ekeys.names, join_type="inner", use_threads=False)
     b = joined.column("__b").to_numpy()
-    e = joined.column("__e").to_numpy()
+    e = joined.column("__t").to_numpy()
     if np.unique(b).size != b.size:
         _raise_ambiguous(plan, existing, b, e)
     out = np.full(n, -1, dtype=np.int64)
