@@ -29,9 +29,10 @@ class SyncError(Exception):
         return self
 
 
-class StageError(SyncError):
+class StageError(Exception):
     """Something no stage expects (a bug, a lost connection) left a stage of an import; the
-    original exception is the cause."""
+    original exception is the cause. Not a SyncError: those say the input or the config is
+    wrong (a retry fails the same way), this one may pass on a retry."""
 
     def __init__(self, stage: str, table: str, batch_id: int | None, cause: BaseException) -> None:
         super().__init__(

@@ -133,6 +133,8 @@ def stage(run: ImportRun, name: str, *, users: bool = False) -> Iterator[None]:
     except SyncError as exc:
         exc.at(name, run.table, run.batch_id)
         raise
+    except StageError:
+        raise
     except Exception as exc:
         if users:
             exc.add_note(f"raised in stage {name!r} of table {run.table!r}, batch {run.batch_id}")

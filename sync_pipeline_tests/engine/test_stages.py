@@ -1,7 +1,8 @@
 """An error leaving a stage of an import names the stage, the table and the batch id, once.
 
 Our own errors keep their type (callers catch them by type); anything else becomes a
-StageError whose cause is the original; the caller's own guard exception passes unchanged.
+StageError whose cause is the original (not a SyncError: Dagster may retry it); the caller's own
+guard exception passes unchanged.
 """
 
 import pytest
@@ -13,6 +14,7 @@ from sync_pipeline.errors import (
     ApplyError,
     RecordError,
     StageError,
+    SyncError,
 )
 from sync_pipeline_tests.engine.tables import people
 
@@ -62,6 +64,7 @@ def test_an_unexpected_error_becomes_a_stage_error_chaining_its_cause(ppl):
     assert str(err.value) == (
         "the diff stage of 'people' (batch 2) failed: ZeroDivisionError: comparator bug"
     )
+    assert not isinstance(err.value, SyncError)  # not bad input: a retry may pass
     assert ppl.rows("people")[0]["name"] == "a"  # nothing written
 
 
