@@ -28,6 +28,8 @@ _Row: TypeAlias = Mapping[str, Any]
 class RecordDiffError(SyncError, ValueError):
     """The records or the key/children spec given to diff() do not fit together."""
 
+    stage = "diff"  # the record-level diff runs outside an import: its stage is always this
+
 
 @dataclass(frozen=True, slots=True)
 class _Spec:
