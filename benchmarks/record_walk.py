@@ -4,9 +4,10 @@ A SQLite sender database with one row is read with `build_sender("sql", ...).rea
 chunk goes into `import_records` on a SQLite target. `sys.setprofile` records every Python
 function entered inside `sync_pipeline/`; the script prints how many distinct functions and
 files the record passes through and how often consecutive calls switch files (issue 9's
-"walk of one record"). Run: `.venv/bin/python tools/record_walk.py [-v]`.
+"walk of one record"). Run: `.venv/bin/python -m benchmarks.record_walk [-v]`.
 """
 
+import itertools
 import sys
 import tempfile
 from pathlib import Path
@@ -61,15 +62,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         calls = walk(*_databases(Path(tmp)))
     files = [f for f, _ in calls]
-    switches = sum(1 for a, b in zip(files, files[1:], strict=False) if a != b)
+    switches = sum(1 for a, b in itertools.pairwise(files) if a != b)
     print(f"functions: {len(set(calls))}")
     print(f"files:     {len(set(files))}")
     print(f"switches:  {switches}")
     if "-v" in sys.argv:
         for name in sorted(set(files)):
             entered = sum(1 for a, b in zip([None, *files], files, strict=False) if a != b == name)
-            print(f"  {name}: {len({fn for f, fn in calls if f == name})} functions, "
-                  f"entered {entered} times")
+            print(
+                f"  {name}: {len({fn for f, fn in calls if f == name})} functions, "
+                f"entered {entered} times"
+            )
 
 
 if __name__ == "__main__":
