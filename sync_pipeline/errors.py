@@ -1,4 +1,4 @@
-"""The project's errors: one root and one type per stage; each says what, where and how to fix.
+"""The project's errors: one root, one type per kind of failure; each says what, where, how to fix.
 
 A leaf module: it imports nothing from sync_pipeline, so every layer may raise these.
 """
@@ -10,15 +10,41 @@ from typing import Any
 
 
 class SyncError(Exception):
-    """Root of every error the engine raises on purpose."""
+    """Root of every error the engine raises on purpose.
 
-    stage: str = "sync"
+    When one leaves a stage of an import (normalize, match, diff, guard, apply, finish), the
+    engine names where, once, in `stage`, `table` and `batch_id` (None outside an import).
+    """
+
+    stage: str | None = None
+    table: str | None = None
+    batch_id: int | None = None
+
+    def at(self, stage: str, table: str, batch_id: int | None) -> "SyncError":
+        """Name the stage this error left, unless an inner stage already did; returns self."""
+        if self.table is None:
+            self.stage = self.stage or stage
+            self.table = table
+            self.batch_id = self.batch_id if self.batch_id is not None else batch_id
+            self.add_note(f"stage {self.stage!r} of table {table!r}, batch {self.batch_id}")
+        return self
+
+
+class StageError(Exception):
+    """Something no stage expects (a bug, a lost connection) left a stage of an import; the
+    original exception is the cause. Not a SyncError: those say the input or the config is
+    wrong (a retry fails the same way), this one may pass on a retry."""
+
+    def __init__(self, stage: str, table: str, batch_id: int | None, cause: BaseException) -> None:
+        super().__init__(
+            f"the {stage} stage of {table!r} (batch {batch_id}) failed: "
+            f"{type(cause).__name__}: {cause}"
+        )
+        self.stage, self.table, self.batch_id = stage, table, batch_id
 
 
 class ConfigError(SyncError, ValueError):
     """The options of an import or a sync do not fit together (raised before any database work)."""
-
-    stage = "config"
 
 
 class SyncConfigError(ConfigError):
@@ -32,13 +58,9 @@ class SyncConfigError(ConfigError):
 class SchemaError(SyncError):
     """A table or column name is not in the reflected schema."""
 
-    stage = "schema"
-
 
 class RecordError(SyncError):
     """A record is invalid; names the record (its position and content) and the field."""
-
-    stage = "normalize"
 
     def __init__(
         self, index: int | None, field: str | None, reason: str, record: Mapping[str, Any] | None
@@ -55,8 +77,6 @@ class RecordError(SyncError):
 class DuplicateKeyError(SyncError):
     """Several records of one batch share a comparison key and the policy is 'error'."""
 
-    stage = "normalize"
-
     def __init__(self, duplicates: Mapping[Any, list[int]]) -> None:
         self.duplicates = dict(duplicates)
         sample = ", ".join(f"{k!r} at records {v}" for k, v in list(self.duplicates.items())[:5])
@@ -69,13 +89,9 @@ class DuplicateKeyError(SyncError):
 class AmbiguousMatchError(SyncError):
     """Several target rows share one comparison key, so a record cannot match just one."""
 
-    stage = "diff"
-
 
 class ApplyError(SyncError):
     """Writing the batch failed; the transaction was rolled back and nothing was written."""
-
-    stage = "apply"
 
     def __init__(self, message: str, *, batch_id: int | None, chunk: int | None = None) -> None:
         self.batch_id = batch_id
@@ -85,8 +101,6 @@ class ApplyError(SyncError):
 
 class StaleDiffError(SyncError):
     """The target changed between computing a diff and applying it."""
-
-    stage = "apply"
 
 
 def did_you_mean(value: str, allowed: Iterable[str]) -> str:

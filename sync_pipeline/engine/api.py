@@ -16,13 +16,20 @@ from sync_pipeline.db.read import read_rows
 from sync_pipeline.db.schema import reflect, split_name
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.diff import BatchDiff
-from sync_pipeline.engine.importer import Importer, diff_batch
-from sync_pipeline.engine.keys import KeyCodes
+from sync_pipeline.engine.finish import fire_callbacks
 from sync_pipeline.engine.normalize import Records, check_records
+from sync_pipeline.engine.pipeline import (
+    apply_planned,
+    finish_import,
+    import_all,
+    import_batch,
+    open_run,
+    plan_all,
+)
 from sync_pipeline.engine.plan import make_plan, scope_clause
 from sync_pipeline.engine.results import ImportResult
+from sync_pipeline.engine.run import ImportRun
 from sync_pipeline.engine.spec import ImportOptions
-from sync_pipeline.engine.stale import check_current
 from sync_pipeline.values.carried import decode_row
 
 
@@ -45,24 +52,24 @@ class BatchImport:
         """
         check_records(records)
         with transaction(self.target) as conn:
-            importer = self._importer(conn)
-            batch, chunks = _split_input(records)
-            if batch is not None:
-                importer.process(batch)
-            for chunk in chunks or ():
-                importer.process(chunk, lookup=True)
-            result = importer.finish()
-        importer.fire_callbacks()
+            run = self._run(conn)
+            result = import_all(run, *_split_input(records))
+        fire_callbacks(run)
         return result
 
-    def preview(self, records: Records) -> BatchDiff:
-        """The diff `run` would apply, computed without writing anything."""
+    def preview(self, records: Records | Iterable[pa.Table | pd.DataFrame]) -> BatchDiff:
+        """The diff `run` would apply, computed without writing anything.
+
+        A stream of chunks is normalized and matched chunk by chunk against the scope, read
+        once; the diff holds the normalized rows that take part and the rows it was planned
+        against, so `apply` can check and write exactly it.
+        """
         check_records(records)
         with read_connection(self.target) as conn:
-            plan = make_plan(reflect(conn, self.table), self.options)
-            return diff_batch(conn, plan, records, KeyCodes())
+            run = ImportRun(conn, make_plan(reflect(conn, self.table), self.options))
+            return plan_all(run, *_split_input(records))
 
-    def plan(self, records: Records) -> BatchDiff:
+    def plan(self, records: Records | Iterable[pa.Table | pd.DataFrame]) -> BatchDiff:
         """Deprecated name of `preview` (a `Plan` is the options resolved against the table)."""
         warnings.warn(
             "BatchImport.plan() is renamed preview(); plan() will be removed",
@@ -78,36 +85,29 @@ class BatchImport:
         against and its scope the same rows; otherwise StaleDiffError, and nothing is written.
         """
         with transaction(self.target) as conn:
-            plan = make_plan(reflect(conn, self.table), self.options)
-            batches.lock_table(conn, plan.target)
-            check_current(conn, plan, diff)
-            importer = Importer(conn, plan)
-            importer.begin()  # takes the same lock again: re-entrant within one transaction
-            importer.write(diff)
-            result = importer.finish()
-        importer.fire_callbacks()
+            run = self._run(conn)  # the table lock first: the check holds until commit
+            result = apply_planned(run, diff)
+        fire_callbacks(run)
         return result
 
     @contextmanager
     def prepare(self) -> Iterator["PreparedImport"]:
         """A builder that writes chunks as its buffer fills; everything commits at the end."""
         with transaction(self.target) as conn:
-            prepared = PreparedImport(self._importer(conn), self.options.chunk(Dialect.of(conn)))
+            prepared = PreparedImport(self._run(conn), self.options.chunk(Dialect.of(conn)))
             yield prepared
             prepared.close()
-        prepared.importer.fire_callbacks()
+        fire_callbacks(prepared.run)
 
-    def _importer(self, conn: sa.Connection) -> Importer:
-        importer = Importer(conn, make_plan(reflect(conn, self.table), self.options))
-        importer.begin()
-        return importer
+    def _run(self, conn: sa.Connection) -> ImportRun:
+        return open_run(conn, make_plan(reflect(conn, self.table), self.options))
 
 
 class PreparedImport:
     """add(record) / add_many(records) buffer records; a full buffer is written at once."""
 
-    def __init__(self, importer: Importer, size: int) -> None:
-        self.importer = importer
+    def __init__(self, run: ImportRun, size: int) -> None:
+        self.run = run
         self.size = size
         self.buffer: list[Mapping[str, Any]] = []
         self.result: ImportResult | None = None
@@ -127,7 +127,7 @@ class PreparedImport:
         """Write what is buffered and return the result of the whole import so far."""
         if self.buffer:
             self._write()
-        self.result = self.importer.finish()
+        self.result = finish_import(self.run)
         return self.result
 
     def close(self) -> None:
@@ -136,20 +136,20 @@ class PreparedImport:
 
     def _write(self) -> None:
         batch, self.buffer = self.buffer, []
-        self.importer.process(batch, lookup=True)
+        import_batch(self.run, batch, lookup=True)
 
 
-def _split_input(records: Any) -> tuple[Records | None, Iterator[pa.Table | pd.DataFrame] | None]:
-    """(one batch, None) or (None, a stream of chunks: Arrow tables, record batches, frames)."""
+def _split_input(records: Any) -> tuple[Records | None, Iterator[pa.Table | pd.DataFrame]]:
+    """(one batch, no chunks) or (None, a stream of chunks: Arrow tables, batches, frames)."""
     if isinstance(records, (pa.Table, pd.DataFrame, list)) or not isinstance(records, Iterable):
-        return records, None
+        return records, iter(())
     iterator = iter(records)
     first = next(iterator, None)
     if first is None:
-        return [], None
+        return [], iter(())
     rest = itertools.chain([first], iterator)
     if not isinstance(first, (pa.Table, pa.RecordBatch, pd.DataFrame)):
-        return list(rest), None  # an iterator of mappings is one batch
+        return list(rest), iter(())  # an iterator of mappings is one batch
     return None, (pa.Table.from_batches([c]) if isinstance(c, pa.RecordBatch) else c for c in rest)
 
 
@@ -168,20 +168,17 @@ def import_multiple(
 ) -> dict[str, ImportResult]:
     """Import into several tables in one transaction, parents before children (foreign keys)."""
     strategies = dict(strategies or {})
-    importers: dict[str, Importer] = {}
+    runs: dict[str, ImportRun] = {}
     results: dict[str, ImportResult] = {}
     with transaction(target) as conn:
         targets = {name: reflect(conn, name) for name in tables}
         batches.lock_tables(conn, targets.values())  # all at once, in one global order
         for name in _fk_order(conn, list(tables)):
             opts = ImportOptions.from_kwargs(strategies.get(name, "skip"), **options)
-            importer = Importer(conn, make_plan(targets[name], opts))
-            importer.begin()
-            importer.process(tables[name])
-            results[name] = importer.finish()
-            importers[name] = importer
-    for importer in importers.values():
-        importer.fire_callbacks()
+            runs[name] = open_run(conn, make_plan(targets[name], opts))
+            results[name] = import_all(runs[name], tables[name], ())
+    for run in runs.values():
+        fire_callbacks(run)
     return {name: results[name] for name in tables}
 
 

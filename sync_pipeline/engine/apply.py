@@ -1,274 +1,114 @@
-"""Write a BatchDiff to the target, chunk by chunk, inside the caller's transaction.
+"""The apply stage: a diff's typed views -> the writer, chunk by chunk, plus what the import
+remembers of it (counts, rows to stamp, rows for the callbacks)."""
 
-Postgres stages each chunk with COPY into temporary tables and applies it with set-based SQL;
-other databases use chunked executemany. No per-row statements on the Postgres path.
-"""
-
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from sync_pipeline.db.copy import create_stage, fill_stage, truncate
 from sync_pipeline.db.dialect import Dialect
-from sync_pipeline.events.model import EventOptions
-from sync_pipeline.events.record_pg import PgEvents
-from sync_pipeline.events.record_rows import RowEvents
-from sync_pipeline.events.recorders import recorder_for
+from sync_pipeline.engine.diff import BatchDiff, Updates, Views
+from sync_pipeline.engine.normalize import normalize
+from sync_pipeline.engine.run import ImportRun
+from sync_pipeline.engine.writers import ChunkWrite
+from sync_pipeline.errors import ApplyError, ConfigError
 from sync_pipeline.values.carried import decode_row
+from sync_pipeline.values.kinds import arrow_type
 
 
-@dataclass(frozen=True, slots=True)
-class ChunkWrite:
-    """What one chunk writes: new rows, changed rows (pk + values), rows to delete."""
+def apply_diff(run: ImportRun, diff: BatchDiff, *, lookup: bool = False) -> None:
+    """Write one diff (of a batch, or of one chunk), computed now or planned earlier."""
+    run.seen.record(diff, lookup=lookup)
+    run.errors += [(dict(r), reason) for r, reason in diff.errors]
+    run.counts["skipped"] += len(diff.dropped)
+    run.partial = run.partial or bool(diff.dropped or diff.errors)
+    size = run.options.chunk(Dialect.of(run.conn))
+    n = diff.rows.num_rows
+    total = None if lookup else run.done + n  # a stream does not know its later chunks' size
+    for number, start in enumerate(range(0, n, size), start=1):
+        end = min(start + size, n)
+        try:
+            _write(run, diff.views(run.plan.identity, start, end))
+        except sa.exc.DBAPIError as exc:
+            raise ApplyError(
+                f"writing chunk {number} of {run.plan.target.name!r} failed; "
+                f"the batch was rolled back: {exc.orig}",
+                batch_id=run.batch_id,
+                chunk=number,
+            ) from exc
+        run.done += end - start
+        run.options.progress(run.done, total, "write")
 
-    inserts: pa.Table
-    updates: pa.Table  # __pk_<col> columns + final values of the compared columns
-    deletes: pa.Table  # primary key columns of rows to delete / soft-delete
-    update_constants: Mapping[str, Any] = field(default_factory=dict)
+
+def _write(run: ImportRun, views: Views) -> None:
+    options = run.options
+    inserts, updates, deletes = _inserts(run, views.inserts()), views.updates(), views.deletes()
+    if options.batch_mode == "column" and run.stamp is not None:
+        run.stamps.append(views.unchanged())
+    soft = options.delete_mode == "soft_delete"
+    run.writer.write(
+        ChunkWrite(inserts, updates, deletes, update_constants(run, updates.values.column_names)),
+        delete=(options.soft_delete_column, run.now) if soft else None,
+    )
+    run.counts["created"] += inserts.num_rows
+    run.counts["updated"] += updates.keys.num_rows
+    run.counts["unchanged"] += views.count("unchanged")
+    run.counts["skipped"] += views.count("skipped")
+    run.counts["deleted"] += deletes.num_rows
+    if options.on_inserted or options.on_inserted_or_updated:
+        run.inserted += [decode_row(r, run.plan.target.kinds) for r in inserts.to_pylist()]
+    if options.on_updated or options.on_inserted_or_updated:
+        _collect_updates(run, updates)
 
 
-class TableWriter:
-    """Set-based writes for one table; subclasses pick the bulk mechanism of their dialect."""
+def update_constants(run: ImportRun, compared: list[str]) -> dict[str, Any]:
+    """Values every updated row gets besides its own: the batch id and the updated-at time."""
+    constants: dict[str, Any] = {}
+    if run.stamp is not None:
+        constants[run.options.batch_column] = run.batch_id
+    if run.plan.updated_column and run.plan.updated_column not in compared:
+        constants[run.plan.updated_column] = run.now
+    return constants
 
-    def __init__(
-        self,
-        conn: sa.Connection,
-        table: sa.Table,
-        pk: tuple[str, ...],
-        kinds: Mapping[str, Any],
-        events: EventOptions | None = None,
-    ) -> None:
-        self.conn = conn
-        self.table = table
-        self.pk = pk
-        self.kinds = kinds
-        self.events = recorder_for(conn, table, pk, events)  # None: events off, no cost
 
-    def event_batch_id(self, batch_id: int | None) -> None:
-        if self.events is not None:
-            self.events.batch_id = batch_id
+def _inserts(run: ImportRun, data: pa.Table) -> pa.Table:
+    """New rows as written: managed columns (timestamps, batch id) set, before_insert applied."""
+    plan, n = run.plan, data.num_rows
+    if run.options.strategy == "append":
+        data = data.drop_columns([c for c in plan.target.primary_key if c in data.column_names])
+    for column in (c for c in (plan.created_column, plan.updated_column) if c):
+        if column not in data.column_names:
+            typ = arrow_type(plan.target.kinds[column], plan.table.c[column].type)
+            data = data.append_column(column, _constant(run.now, n, typ))
+    if run.stamp is not None:
+        batch_col = run.options.batch_column
+        if batch_col in data.column_names:
+            data = data.drop_columns([batch_col])
+        data = data.append_column(batch_col, _constant(run.batch_id, n, pa.int64()))
+    if run.options.before_insert is not None and n:
+        data = _before_insert(run, data)
+    return data
 
-    @property
-    def events_written(self) -> int:
-        return 0 if self.events is None else self.events.count
 
-    def write(self, chunk: ChunkWrite, *, delete: tuple[str, Any] | None) -> None:
-        if chunk.inserts.num_rows:
-            self.insert(chunk.inserts)
-        if chunk.updates.num_rows:
-            self.update(
-                _in_key_order(chunk.updates, [f"__pk_{p}" for p in self.pk]), chunk.update_constants
-            )
-        if chunk.deletes.num_rows:
-            if delete is None:
-                self.delete(chunk.deletes)
-            else:
-                self.set_constant(
-                    chunk.deletes, {delete[0]: delete[1]}, only_if_different=False, record=True
-                )
-
-    def stamp(self, keys: pa.Table, column: str, batch_id: int) -> None:
-        """Set the batch column of these rows (seen, data not written) in one statement, in key
-        order so the table's pages are visited once each, in sequence."""
-        if keys.num_rows:
-            self.set_constant(
-                _in_key_order(keys, list(self.pk)), {column: batch_id}, only_if_different=True
-            )
-
-    def _pk_match(self, source: Any, prefix: str = "") -> list[sa.ColumnElement[bool]]:
-        return [self.table.c[p] == source[f"{prefix}{p}"] for p in self.pk]
-
-    def _rows(self, data: pa.Table) -> list[dict[str, Any]]:
-        return [decode_row(r, self.kinds) for r in data.to_pylist()]
-
-    # Generic (executemany) implementations; Postgres overrides them.
-    def insert(self, rows: pa.Table) -> None:
-        if isinstance(self.events, RowEvents):
-            self.events.insert(sa.insert(self.table), self._rows(rows))
-            return
-        self.conn.execute(sa.insert(self.table), self._rows(rows))
-
-    def update(self, rows: pa.Table, constants: Mapping[str, Any]) -> None:
-        values: dict[str, Any] = {
-            c: sa.bindparam(f"__v_{c}") for c in rows.column_names if not c.startswith("__pk_")
-        }
-        values.update(constants)
-        stmt = (
-            sa.update(self.table)
-            .where(
-                *self._pk_match({f"__pk_{p}": sa.bindparam(f"__pk_{p}") for p in self.pk}, "__pk_")
-            )
-            .values(values)
+def _before_insert(run: ImportRun, data: pa.Table) -> pa.Table:
+    rows = [decode_row(r, run.plan.target.kinds) for r in data.to_pylist()]
+    result = run.options.before_insert(rows)  # type: ignore[misc]
+    if result is None or isinstance(result, (str, bytes)) or not hasattr(result, "__iter__"):
+        raise ConfigError(
+            f"before_insert must return an iterable of rows, got {type(result).__name__}"
         )
-        decoded = self._rows(rows)
-        if isinstance(self.events, RowEvents):
-            self.events.update(*_split_pk(decoded, constants))
-        params = [
-            {(k if k.startswith("__pk_") else f"__v_{k}"): v for k, v in r.items()} for r in decoded
-        ]
-        self.conn.execute(stmt, params)
-
-    def set_constant(
-        self,
-        keys: pa.Table,
-        values: Mapping[str, Any],
-        *,
-        only_if_different: bool,
-        record: bool = False,
-    ) -> None:
-        """UPDATE rows to constants; only `record` ones (soft deletes, never stamps) are events."""
-        stmt = sa.update(self.table).where(
-            *self._pk_match({p: sa.bindparam(f"__pk_{p}") for p in self.pk})
-        )
-        if only_if_different:
-            stmt = stmt.where(*[self.table.c[c].is_distinct_from(v) for c, v in values.items()])
-        pks = keys.to_pylist()
-        if record and isinstance(self.events, RowEvents):
-            self.events.update(pks, [dict(values)] * len(pks))
-        params = [{f"__pk_{k}": v for k, v in r.items()} for r in pks]
-        self.conn.execute(stmt.values(dict(values)), params)
-
-    def delete(self, keys: pa.Table) -> None:
-        stmt = sa.delete(self.table).where(
-            *self._pk_match({p: sa.bindparam(f"__pk_{p}") for p in self.pk})
-        )
-        pks = keys.to_pylist()
-        if isinstance(self.events, RowEvents):
-            self.events.delete(pks)
-        self.conn.execute(stmt, [{f"__pk_{k}": v for k, v in r.items()} for r in pks])
+    return normalize(list(result), run.plan.target)
 
 
-class PostgresWriter(TableWriter):
-    """COPY into temporary stage tables, then INSERT ... SELECT and UPDATE ... FROM."""
-
-    def __init__(
-        self,
-        conn: sa.Connection,
-        table: sa.Table,
-        pk: tuple[str, ...],
-        kinds: Mapping[str, Any],
-        events: EventOptions | None = None,
-    ) -> None:
-        super().__init__(conn, table, pk, kinds, events)
-        self._stages: dict[tuple[str, ...], sa.Table] = {}
-
-    def _stage(self, columns: list[str]) -> sa.Table:
-        """One stage per column set, created once per import and emptied between chunks."""
-        key = tuple(columns)
-        stage = self._stages.get(key)
-        if stage is None:
-            cols = [sa.Column(c, self.table.c[c.removeprefix("__pk_")].type) for c in columns]
-            stage = create_stage(self.conn, cols)
-            self._stages[key] = stage
-        else:
-            truncate(self.conn, stage)
-        return stage
-
-    def _staged(self, data: pa.Table) -> sa.Table:
-        stage = self._stage(data.column_names)
-        fill_stage(self.conn, stage, data)
-        return stage
-
-    def insert(self, rows: pa.Table) -> None:
-        stage = self._staged(rows)
-        cols = rows.column_names
-        stmt = sa.insert(self.table).from_select(cols, sa.select(*[stage.c[c] for c in cols]))
-        if isinstance(self.events, PgEvents):
-            self.events.insert(stmt)  # the same INSERT, recording what it returns
-        else:
-            self.conn.execute(stmt)
-        for column in (c for c in self.pk if c in cols and self.kinds[c] == "int"):
-            self._advance_sequence(column)
-
-    def _advance_sequence(self, column: str) -> None:
-        """After explicit ids went into a serial/identity column, move its sequence past them,
-        so ids the database generates later (append, other writers) do not collide."""
-        col = self.table.c[column]
-        sequence = sa.func.pg_get_serial_sequence(self.table.fullname, column)
-        highest = sa.select(sa.func.max(col)).scalar_subquery()
-        self.conn.execute(
-            sa.select(sa.func.setval(sequence, sa.func.greatest(highest, 1), highest >= 1)).where(
-                sequence.is_not(None), highest.is_not(None)
-            )
-        )
-
-    def update(self, rows: pa.Table, constants: Mapping[str, Any]) -> None:
-        stage = self._staged(rows)
-        values: dict[str, Any] = {
-            c: stage.c[c] for c in rows.column_names if not c.startswith("__pk_")
-        }
-        values.update(constants)
-        if isinstance(self.events, PgEvents):
-            self.events.update(stage, self._pk_match(stage.c, "__pk_"), values)
-        self.conn.execute(
-            sa.update(self.table).where(*self._pk_match(stage.c, "__pk_")).values(values)
-        )
-
-    def set_constant(
-        self,
-        keys: pa.Table,
-        values: Mapping[str, Any],
-        *,
-        only_if_different: bool,
-        record: bool = False,
-    ) -> None:
-        stage = self._staged(keys)
-        if record and isinstance(self.events, PgEvents):
-            self.events.update(stage, self._pk_match(stage.c), values)
-        stmt = sa.update(self.table).where(*self._pk_match(stage.c))
-        if only_if_different:
-            stmt = stmt.where(
-                sa.or_(*[self.table.c[c].is_distinct_from(v) for c, v in values.items()])
-            )
-        self.conn.execute(stmt.values(dict(values)))
-
-    def delete(self, keys: pa.Table) -> None:
-        stage = self._staged(keys)
-        stmt = sa.delete(self.table).where(*self._pk_match(stage.c))
-        if isinstance(self.events, PgEvents):
-            self.events.delete(stmt)  # the same DELETE, recording the rows it removed
-        else:
-            self.conn.execute(stmt)
+def _collect_updates(run: ImportRun, updates: Updates) -> None:
+    when = run.options.on_updated_when
+    constants = update_constants(run, updates.values.column_names)
+    keys, values = updates.keys.to_pylist(), updates.values.to_pylist()
+    for key, row, flag in zip(keys, values, updates.changed.to_pylist(), strict=True):
+        if when and not any(flag.get(f) for f in when):
+            continue
+        run.updated.append(decode_row({**key, **row, **constants}, run.plan.target.kinds))
 
 
-def _in_key_order(data: pa.Table, keys: list[str]) -> pa.Table:
-    return data.take(pc.sort_indices(data, sort_keys=[(k, "ascending") for k in keys]))
-
-
-def writer_for(
-    conn: sa.Connection,
-    table: sa.Table,
-    pk: tuple[str, ...],
-    kinds: Mapping[str, Any],
-    events: EventOptions | None = None,
-) -> TableWriter:
-    cls = PostgresWriter if Dialect.of(conn).copy else TableWriter
-    return cls(conn, table, pk, kinds, events)
-
-
-def _split_pk(
-    rows: list[dict[str, Any]], constants: Mapping[str, Any]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Staged update rows -> (primary keys, new values including the constants)."""
-    pks = [{k[5:]: v for k, v in r.items() if k.startswith("__pk_")} for r in rows]
-    values = [
-        {**{k: v for k, v in r.items() if not k.startswith("__pk_")}, **constants} for r in rows
-    ]
-    return pks, values
-
-
-def pk_table(old: pa.Table, e_index: pa.Array, pk: tuple[str, ...], prefix: str = "") -> pa.Table:
-    """Primary-key columns of the target rows at `e_index`."""
-    return pa.table({f"{prefix}{p}": old.column(p).take(e_index) for p in pk})
-
-
-def constant(value: Any, n: int, typ: pa.DataType) -> pa.Array:
+def _constant(value: Any, n: int, typ: pa.DataType) -> pa.Array:
     return pa.array([value] * n, type=typ) if n else pa.array([], type=typ)
-
-
-def mask_indices(mask: pa.Array) -> pa.Array:
-    return pc.indices_nonzero(pc.fill_null(mask, False))

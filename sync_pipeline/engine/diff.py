@@ -1,4 +1,9 @@
-"""A normalized batch against the target's rows -> a BatchDiff value (entries and counts)."""
+"""A normalized batch against the target's rows -> a BatchDiff value (entries, counts, views).
+
+This module alone knows how a diff lays out its tables: the internal columns `__row` (the
+record's position), `__effect` and `__e` (the matched row's position in `old`). The writer gets
+typed views instead (`BatchDiff.views`): rows to insert, updates, deletes, rows left unchanged.
+"""
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -11,6 +16,8 @@ from sync_pipeline.values.carried import decode, decode_row
 
 Effect = Literal["added", "changed", "unchanged", "skipped", "deleted", "missing"]
 EFFECTS: tuple[Effect, ...] = get_args(Effect)
+
+_ROW, _EFFECT, _MATCH = "__row", "__effect", "__e"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +32,24 @@ class DiffEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Updates:
+    """Matched rows a diff changes: their identity, the final value of every compared column
+    (the offered value where it changes the row, the stored one elsewhere), and which changed."""
+
+    keys: pa.Table
+    values: pa.Table
+    changed: pa.Table
+
+
+@dataclass(frozen=True, slots=True)
 class BatchDiff:
     """The diff of a batch against the target, before anything is written.
 
-    `rows` holds the batch rows that take part (normalized columns plus `__row`, the record's
-    position, `__effect` and `__e`, the matched target row in `old`). `new` holds the value
-    offered to a matched row for each compared column (written where it changes the row),
-    `changed_mask` one boolean column per compared column. `missing_rows` holds the target rows
-    in scope that no record matched.
+    `rows` holds the batch rows that take part (normalized columns plus the internal columns
+    above), `old` the target rows it was planned against. `new` holds the value offered to a
+    matched row for each compared column (written where it changes the row), `changed_mask` one
+    boolean column per compared column. `missing_rows` holds the target rows in scope that no
+    record matched.
     """
 
     table: str
@@ -45,7 +62,7 @@ class BatchDiff:
     new: pa.Table
     changed_mask: pa.Table
     missing_rows: pa.Table
-    keys: pa.Table | None = None  # complete keys of the rows that take part (__k0, __k1, ...)
+    keys: pa.Table | None = None  # complete keys of the rows that take part (see keys.py)
     dropped: tuple[tuple[int, str], ...] = ()
     errors: tuple[tuple[dict[str, Any], str], ...] = ()
     counts: Mapping[str, int] = field(default_factory=dict)
@@ -89,9 +106,27 @@ class BatchDiff:
             "errors": len(self.errors),
         }
 
+    def views(self, identity: tuple[str, ...], start: int = 0, stop: int | None = None) -> "Views":
+        """What records `start` to `stop` ask of the writer, target rows addressed by `identity`."""
+        stop = self.rows.num_rows if stop is None else stop
+        return Views(self, identity, start, stop - start)
+
+    def touched(self) -> pa.Array:
+        """Positions in `old` of the target rows the records matched (each once)."""
+        return pc.unique(pc.drop_null(self.rows.column(_MATCH))).cast(pa.int64())
+
+    def seen(self, identity: tuple[str, ...]) -> pa.Table:
+        """Identities of the target rows the records matched or insert (when they carry them)."""
+        matched = _at(self.old, pc.drop_null(self.rows.column(_MATCH)), identity)
+        added = self.rows.filter(pc.equal(self.rows.column(_EFFECT), "added"))
+        if all(c in added.column_names for c in identity):
+            added = added.select(list(identity)).cast(matched.schema)
+            matched = pa.concat_tables([matched, added])
+        return matched
+
     def entries(self, *, include_unchanged: bool = True) -> Iterator[DiffEntry]:
         """Every record's entry in batch order, then the missing target rows."""
-        effects = self.rows.column("__effect").to_pylist()
+        effects = self.rows.column(_EFFECT).to_pylist()
         for i, effect in enumerate(effects):
             if effect == "unchanged" and not include_unchanged:
                 continue
@@ -116,9 +151,9 @@ class BatchDiff:
 
     def _entry(self, i: int, effect: Effect) -> DiffEntry:
         row = decode_row(self.rows.slice(i, 1).to_pylist()[0], self.kinds)
-        record = row.pop("__row")
+        record = row.pop(_ROW)
         key = self._tuple(row, self.key_fields)
-        e = self.rows.column("__e")[i].as_py()
+        e = self.rows.column(_MATCH)[i].as_py()
         if e is None:
             changes = {
                 k: (None, v) for k, v in row.items() if not k.startswith("__") and v is not None
@@ -140,6 +175,99 @@ class BatchDiff:
         return tuple(row.get(f) for f in fields) if fields else None
 
 
+class Views:
+    """Typed views of a slice of a diff, for the writer: no internal columns leave this module."""
+
+    def __init__(self, diff: BatchDiff, identity: tuple[str, ...], start: int, n: int) -> None:
+        self.old = diff.old
+        self.identity = identity
+        self.rows = diff.rows.slice(start, n)
+        self.new = diff.new.slice(start, n)
+        self.changed = diff.changed_mask.slice(start, n)
+        self.effect = self.rows.column(_EFFECT)
+        self.match = self.rows.column(_MATCH)
+
+    def inserts(self) -> pa.Table:
+        """The records that become new rows, with their normalized columns only."""
+        rows = self.rows.filter(pc.equal(self.effect, "added"))
+        return rows.drop_columns([_ROW, _EFFECT, _MATCH])
+
+    def updates(self) -> Updates:
+        ix = self._where("changed")
+        old_ix = self.match.take(ix)
+        keys = _at(self.old, old_ix, self.identity)
+        values = keys.select([])  # keeps the row count when nothing is compared
+        for c in self.new.column_names:  # changed fields take the offered value, the others stay
+            flags = self.changed.column(c).take(ix)
+            offered = self.new.column(c).take(ix)
+            values = values.append_column(
+                c, pc.if_else(flags, offered, self.old.column(c).take(old_ix))
+            )
+        return Updates(keys, values, self.changed.take(ix))
+
+    def deletes(self) -> pa.Table:
+        """Identities of the matched rows the records delete."""
+        return _at(self.old, self.match.take(self._where("deleted")), self.identity)
+
+    def unchanged(self) -> pa.Table:
+        """Identities of the matched rows left as they are (unchanged, or skipped by strategy)."""
+        ix = _indices(pc.is_in(self.effect, value_set=pa.array(["unchanged", "skipped"])))
+        return _at(self.old, self.match.take(ix), self.identity)
+
+    def count(self, effect: Effect) -> int:
+        return int(pc.sum(pc.equal(self.effect, effect)).as_py() or 0)
+
+    def _where(self, effect: Effect) -> pa.Array:
+        return _indices(pc.equal(self.effect, effect))
+
+
+def diff_rows(rows: pa.Table, positions: pa.Array, effect: pa.Array, match: pa.Array) -> pa.Table:
+    """The kept batch rows with their record positions, effects and matched rows in `old`."""
+    return (
+        rows.append_column(_ROW, positions)
+        .append_column(_EFFECT, effect)
+        .append_column(_MATCH, match)
+    )
+
+
 def count_effects(effects: pa.Array) -> dict[str, int]:
     counts = pc.value_counts(effects).to_pylist() if len(effects) else []
     return {c["values"]: c["counts"] for c in counts}
+
+
+def _at(old: pa.Table, positions: pa.Array, identity: tuple[str, ...]) -> pa.Table:
+    """Identity columns of the target rows at `positions` of `old`."""
+    return pa.table({p: old.column(p).take(positions) for p in identity})
+
+
+def _indices(mask: pa.Array) -> pa.Array:
+    return pc.indices_nonzero(pc.fill_null(mask, False))
+
+
+def combine(parts: list[BatchDiff], old: pa.Table, missing: pa.Table) -> BatchDiff:
+    """The diffs of a stream's chunks, all planned against `old`, as the diff of the whole batch
+    (record positions count from the stream's start)."""
+    rows, dropped, offset = [], [], 0
+    for part in parts:
+        positions = pc.add(part.rows.column(_ROW), offset)
+        rows.append(part.rows.set_column(part.rows.schema.get_field_index(_ROW), _ROW, positions))
+        dropped += [(i + offset, reason) for i, reason in part.dropped]
+        offset += part.total - len(part.errors)  # the records normalize kept, dropped or not
+    counts: dict[str, int] = {}
+    for part in parts:
+        for effect, n in part.counts.items():
+            counts[effect] = counts.get(effect, 0) + n
+    keys = [p.keys for p in parts if p.keys is not None]
+    return BatchDiff(
+        **{f: getattr(parts[0], f) for f in ("table", "key_fields", "pk_fields", "compared")},
+        kinds=parts[0].kinds,
+        rows=pa.concat_tables(rows),
+        old=old,
+        new=pa.concat_tables([p.new for p in parts]),
+        changed_mask=pa.concat_tables([p.changed_mask for p in parts]),
+        missing_rows=missing,
+        keys=pa.concat_tables(keys, promote_options="permissive") if keys else None,
+        dropped=tuple(dropped),
+        errors=tuple(e for p in parts for e in p.errors),
+        counts=counts,
+    )

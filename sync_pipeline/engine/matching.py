@@ -1,5 +1,6 @@
-"""Match a normalized batch to target rows and compare them: the computation behind BatchDiff."""
+"""The match and diff stages: records to target rows, then what each record does to its row."""
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -7,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sync_pipeline.engine.compare import Comparator
-from sync_pipeline.engine.diff import BatchDiff, count_effects
+from sync_pipeline.engine.diff import BatchDiff, count_effects, diff_rows
 from sync_pipeline.engine.keys import KeyCodes, Keys, build_keys
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.policies import Selection, drop_earlier, kept_keys, select_rows, unique
@@ -18,81 +19,102 @@ from sync_pipeline.values.coerce import CoercionError, coercer
 from sync_pipeline.values.kinds import arrow_type
 
 
-def compute_diff(
+@dataclass(frozen=True, slots=True)
+class Matched:
+    """The batch rows that take part, their keys, and each one's target row (null: none)."""
+
+    rows: pa.Table
+    keys: Keys
+    selection: Selection
+    rows_in_target: pa.Array  # per kept row, its position in `existing`
+
+
+def match(
     plan: Plan,
     batch: pa.Table,
     existing: pa.Table,
-    *,
-    deletes: pa.Array | None = None,
-    codes: KeyCodes | None = None,
+    codes: KeyCodes,
     earlier_keys: pa.Table | None = None,
-) -> BatchDiff:
-    """Classify each record (added/changed/unchanged/skipped/deleted); find missing rows.
+    target_keys: Keys | None = None,
+) -> Matched:
+    """Apply the null-key and duplicates policies, then find each kept record's target row.
 
     `earlier_keys` holds the keys of earlier chunks of the same import, so the duplicates policy
-    holds across chunks too.
+    holds across chunks too. `target_keys` are the keys of `existing`, when already built.
     """
-    codes = codes or KeyCodes()
-    kinds = plan.target.kinds
     if plan.options.strategy == "append":
         bkeys = Keys((), pa.array([False] * batch.num_rows, type=pa.bool_()))
         selection = Selection(pa.array(range(batch.num_rows), type=pa.int64()), ())
-    else:
-        bkeys = build_keys(batch, plan.keys, kinds, codes)
-        selection = select_rows(plan, batch, bkeys)
-        if earlier_keys is not None and earlier_keys.num_rows:
-            selection = drop_earlier(plan, batch, bkeys, selection, earlier_keys)
+        return Matched(batch, bkeys, selection, pa.nulls(batch.num_rows, pa.int64()))
+    bkeys = build_keys(batch, plan.keys, plan.target.kinds, codes)
+    selection = select_rows(plan, batch, bkeys)
+    if earlier_keys is not None and earlier_keys.num_rows:
+        selection = drop_earlier(plan, batch, bkeys, selection, earlier_keys)
     everyone = len(selection.keep) == batch.num_rows  # nothing dropped: no copy of the batch
-    rows = (batch if everyone else batch.take(selection.keep)).append_column(
-        "__row", selection.keep
-    )
-    e_index = (
-        _match(plan, bkeys, selection, existing, codes)
-        if plan.options.strategy != "append"
-        else pa.nulls(rows.num_rows, pa.int64())
-    )
-    compared = plan.compared(tuple(batch.column_names))
+    rows = batch if everyone else batch.take(selection.keep)
+    if target_keys is None and existing.num_rows:
+        target_keys = target_keys_of(plan, existing, codes)
+    return Matched(rows, bkeys, selection, _match(plan, bkeys, selection, target_keys, existing))
+
+
+def target_keys_of(plan: Plan, existing: pa.Table, codes: KeyCodes) -> Keys | None:
+    """The match keys of the target rows (None for append, which matches nothing)."""
+    if plan.options.strategy == "append":
+        return None
+    return build_keys(existing, plan.keys, plan.target.kinds, codes)
+
+
+def compute_diff(
+    plan: Plan,
+    matched: Matched,
+    existing: pa.Table,
+    deletes: pa.Array | None = None,
+    *,
+    missing: bool = True,
+) -> BatchDiff:
+    """Classify each record (added/changed/unchanged/skipped/deleted); find missing rows unless
+    told not to (one chunk of a stream cannot know them)."""
+    rows, e_index = matched.rows, matched.rows_in_target
+    compared = plan.compared(tuple(rows.column_names))
     new, changed = _compare(plan, rows, existing, e_index, compared)
-    row_changed = _any(changed, rows.num_rows)
     flagged = (
-        deletes.take(selection.keep)
+        deletes.take(matched.selection.keep)
         if deletes is not None
         else pa.array([False] * rows.num_rows, type=pa.bool_())
     )
-    effect = _effects(plan, e_index, row_changed, flagged)
-    rows = rows.append_column("__effect", effect).append_column("__e", e_index)
-    matched = pc.drop_null(e_index)
-    seen = pc.is_in(pa.array(range(existing.num_rows), type=pa.int64()), value_set=matched)
-    missing = (
-        existing.filter(pc.invert(seen))
-        if plan.options.strategy != "append"
-        else existing.slice(0, 0)
-    )
+    effect = _effects(plan, e_index, _any(changed, rows.num_rows), flagged)
     return BatchDiff(
         table=plan.target.name,
         key_fields=plan.keys.fields,
         pk_fields=plan.target.primary_key,
         compared=compared,
-        kinds=kinds,
-        rows=rows,
+        kinds=plan.target.kinds,
+        rows=diff_rows(rows, matched.selection.keep, effect, e_index),
         old=existing,
         new=new,
         changed_mask=changed,
-        missing_rows=missing,
-        keys=kept_keys(bkeys, selection),
-        dropped=selection.dropped,
+        missing_rows=missing_rows(plan, existing, e_index) if missing else existing.slice(0, 0),
+        keys=kept_keys(matched.keys, matched.selection),
+        dropped=matched.selection.dropped,
         counts=count_effects(effect),
     )
 
 
+def missing_rows(plan: Plan, existing: pa.Table, matched: pa.Array) -> pa.Table:
+    """The target rows no record matched (`matched`: positions in `existing`, nulls ignored)."""
+    if plan.options.strategy == "append":
+        return existing.slice(0, 0)
+    positions = pa.array(range(existing.num_rows), type=pa.int64())
+    return existing.filter(pc.invert(pc.is_in(positions, value_set=pc.drop_null(matched))))
+
+
 def _match(
-    plan: Plan, bkeys: Keys, selection: Selection, existing: pa.Table, codes: KeyCodes
+    plan: Plan, bkeys: Keys, selection: Selection, ekeys: Keys | None, existing: pa.Table
 ) -> pa.Array:
-    """For each kept batch row, the index of its target row in `existing` (null: no match)."""
+    """For each kept batch row, the index of its target row (`ekeys`' row; null: no match)."""
     n = len(selection.keep)
-    if existing.num_rows == 0 or n == 0:
+    if ekeys is None or len(ekeys.valid) == 0 or n == 0:
         return pa.nulls(n, pa.int64())
-    ekeys = build_keys(existing, plan.keys, plan.target.kinds, codes)
     if len(ekeys.columns) == 1 and unique(ekeys.columns[0]):
         # one key column, unique in the target: a hash lookup gives each record its row
         probe = bkeys.columns[0].take(selection.keep)
@@ -101,12 +123,12 @@ def _match(
         return pc.index_in(probe, value_set=ekeys.columns[0], skip_nulls=True).cast(pa.int64())
     left = bkeys.table("__b")
     left = left.filter(pc.is_in(left.column("__b"), value_set=selection.keep))
-    right = ekeys.table("__e")
+    right = ekeys.table("__t")
     if left.num_rows == 0 or right.num_rows == 0:
         return pa.nulls(n, pa.int64())
     joined = left.join(right, keys=ekeys.names, join_type="inner", use_threads=False)
     b = joined.column("__b").to_numpy()
-    e = joined.column("__e").to_numpy()
+    e = joined.column("__t").to_numpy()
     if np.unique(b).size != b.size:
         _raise_ambiguous(plan, existing, b, e)
     out = np.full(n, -1, dtype=np.int64)
@@ -177,7 +199,7 @@ def _incoming(
             if column in rows.column_names
             else pa.nulls(n, typ)
         )
-    if column in plan.sql_expressions():
+    if column in plan.expressions:
         return (
             existing.column(f"__expr_{column}").take(safe_e)
             if existing.num_rows

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from sync_pipeline.db.schema import TargetTable
 from sync_pipeline.engine.spec import ImportOptions
-from sync_pipeline.errors import ConfigError, RecordError, SchemaError
+from sync_pipeline.errors import ConfigError, RecordError, did_you_mean
 from sync_pipeline.values import checks
 from sync_pipeline.values.coerce import coercer
 from sync_pipeline.values.kinds import TEXT_CARRIED, Kind, arrow_type
@@ -151,7 +151,7 @@ def _normalize_columns(
     for name, values in columns.items():
         if name not in target.table.c:
             first = _first_present(values)
-            hint = _hint(target, name)
+            hint = did_you_mean(name, target.columns)
             raise RecordError(
                 first,
                 name,
@@ -164,15 +164,6 @@ def _normalize_columns(
         if converted
         else pa.table({"__rows": pa.nulls(count)}).drop_columns(["__rows"])
     )
-
-
-def _hint(target: TargetTable, name: str) -> str:
-    try:
-        target.column(name)
-    except SchemaError as exc:
-        text = str(exc)
-        return text[text.find(" (did you mean") :] if "(did you mean" in text else ""
-    return ""
 
 
 def _first_present(values: Column | list[Any]) -> int:

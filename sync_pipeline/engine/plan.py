@@ -24,31 +24,14 @@ class Plan:
     scope: sa.ColumnElement[bool] | None
     created_column: str | None
     updated_column: str | None
-    expressions: Mapping[str, sa.ColumnElement[Any]]
-
-    @property
-    def table(self) -> sa.Table:
-        return self.target.table
-
-    @property
-    def exact_keys(self) -> bool:
-        """Whether SQL equality on the match fields decides matching (no callables, no folding
-        of text), so rows can be looked up by key instead of reading the whole scope."""
-        if self.keys.in_python:
-            return False
-        return self.keys.case_sensitive or all(
-            self.target.kinds[f] != "text" for f in self.keys.fields
-        )
-
-    @property
-    def identity(self) -> tuple[str, ...]:
-        """The columns that address one target row in UPDATE/DELETE: the primary key, or for a
-        table without one the (plain, unique within scope) match-by fields."""
-        return self.target.primary_key or self.keys.fields
-
-    @property
-    def batch_column(self) -> str | None:
-        return self.options.batch_column if self.options.stamps else None
+    expressions: Mapping[str, sa.ColumnElement[Any]]  # update_if_exists SQL, bound to `table`
+    table: sa.Table
+    # The columns that address one target row in UPDATE/DELETE: the primary key, or for a table
+    # without one the (plain, unique within scope) match-by fields.
+    identity: tuple[str, ...]
+    # Whether SQL equality on the match fields decides matching (no callables, no folding of
+    # text), so rows can be looked up by key instead of reading the whole scope.
+    exact_keys: bool
 
     def compared(self, batch_columns: tuple[str, ...]) -> tuple[str, ...]:
         """Columns a matched row may change: update_if_exists fields, else every incoming column
@@ -62,14 +45,33 @@ class Plan:
         fields = self.options.update_fields
         return COPY if fields is None else fields[column]
 
-    def sql_expressions(self) -> Mapping[str, sa.ColumnElement[Any]]:
-        """update_if_exists SQL expressions, bound to the reflected table."""
-        return self.expressions
-
 
 def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
     """Check every name in the options against the table; resolve the default key (the PK)."""
     fields = options.match_by or target.primary_key
+    _check(target, options, fields)
+    created, updated = (
+        (c if c in target.table.c else None for c in options.timestamps)
+        if options.timestamps
+        else (None, None)
+    )
+    keys = KeyRecipe(fields, options.key_callables, options.case_sensitive, options.comparison_key)
+    scope = scope_clause(target, options.where)
+    expressions = {
+        name: _expression(target, name, value)
+        for name, value in (options.update_fields or {}).items()
+        if isinstance(value, (sa.ColumnElement, sa.TextClause))
+    }
+    exact = not keys.in_python and (
+        keys.case_sensitive or all(target.kinds[f] != "text" for f in keys.fields)
+    )
+    identity = target.primary_key or keys.fields
+    return Plan(
+        target, options, keys, scope, created, updated, expressions, target.table, identity, exact
+    )
+
+
+def _check(target: TargetTable, options: ImportOptions, fields: tuple[str, ...]) -> None:
     if not fields and options.comparison_key is None and options.strategy != "append":
         raise SchemaError(
             f"table {target.name!r} has no primary key: "
@@ -99,19 +101,6 @@ def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
             f"strategy 'append' drops the source primary key, but {target.name!r} does not "
             "generate one (no serial/identity/default)"
         )
-    created, updated = (
-        (c if c in target.table.c else None for c in options.timestamps)
-        if options.timestamps
-        else (None, None)
-    )
-    keys = KeyRecipe(fields, options.key_callables, options.case_sensitive, options.comparison_key)
-    scope = scope_clause(target, options.where)
-    expressions = {
-        name: _expression(target, name, value)
-        for name, value in (options.update_fields or {}).items()
-        if isinstance(value, (sa.ColumnElement, sa.TextClause))
-    }
-    return Plan(target, options, keys, scope, created, updated, expressions)
 
 
 def _expression(target: TargetTable, name: str, value: Any) -> sa.ColumnElement[Any]:

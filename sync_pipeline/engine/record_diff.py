@@ -5,15 +5,12 @@ Fields compare with the engine's equality (`compare.changed`: semantics ยง3.2, ย
 Nested child lists are matched by their own key; see docs/record_diff.md.
 """
 
-import datetime as dt
-import math
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Literal, TypeAlias, get_args
 
 from sync_pipeline.engine.compare import Comparator, changed, values_equal
+from sync_pipeline.engine.record_values import jsonable, key_token, short
 from sync_pipeline.errors import SyncError
 from sync_pipeline.values.carried import is_null
 
@@ -31,7 +28,7 @@ _Row: TypeAlias = Mapping[str, Any]
 class RecordDiffError(SyncError, ValueError):
     """The records or the key/children spec given to diff() do not fit together."""
 
-    stage = "diff"
+    stage = "diff"  # the record-level diff runs outside an import: its stage is always this
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +75,11 @@ class RecordDiff:
         """A JSON-friendly dict: field changes as [old, new], child diffs as nested dicts."""
         return {
             "effect": self.effect,
-            "key": [_jsonable(v) for v in self.key],
-            "primary_key": _jsonable(self.primary_key),
+            "key": [jsonable(v) for v in self.key],
+            "primary_key": jsonable(self.primary_key),
             "changes": {name: _change_as_json(c) for name, c in self.changes.items()},
-            "previous": _jsonable(self.previous),
-            "current": _jsonable(self.current),
+            "previous": jsonable(self.previous),
+            "current": jsonable(self.current),
         }
 
 
@@ -184,7 +181,7 @@ def _key_of(record: Mapping[str, Any], spec: _Spec, side: str, path: str) -> tup
     if missing:
         raise RecordDiffError(
             f"{side} {path} lacks key field(s) {missing} (key: {list(spec.key)}); "
-            f"record: {_short(record)}"
+            f"record: {short(record)}"
         )
     return tuple(record[f] for f in spec.key)
 
@@ -265,7 +262,13 @@ def _keyed(rows: list[Any], spec: _Spec, side: str, path: str) -> Iterator[tuple
         if any(is_null(v) for v in key):
             yield where, None, row
             continue
-        token = tuple(_token(v, side, where) for v in key)
+        try:
+            token = tuple(key_token(v) for v in key)
+        except TypeError:
+            bad = next(v for v in key if not _hashable(v))
+            raise RecordDiffError(
+                f"{side} {where} has an unhashable key value {bad!r}; keys must be scalars"
+            ) from None
         if token in seen:
             raise RecordDiffError(
                 f"duplicate key {dict(zip(spec.key, key, strict=True))!r} in {side} {path}: "
@@ -276,26 +279,12 @@ def _keyed(rows: list[Any], spec: _Spec, side: str, path: str) -> Iterator[tuple
         yield f"{path}[{label}]", token, row
 
 
-def _token(value: Any, side: str, where: str) -> Any:
-    """A hashable stand-in that is equal for key values that `values_equal` finds equal."""
-    if isinstance(value, bool):
-        return ("bool", value)
-    if isinstance(value, (int, float, Decimal)):
-        return ("number", value if isinstance(value, Decimal) else Decimal(str(value)))
-    if isinstance(value, dt.datetime):
-        utc = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-        return ("instant", utc)
-    if isinstance(value, uuid.UUID):  # canonical lowercase text; upper-case UUID text won't match
-        return ("text", str(value))
-    if isinstance(value, str):
-        return ("text", value)
+def _hashable(value: Any) -> bool:
     try:
         hash(value)
     except TypeError:
-        raise RecordDiffError(
-            f"{side} {where} has an unhashable key value {value!r}; keys must be scalars"
-        ) from None
-    return (type(value).__name__, value)
+        return False
+    return True
 
 
 def _change_as_json(change: Any) -> Any:
@@ -303,35 +292,4 @@ def _change_as_json(change: Any) -> Any:
         return change.as_dict()
     if isinstance(change, list):
         return [d.as_dict() for d in change]
-    return [_jsonable(v) for v in change]
-
-
-_SCALAR_TO_JSON: tuple[tuple[type, Callable[[Any], Any]], ...] = (
-    (Decimal, str),
-    (dt.datetime, dt.datetime.isoformat),
-    (dt.date, dt.date.isoformat),
-    (dt.time, dt.time.isoformat),
-    (uuid.UUID, str),
-    (bytes, bytes.hex),
-)
-
-
-def _jsonable(value: Any) -> Any:
-    """JSON-friendly copy where the value allows; nulls (NaN, NA) become None."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if is_null(value):
-        return None
-    if isinstance(value, float) and math.isinf(value):
-        return str(value)
-    for kind, convert in _SCALAR_TO_JSON:
-        if isinstance(value, kind):
-            return convert(value)
-    return value
-
-
-def _short(record: Mapping[str, Any], limit: int = 200) -> str:
-    text = repr(dict(record))
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return [jsonable(v) for v in change]

@@ -31,18 +31,13 @@ def check_current(conn: sa.Connection, plan: Plan, diff: BatchDiff) -> None:
             "(under Dagster: materialize the diff asset again)"
         )
     current = read_rows(conn, plan.table, plan.target.kinds, plan.scope)
-    n = changed_rows(diff.old.select(columns), current, plan.identity, _touched(diff))
+    n = changed_rows(diff.old.select(columns), current, plan.identity, diff.touched())
     if n:
         raise StaleDiffError(
             f"{n} row(s) of {plan.target.name!r} changed since the diff was planned (values of "
             "rows it touches, or rows added to or removed from its scope); nothing was written: "
             "plan the diff again (under Dagster: materialize the diff asset again)"
         )
-
-
-def _touched(diff: BatchDiff) -> pa.Array:
-    """Positions in `diff.old` of the target rows the diff's records matched."""
-    return pc.unique(pc.drop_null(diff.rows.column("__e"))).cast(pa.int64())
 
 
 def changed_rows(

@@ -1,0 +1,184 @@
+"""One batch through the engine, top-down: normalize -> match -> diff -> guard -> apply -> finish.
+
+Each stage runs inside `stage(run, name)`, so an error leaving it names the stage, the table and
+the batch id once. A chunked import runs the first five stages per chunk and `finish` once;
+`plan_all` stops after diff, `apply_planned` starts with a staleness check instead.
+"""
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from sync_pipeline.db.copy import drop_stage, stage_values
+from sync_pipeline.db.read import read_rows
+from sync_pipeline.engine.apply import apply_diff
+from sync_pipeline.engine.diff import BatchDiff, combine
+from sync_pipeline.engine.finish import finish
+from sync_pipeline.engine.matching import compute_diff, match, missing_rows, target_keys_of
+from sync_pipeline.engine.normalize import Records, normalize_batch
+from sync_pipeline.engine.plan import Plan
+from sync_pipeline.engine.results import ImportResult
+from sync_pipeline.engine.run import ImportRun
+from sync_pipeline.engine.stale import check_current
+from sync_pipeline.errors import StageError, SyncError
+
+
+def open_run(conn: sa.Connection, plan: Plan) -> ImportRun:
+    """An import into the plan's table: the table locked, the batch id taken."""
+    run = ImportRun(conn, plan)
+    with stage(run, "begin"):
+        run.begin()
+    return run
+
+
+def import_all(run: ImportRun, batch: Records | None, chunks: Iterable[Records]) -> ImportResult:
+    """Import one batch, or a stream of chunks, into the run's table; returns the result."""
+    if batch is not None:
+        import_batch(run, batch)
+    for chunk in chunks:
+        import_batch(run, chunk, lookup=True)
+    return finish_import(run)
+
+
+def import_batch(run: ImportRun, records: Records, *, lookup: bool = False) -> BatchDiff:
+    """Diff one batch (or one chunk of a streamed batch) and write it.
+
+    With `lookup` (chunked imports) only the target rows the chunk's keys hit are read, when the
+    keys allow it; otherwise the whole scope is read once.
+    """
+    with stage(run, "normalize"):
+        batch = normalize_batch(records, run.plan.target, run.options)
+    with stage(run, "match"):
+        existing = read_existing(run.conn, run.plan, batch.table, lookup=lookup)
+        matched = match(run.plan, batch.table, existing, run.codes, run.seen.earlier_keys())
+    with stage(run, "diff"):
+        diff = compute_diff(run.plan, matched, existing, batch.deletes)
+        diff = replace(diff, errors=batch.errors)
+    with stage(run, "guard", users=True):  # the caller's veto: raising rolls everything back
+        if run.options.guard is not None:
+            run.options.guard(diff)
+    with stage(run, "apply"):
+        apply_diff(run, diff, lookup=lookup)
+    return diff
+
+
+def plan_batch(run: ImportRun, records: Records) -> BatchDiff:
+    """normalize -> match -> diff: what the batch would do to the target (reads only)."""
+    with stage(run, "normalize"):
+        batch = normalize_batch(records, run.plan.target, run.options)
+    with stage(run, "match"):
+        existing = _fetch_scope(run.conn, run.plan)
+        matched = match(run.plan, batch.table, existing, run.codes)
+    with stage(run, "diff"):
+        diff = compute_diff(run.plan, matched, existing, batch.deletes)
+    return replace(diff, errors=batch.errors)
+
+
+def plan_all(run: ImportRun, batch: Records | None, chunks: Iterable[Records]) -> BatchDiff:
+    """The diff of one batch, or of a stream of chunks as one diff (`BatchImport.plan`).
+
+    A stream is normalized and matched chunk by chunk as it arrives, against the scope read
+    once: a planned diff keeps the rows it was planned against, for `apply` to check them.
+    """
+    if batch is not None:
+        return plan_batch(run, batch)
+    with stage(run, "match"):
+        existing = _fetch_scope(run.conn, run.plan)
+        target_keys = target_keys_of(run.plan, existing, run.codes)
+    parts: list[BatchDiff] = []
+    for chunk in chunks:
+        with stage(run, "normalize"):
+            normalized = normalize_batch(chunk, run.plan.target, run.options)
+        with stage(run, "match"):
+            earlier = run.seen.earlier_keys()
+            matched = match(run.plan, normalized.table, existing, run.codes, earlier, target_keys)
+        with stage(run, "diff"):
+            part = compute_diff(run.plan, matched, existing, normalized.deletes, missing=False)
+        parts.append(replace(part, errors=normalized.errors))
+        run.seen.record(part, lookup=True)
+    if not parts:
+        return plan_batch(run, [])
+    with stage(run, "diff"):
+        touched = pa.concat_arrays([p.touched() for p in parts])
+        return combine(parts, existing, missing_rows(run.plan, existing, touched))
+
+
+def apply_planned(run: ImportRun, diff: BatchDiff) -> ImportResult:
+    """Apply a diff planned earlier: check it is still current, then guard, apply, finish."""
+    with stage(run, "check"):
+        check_current(run.conn, run.plan, diff)
+    with stage(run, "guard", users=True):
+        if run.options.guard is not None:
+            run.options.guard(diff)
+    with stage(run, "apply"):
+        apply_diff(run, diff)
+    return finish_import(run)
+
+
+def finish_import(run: ImportRun) -> ImportResult:
+    with stage(run, "finish"):
+        return finish(run)
+
+
+@contextmanager
+def stage(run: ImportRun, name: str, *, users: bool = False) -> Iterator[None]:
+    """Name the stage an error leaves, once: ours keep their type, anything else becomes a
+    StageError; a `users` stage (the guard) lets the caller's own exception through."""
+    try:
+        yield
+    except SyncError as exc:
+        exc.at(name, run.table, run.batch_id)
+        raise
+    except StageError:
+        raise
+    except Exception as exc:
+        if users:
+            exc.add_note(f"raised in stage {name!r} of table {run.table!r}, batch {run.batch_id}")
+            raise
+        raise StageError(name, run.table, run.batch_id, exc) from exc
+
+
+def read_existing(conn: sa.Connection, plan: Plan, batch: pa.Table, *, lookup: bool) -> pa.Table:
+    """The target rows a batch is compared with: those its keys hit, or the whole scope."""
+    if lookup and plan.exact_keys and plan.options.strategy != "append":
+        return _fetch_by_keys(conn, plan, batch)
+    return _fetch_scope(conn, plan)
+
+
+def _fetch_scope(conn: sa.Connection, plan: Plan) -> pa.Table:
+    """Every row in scope: one COPY, best when most of the scope is in the batch."""
+    return read_rows(conn, plan.table, plan.target.kinds, plan.scope, plan.expressions)
+
+
+def _fetch_by_keys(conn: sa.Connection, plan: Plan, batch: pa.Table) -> pa.Table:
+    """Only the rows whose match fields equal a key of the batch (staged, then a semi-join).
+
+    Needs keys that SQL equality decides (`plan.exact_keys`); memory stays bounded by the batch.
+    """
+    fields = list(plan.keys.fields)
+    present = [f for f in fields if f in batch.column_names]
+    if len(present) < len(fields) or batch.num_rows == 0:
+        return read_rows(conn, plan.table, plan.target.kinds, sa.false(), plan.expressions)
+    keys = batch.select(fields)
+    valid = (
+        pc.and_kleene(*[pc.is_valid(keys.column(f)) for f in fields])
+        if len(fields) > 1
+        else pc.is_valid(keys.column(fields[0]))
+    )
+    keys = keys.filter(valid).group_by(fields, use_threads=False).aggregate([])
+    staged = stage_values(conn, [sa.Column(f, plan.table.c[f].type) for f in fields], keys)
+    try:
+        target_cols = [plan.table.c[f] for f in fields]
+        hit = (
+            target_cols[0].in_(sa.select(staged.c[fields[0]]))
+            if len(fields) == 1
+            else sa.tuple_(*target_cols).in_(sa.select(*[staged.c[f] for f in fields]))
+        )
+        where = hit if plan.scope is None else sa.and_(plan.scope, hit)
+        return read_rows(conn, plan.table, plan.target.kinds, where, plan.expressions)
+    finally:
+        drop_stage(conn, staged)
