@@ -48,7 +48,7 @@ def importer(seeded, table="people", **options):
 
 def test_plan_is_the_deprecated_name_of_preview(seeded):
     with pytest.warns(DeprecationWarning, match=r"renamed preview\(\)"):
-        diff = importer(seeded).preview(BATCH)
+        diff = importer(seeded).plan(BATCH)
     assert list(diff.entries()) == list(importer(seeded).preview(BATCH).entries())
     assert seeded.rows("people") == seeded.rows("twin")  # nothing written
 
