@@ -12,7 +12,6 @@ import psycopg
 from psycopg import sql
 
 from benchmarks import pg, reference
-from benchmarks.generate import TABLE, Truth
 from benchmarks.checks import (
     expect_counts,
     expect_engine,
@@ -20,6 +19,7 @@ from benchmarks.checks import (
     nochange_counts,
     sync_counts,
 )
+from benchmarks.generate import TABLE
 from benchmarks.integration import engine_sync
 from benchmarks.measure import Ctx, Measurement, load_batch1, timed
 from benchmarks.naive import naive_import

@@ -65,7 +65,7 @@ def serve(cfg: dict[str, Any], commands: Any, results: Any) -> None:
 def _warm_imports() -> None:
     """Import the package (and SQLAlchemy) before the first timed repetition, not inside it."""
     try:
-        import sync_pipeline  # noqa: F401
+        import sync_pipeline
         import sync_pipeline.senders  # noqa: F401
     except ImportError:
         pass  # the engine paths then report 'pending'
