@@ -23,6 +23,7 @@ from benchmarks.generate import TABLE
 from benchmarks.integration import engine_sync
 from benchmarks.measure import Ctx, Measurement, load_batch1, timed
 from benchmarks.naive import naive_import
+from benchmarks.paths_events import run_engine_events, run_routing
 from benchmarks.paths_product import run_dagster_job, run_engine_sender, run_sender_read
 
 Conn = psycopg.Connection[Any]
@@ -170,6 +171,8 @@ PATHS: dict[str, PathFn] = {
     "engine_sender": run_engine_sender,
     "sender_read": run_sender_read,
     "dagster_job": run_dagster_job,
+    "engine_events": run_engine_events,
+    "routing": run_routing,
     "dlt": run_dlt,
     "dlt_indexed": run_dlt_indexed,
     "naive": run_naive,
@@ -180,7 +183,8 @@ PATHS: dict[str, PathFn] = {
 STREAMING = frozenset({"engine_stream", "engine_sender", "sender_read", "dagster_job"})
 # Measurements each worker reports (the engine worker also reports the no-change re-sync).
 REPORTS: dict[str, tuple[str, ...]] = {p: (p,) for p in PATHS} | {
-    "engine": ("engine", "engine_nochange")
+    "engine": ("engine", "engine_nochange"),
+    "routing": ("routing_one", "routing_1000"),
 }
 DESCRIPTIONS = {
     "copy": "raw COPY of batch 2 into an empty copy of the indexed table (yardstick)",
@@ -194,6 +198,10 @@ DESCRIPTIONS = {
     "sender_read": "SQL sender alone: sender.read(None) into Arrow chunks, nothing else",
     "dagster_job": "the four-asset job of a syncs.yaml sync (SQL sender -> Postgres), "
     "`dg launch --job customers_sync`; whole command",
+    "engine_events": "`engine` with events=True, timed until one subscriber (a thread) has "
+    "received every event",
+    "routing_one": "one commit of 100k events read through a Fanout by one unfiltered subscriber",
+    "routing_1000": "the same commit routed to 1,000 subscribers filtered by key value (tenant)",
     "dlt": "dlt merge (delete-insert), Arrow input, csv loader; dlt's table has no indexes",
     "dlt_indexed": "the same, dlt's table with the target's unique indexes (id, external_ref)",
     "naive": "naive importer: 500-row chunks, SELECT by key + executemany INSERT/UPDATE",
