@@ -116,6 +116,7 @@ def run_facts(proj: Project) -> dict[str, Any]:
         "run_id": run.run_id,
         "status": run.status.value,
         "run_s": success - start if start is not None and success is not None else None,
+        "run_start": start,
         "materialized": steps,
         "applied": applied,
     }

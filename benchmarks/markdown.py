@@ -54,10 +54,12 @@ def _job_notes(summary: dict[str, Any]) -> list[str]:
     procs = ", ".join(f"`{name}` {mb:.0f} MB" for name, mb in s.get("processes", {}).items())
     return [
         "",
-        f"`dagster_job`: the run's own duration (RUN_START → RUN_SUCCESS in the instance's event "
-        f"log), median {_f(run, '{:.2f}')} s{ratio}; the rest of the whole command is `dg` "
-        f"starting, loading the code location and the instance. Peak RSS per process of the "
-        f"command's tree (highest over the repetitions): {procs or '–'}.",
+        f"`dagster_job` ({_plural(s['reps_ok'], 'repetition')}): the run's own duration "
+        f"(RUN_START → RUN_SUCCESS in the instance's event log), median {_f(run, '{:.2f}')} s"
+        f"{ratio}; before RUN_START (`dg` starting, loading the code location, creating the run) "
+        f"{_f(s.get('before_run_s'), '{:.2f}')} s, after RUN_SUCCESS (until the command exits) "
+        f"{_f(s.get('after_run_s'), '{:.2f}')} s. Peak RSS per process of the command's tree "
+        f"(highest over the repetitions): {procs or '–'}.",
     ]
 
 

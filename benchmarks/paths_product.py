@@ -54,6 +54,9 @@ def run_dagster_job(ctx: Ctx, conn: Conn) -> list[Measurement]:
     finally:
         _drop_sender(ctx, conn)
     m.detail |= {k: facts[k] for k in ("run_id", "run_s", "status", "materialized")}
+    if facts["run_start"] is not None and facts["run_s"] is not None:  # where the rest goes
+        m.detail["before_run_s"] = facts["run_start"] - tree.started_at
+        m.detail["after_run_s"] = m.seconds - m.detail["before_run_s"] - facts["run_s"]
     m.check("the run succeeded", facts["status"] == "SUCCESS", facts["status"])
     steps = sorted(facts["materialized"])
     want = sorted(f"{dagster_job.SYNC}/{a}" for a in ("applied", "diff", "extract", "normalized"))

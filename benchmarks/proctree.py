@@ -30,6 +30,7 @@ class TreeRun:
     # wait4's ru_maxrss: the largest of the launcher and every descendant it reaped (exact,
     # but not attributed to one process)
     rusage_max_mb: float = 0.0
+    started_at: float = 0.0  # epoch seconds, to place the run's own events inside the command
 
     def as_list(self) -> list[dict[str, Any]]:
         return [
@@ -93,7 +94,7 @@ def run_tree(
     """Run `argv` to completion (output to `log`), sampling its process tree."""
     procs: dict[int, Proc] = {}
     stop = threading.Event()
-    start = time.perf_counter()
+    started_at, start = time.time(), time.perf_counter()
     child = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=log)
 
     def sample() -> None:
@@ -116,4 +117,4 @@ def run_tree(
     stop.set()
     sampler.join()
     procs.setdefault(child.pid, Proc(child.pid, " ".join(argv[:3])))
-    return TreeRun(child.returncode, seconds, procs, usage.ru_maxrss / 1024)
+    return TreeRun(child.returncode, seconds, procs, usage.ru_maxrss / 1024, started_at)

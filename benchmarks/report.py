@@ -48,7 +48,7 @@ def summarize(measurements: list[dict[str, Any]], truth: Truth) -> dict[str, dic
             "wal_mb": _median([m["wal_mb"] for m in ok]),
             "load_1m": _median([m["load_1m"] for m in ok if m.get("load_1m") is not None]),
             "counts": ok[-1]["counts"] if ok else {},
-            "run_s": _median([r for m in ok if (r := m.get("detail", {}).get("run_s"))]),
+            **{k: _median_detail(ok, k) for k in ("run_s", "before_run_s", "after_run_s")},
             "processes": _processes(ok),
             "checks_passed": sum(c["ok"] for m in ms for c in m["checks"]),
             "checks_failed": failed,
@@ -65,6 +65,10 @@ def _processes(ms: list[dict[str, Any]]) -> dict[str, float]:
             kind = " ".join(words if "launch" in words else words[:2])
             peaks[kind] = max(peaks.get(kind, 0.0), p["peak_rss_mb"])
     return peaks
+
+
+def _median_detail(ms: list[dict[str, Any]], key: str) -> float | None:
+    return _median([v for m in ms if (v := m.get("detail", {}).get(key)) is not None])
 
 
 def _median(values: list[float]) -> float | None:

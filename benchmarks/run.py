@@ -51,13 +51,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="measure nothing: re-summarize a stored result JSON and rewrite its reports",
     )
     p.add_argument(
+        "--once",
+        default="",
+        help="comma-separated paths measured in the first repetition only (long paths at 1M)",
+    )
+    p.add_argument(
         "--profile",
         default="",
         help="comma-separated paths to run under cProfile (times are inflated; implies --no-md); "
         "stats go to OUT/profiles/ROWS/",
     )
     args = p.parse_args(argv)
-    named = (args.skip + "," + args.only + "," + args.profile).split(",")
+    named = ",".join((args.skip, args.only, args.profile, args.once)).split(",")
     unknown = {x for x in named if x} - set(PATHS)
     if unknown:
         p.error(f"unknown path(s) {sorted(unknown)}; known: {', '.join(PATHS)}")
@@ -166,6 +171,8 @@ def measure_all(args: argparse.Namespace, paths: list[str], data_dir: Path) -> d
             for rep in range(args.repeat):
                 order = paths[rep % len(paths) :] + paths[: rep % len(paths)]
                 for p in order:
+                    if rep and p in args.once.split(","):
+                        continue
                     others |= _warn_others(watch, dbname, others)
                     measurements += run_one(workers[p], rep)
         finally:
