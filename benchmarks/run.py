@@ -28,6 +28,14 @@ from benchmarks.paths import PATHS, REPORTS
 from benchmarks.report import machine, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
+# Named path sets for --only/--skip: `users` is the run behind BENCHMARKS.md's table of the paths
+# users run (issues 10 and 13); re-running it after a change is this one command:
+#   uv run python -m benchmarks.run --rows 1000000 --repeat 3 --only users
+PRESETS = {
+    "users": (
+        "copy,engine,engine_stream,engine_events,engine_sender,sender_read,dagster_job,routing"
+    ),
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -39,7 +47,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--skip", default="", help=f"comma-separated paths to skip, of {','.join(PATHS)}"
     )
-    p.add_argument("--only", default="", help="comma-separated paths to run (default: all)")
+    p.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated paths to run (default: all); presets: {', '.join(PRESETS)}",
+    )
     p.add_argument(
         "--md", type=Path, default=ROOT / "BENCHMARKS.md", help="markdown file to update"
     )
@@ -62,11 +74,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "stats go to OUT/profiles/ROWS/",
     )
     args = p.parse_args(argv)
+    args.only, args.skip = _expand(args.only), _expand(args.skip)
     named = ",".join((args.skip, args.only, args.profile, args.once)).split(",")
     unknown = {x for x in named if x} - set(PATHS)
     if unknown:
         p.error(f"unknown path(s) {sorted(unknown)}; known: {', '.join(PATHS)}")
     return args
+
+
+def _expand(names: str) -> str:
+    return ",".join(PRESETS.get(n, n) for n in names.split(","))
 
 
 def selected(args: argparse.Namespace) -> list[str]:
