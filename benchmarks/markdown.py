@@ -113,9 +113,9 @@ def _machine(m: dict[str, Any], server: dict[str, str]) -> str:
     )
 
 
-def update_file(path: Path, rows: int, text: str) -> None:
-    """Replace (or append) the section for `rows` between its markers in `path`."""
-    start, end = f"<!-- results rows={rows} start -->", f"<!-- results rows={rows} end -->"
+def update_file(path: Path, rows: int, text: str, name: str = "results") -> None:
+    """Replace (or append) the section `name` for `rows` between its markers in `path`."""
+    start, end = f"<!-- {name} rows={rows} start -->", f"<!-- {name} rows={rows} end -->"
     block = f"{start}\n{text}{end}"
     old = path.read_text() if path.exists() else "# Benchmarks\n"
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)

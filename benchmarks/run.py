@@ -74,6 +74,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "stats go to OUT/profiles/ROWS/",
     )
     args = p.parse_args(argv)
+    args.preset = args.only if args.only in PRESETS else None  # its own section of the markdown
     args.only, args.skip = _expand(args.only), _expand(args.skip)
     named = ",".join((args.skip, args.only, args.profile, args.once)).split(",")
     unknown = {x for x in named if x} - set(PATHS)
@@ -261,7 +262,7 @@ def report_and_exit(args: argparse.Namespace, result: dict[str, Any]) -> int:
     text = section(result)
     (args.out / f"{rows}.md").write_text(text)
     if not (args.no_md or args.profile):
-        update_file(args.md, rows, text)
+        update_file(args.md, rows, text, "users" if args.preset == "users" else "results")
     print(text)
     if failed:
         log(f"CORRECTNESS FAILURE: {json.dumps(failed, default=str)[:4000]}")

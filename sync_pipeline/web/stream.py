@@ -92,8 +92,8 @@ class EventStream:
                     yield message(commit)
                 page = await self._thread(client.history)
             while True:
-                commit = await self._thread(client.live, self.poll_interval, abandon=True)
-                if commit is not None:
-                    yield message(commit)
+                new = await self._thread(client.live, self.poll_interval, abandon=True)
+                if new is not None:
+                    yield message(new)
         finally:
             client.close()  # the client left: leave the Fanout (its last client stops it)
