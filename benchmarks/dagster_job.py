@@ -117,9 +117,27 @@ def run_facts(proj: Project) -> dict[str, Any]:
         "status": run.status.value,
         "run_s": success - start if start is not None and success is not None else None,
         "run_start": start,
+        "steps_s": _step_seconds(instance, run.run_id),
         "materialized": steps,
         "applied": applied,
     }
+
+
+def _step_seconds(instance: Any, run_id: str) -> dict[str, float]:
+    """Each step's STEP_START -> STEP_SUCCESS, from the event log."""
+    import dagster as dg
+
+    began: dict[str, float] = {}
+    out: dict[str, float] = {}
+    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
+    for e in instance.all_logs(run_id, of_type=kinds):
+        if not e.step_key or e.dagster_event is None:
+            continue
+        if e.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+            began[e.step_key] = e.timestamp
+        elif e.step_key in began:
+            out[e.step_key] = e.timestamp - began[e.step_key]
+    return out
 
 
 def _instance(home: Path) -> Any:

@@ -52,6 +52,7 @@ def _job_notes(summary: dict[str, Any]) -> list[str]:
     run = s.get("run_s")
     ratio = f" = {run / copy:.2f}× COPY" if run and copy else ""
     procs = ", ".join(f"`{name}` {mb:.0f} MB" for name, mb in s.get("processes", {}).items())
+    steps = ", ".join(f"`{k}` {v:.2f}" for k, v in s.get("steps_s", {}).items())
     return [
         "",
         f"`dagster_job` ({_plural(s['reps_ok'], 'repetition')}): the run's own duration "
@@ -59,7 +60,8 @@ def _job_notes(summary: dict[str, Any]) -> list[str]:
         f"{ratio}; before RUN_START (`dg` starting, loading the code location, creating the run) "
         f"{_f(s.get('before_run_s'), '{:.2f}')} s, after RUN_SUCCESS (until the command exits) "
         f"{_f(s.get('after_run_s'), '{:.2f}')} s. Peak RSS per process of the command's tree "
-        f"(highest over the repetitions): {procs or '–'}.",
+        f"(highest over the repetitions): {procs or '–'}."
+        + (f" Steps (median s): {steps}." if steps else ""),
     ]
 
 

@@ -53,7 +53,7 @@ def run_dagster_job(ctx: Ctx, conn: Conn) -> list[Measurement]:
             facts = dagster_job.run_facts(proj)
     finally:
         _drop_sender(ctx, conn)
-    m.detail |= {k: facts[k] for k in ("run_id", "run_s", "status", "materialized")}
+    m.detail |= {k: facts[k] for k in ("run_id", "run_s", "status", "materialized", "steps_s")}
     if facts["run_start"] is not None and facts["run_s"] is not None:  # where the rest goes
         m.detail["before_run_s"] = facts["run_start"] - tree.started_at
         m.detail["after_run_s"] = m.seconds - m.detail["before_run_s"] - facts["run_s"]

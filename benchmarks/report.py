@@ -50,6 +50,7 @@ def summarize(measurements: list[dict[str, Any]], truth: Truth) -> dict[str, dic
             "counts": ok[-1]["counts"] if ok else {},
             **{k: _median_detail(ok, k) for k in ("run_s", "before_run_s", "after_run_s")},
             "processes": _processes(ok),
+            "steps_s": _steps(ok),
             "checks_passed": sum(c["ok"] for m in ms for c in m["checks"]),
             "checks_failed": failed,
         }
@@ -65,6 +66,13 @@ def _processes(ms: list[dict[str, Any]]) -> dict[str, float]:
             kind = " ".join(words if "launch" in words else words[:2])
             peaks[kind] = max(peaks.get(kind, 0.0), p["peak_rss_mb"])
     return peaks
+
+
+def _steps(ms: list[dict[str, Any]]) -> dict[str, float]:
+    """Median duration of each step of a Dagster run (STEP_START -> STEP_SUCCESS)."""
+    runs = [m.get("detail", {}).get("steps_s", {}) for m in ms]
+    keys = dict.fromkeys(k for steps in runs for k in steps)
+    return {k: statistics.median(steps[k] for steps in runs if k in steps) for k in keys}
 
 
 def _median_detail(ms: list[dict[str, Any]], key: str) -> float | None:
