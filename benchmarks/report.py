@@ -44,7 +44,9 @@ def summarize(measurements: list[dict[str, Any]], truth: Truth) -> dict[str, dic
             "x_copy_best": best / copy_best if best and copy_best else None,
             "rows_per_s": truth.batch2_rows / median if median else None,
             "peak_rss_mb": max((m["peak_rss_mb"] for m in ok), default=None),
-            "base_rss_mb": max((m["base_rss_mb"] for m in ok), default=None),
+            "base_rss_mb": max(
+                (b for m in ok if (b := m["base_rss_mb"]) is not None), default=None
+            ),
             "wal_mb": _median([m["wal_mb"] for m in ok]),
             "load_1m": _median([m["load_1m"] for m in ok if m.get("load_1m") is not None]),
             "counts": ok[-1]["counts"] if ok else {},
