@@ -6,6 +6,7 @@ and sees nothing twice. The Fanout is pumped by one thread, started with its fir
 stopped (its connection closed) when its last client leaves.
 """
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,8 @@ from sync_pipeline.events.fanout import Fanout, Subscriber
 from sync_pipeline.events.model import Commit, Position
 from sync_pipeline.events.read import head, read
 from sync_pipeline.events.route import Route
+
+log = logging.getLogger(__name__)
 
 
 class Pumped:
@@ -35,7 +38,11 @@ class Pumped:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                self.fanout.pump(self.poll_interval)
+                try:
+                    self.fanout.pump(self.poll_interval)
+                except Exception:  # one failed read must not end every client's stream
+                    log.exception("reading the event stream failed; retrying")
+                    self._stop.wait(self.poll_interval)
         finally:  # the Subscription is used by this thread only, so it closes it too
             self.fanout.close()
 
@@ -50,11 +57,6 @@ class SharedEvents:
         self.bind, self.poll_interval = bind, poll_interval
         self._lock = threading.Lock()
         self._pumped: dict[tuple[str, ...], Pumped] = {}
-
-    @property
-    def readers(self) -> int:
-        """Fanouts (database readers) running now."""
-        return len(self._pumped)
 
     @contextmanager
     def fanout(self, tables: Sequence[str]) -> Iterator[Fanout]:
@@ -73,12 +75,6 @@ class SharedEvents:
                 if pumped.clients == 0:
                     del self._pumped[key]
                     pumped.stop()
-
-    def close(self) -> None:
-        with self._lock:
-            for pumped in self._pumped.values():
-                pumped.stop()
-            self._pumped.clear()
 
 
 def after(commit: Commit, seen: Position) -> Commit | None:
