@@ -4,6 +4,7 @@ When the engine lands on main, this file is where the benchmark meets it. Everyt
 `benchmarks/` only passes URLs, table names and Arrow tables around.
 """
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +62,51 @@ def engine_sync_stream(engine_url: str, table: str, parquet: Path, chunk_rows: i
         match_by="external_ref",
         comparators={"email": comparators.casefold},
         batch_mode="ledger",
+    )
+
+
+def _sender(url: str) -> Any:
+    """The SQL sender of the benchmark's sender table, at its default chunk size."""
+    from sync_pipeline.senders import build_sender
+
+    return build_sender("sql", url=url, table="customers")
+
+
+def sender_read(sender_url: str) -> Iterator[pa.Table]:
+    """The SQL sender's chunks of batch 2, nothing else."""
+    _engine()
+    return _sender(sender_url).read(None)  # type: ignore[no-any-return]
+
+
+def engine_sync_sender(engine_url: str, table: str, sender_url: str) -> Any:
+    """`BatchImport.run(sender.read(None))`, the sync at its default batch mode."""
+    sp = _engine()
+    from sync_pipeline.engine import comparators
+
+    sync = sp.BatchImport(
+        engine_url,
+        table,
+        strategy="overwrite",
+        match_by="external_ref",
+        comparators={"email": comparators.casefold},
+    )
+    return sync.run(_sender(sender_url).read(None))
+
+
+def engine_sync_events(engine_url: str, table: str, batch2_arrow: pa.Table) -> Any:
+    """The `engine` sync (ledger mode) with change events recorded."""
+    sp = _engine()
+    from sync_pipeline.engine import comparators
+
+    return sp.import_records(
+        engine_url,
+        table,
+        batch2_arrow,
+        strategy="overwrite",
+        match_by="external_ref",
+        comparators={"email": comparators.casefold},
+        batch_mode="ledger",
+        events=True,
     )
 
 

@@ -70,6 +70,7 @@ class Measurement:
     counts: dict[str, Any] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)  # path-specific figures (run_s, ...)
 
     def check(self, name: str, ok: bool, detail: Any = None) -> bool:
         self.checks.append({"name": name, "ok": bool(ok), "detail": detail})

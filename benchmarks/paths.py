@@ -12,57 +12,23 @@ import psycopg
 from psycopg import sql
 
 from benchmarks import pg, reference
-from benchmarks.generate import TABLE, Truth
-from benchmarks.integration import engine_sync, missing_after, result_counts
+from benchmarks.checks import (
+    expect_counts,
+    expect_engine,
+    expect_table,
+    nochange_counts,
+    sync_counts,
+)
+from benchmarks.generate import TABLE
+from benchmarks.integration import engine_sync
 from benchmarks.measure import Ctx, Measurement, load_batch1, timed
 from benchmarks.naive import naive_import
+from benchmarks.paths_events import run_engine_events, run_routing
+from benchmarks.paths_product import run_dagster_job, run_engine_sender, run_sender_read
 
 Conn = psycopg.Connection[Any]
 PathFn = Callable[[Ctx, Conn], list[Measurement]]
 NEXT_BATCH = 2  # batch 1 is loaded with last_batch_id = 1
-
-
-def sync_counts(t: Truth) -> dict[str, int]:
-    return {
-        "created": t.added,
-        "updated": t.changed,
-        "unchanged": t.unchanged,
-        "missing": t.missing,
-        "errors": 0,
-    }
-
-
-def nochange_counts(t: Truth) -> dict[str, int]:
-    return {
-        "created": 0,
-        "updated": 0,
-        "unchanged": t.batch2_rows,
-        "missing": t.missing,
-        "errors": 0,
-    }
-
-
-def expect_counts(m: Measurement, want: dict[str, int]) -> None:
-    got = {k: m.counts.get(k) for k in want}
-    m.expect("counts equal the generator's truth", got, want)
-
-
-def expect_table(m: Measurement, ctx: Ctx, conn: Conn) -> None:
-    got = list(pg.checksum(conn, ctx.schema))
-    m.expect("final table equals the reference (checksum)", got, list(ctx.expected_checksum))
-
-
-def expect_engine(m: Measurement, ctx: Ctx, conn: Conn, result: Any, want: dict[str, int]) -> None:
-    """Counts, final table, and missing_after_batch for an engine run."""
-    m.counts = result_counts(result)
-    expect_counts(m, want)
-    expect_table(m, ctx, conn)
-    batch_id = m.counts.get("batch_id")
-    if isinstance(batch_id, int):
-        missing = missing_after(ctx.url, TABLE, batch_id)
-        m.expect("missing_after_batch finds the missing rows", len(missing), ctx.truth.missing)
-    else:
-        m.check("the result carries an integer batch id", False, batch_id)
 
 
 def run_copy(ctx: Ctx, conn: Conn) -> list[Measurement]:
@@ -138,17 +104,6 @@ def run_engine_column_hot(ctx: Ctx, conn: Conn) -> list[Measurement]:
     return run_engine_column(ctx, conn, hot=True)
 
 
-def run_dagster(ctx: Ctx, conn: Conn) -> list[Measurement]:
-    """The same sync, as a Dagster materialization of an in-process asset."""
-    from benchmarks.dagster_path import dagster_sync
-
-    load_batch1(ctx, conn)
-    m, result = timed(ctx, "dagster", lambda: dagster_sync(ctx.url, TABLE, ctx.batch2), conn)
-    if m.status == "ok":
-        expect_engine(m, ctx, conn, result, sync_counts(ctx.truth))
-    return [m]
-
-
 def run_dlt(ctx: Ctx, conn: Conn, *, indexed: bool = False) -> list[Measurement]:
     if importlib.util.find_spec("dlt") is None:
         why = "dlt is not installed (uv sync --group bench)"
@@ -213,7 +168,11 @@ PATHS: dict[str, PathFn] = {
     "engine_column": run_engine_column,
     "engine_column_hot": run_engine_column_hot,
     "engine_stream": run_engine_stream,
-    "dagster": run_dagster,
+    "engine_sender": run_engine_sender,
+    "sender_read": run_sender_read,
+    "dagster_job": run_dagster_job,
+    "engine_events": run_engine_events,
+    "routing": run_routing,
     "dlt": run_dlt,
     "dlt_indexed": run_dlt_indexed,
     "naive": run_naive,
@@ -221,10 +180,11 @@ PATHS: dict[str, PathFn] = {
     "upsert_changed": run_upsert_changed,
 }
 # Paths that read batch 2 from Parquet themselves (their worker does not hold it in memory).
-STREAMING = frozenset({"engine_stream"})
+STREAMING = frozenset({"engine_stream", "engine_sender", "sender_read", "dagster_job"})
 # Measurements each worker reports (the engine worker also reports the no-change re-sync).
 REPORTS: dict[str, tuple[str, ...]] = {p: (p,) for p in PATHS} | {
-    "engine": ("engine", "engine_nochange")
+    "engine": ("engine", "engine_nochange"),
+    "routing": ("routing_one", "routing_1000"),
 }
 DESCRIPTIONS = {
     "copy": "raw COPY of batch 2 into an empty copy of the indexed table (yardstick)",
@@ -233,7 +193,15 @@ DESCRIPTIONS = {
     "engine_column": "engine column mode: every seen row stamped with last_batch_id",
     "engine_column_hot": "the same, target created with fillfactor 50 so stamps are HOT updates",
     "engine_stream": "engine full sync fed as 200k-row Arrow chunks from Parquet (streaming)",
-    "dagster": "engine full sync as a Dagster materialization (in-process)",
+    "engine_sender": "engine fed by the SQL sender: BatchImport.run(sender.read(None)), "
+    "default batch mode and chunk size",
+    "sender_read": "SQL sender alone: sender.read(None) into Arrow chunks, nothing else",
+    "dagster_job": "the four-asset job of a syncs.yaml sync (SQL sender -> Postgres), "
+    "`dg launch --job customers_sync`; whole command",
+    "engine_events": "`engine` with events=True, timed until one subscriber (a thread) has "
+    "received every event",
+    "routing_one": "one commit of 100k events read through a Fanout by one unfiltered subscriber",
+    "routing_1000": "the same commit routed to 1,000 subscribers filtered by key value (tenant)",
     "dlt": "dlt merge (delete-insert), Arrow input, csv loader; dlt's table has no indexes",
     "dlt_indexed": "the same, dlt's table with the target's unique indexes (id, external_ref)",
     "naive": "naive importer: 500-row chunks, SELECT by key + executemany INSERT/UPDATE",

@@ -189,3 +189,25 @@ def database(name: str) -> Iterator[str]:
         yield name
     finally:
         drop_database(name)
+
+
+SENDER_DDL = """
+CREATE TABLE customers (
+    id bigint, external_ref text, email text, name text, price text, quantity int,
+    active bool, updated_at timestamptz, tags text, payload text
+)
+"""
+
+
+def sender_table(
+    conn: psycopg.Connection[Any], schema: str, batches: Iterable[pa.RecordBatch]
+) -> int:
+    """Batch 2 as a sender's table `schema.customers` (price as text, as batch 2 carries it)."""
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+    conn.execute(SENDER_DDL)
+    conn.execute("RESET search_path")
+    rows = copy_batches(conn, schema, "customers", batches)
+    vacuum_analyze(conn, schema)
+    return rows

@@ -44,14 +44,41 @@ def summarize(measurements: list[dict[str, Any]], truth: Truth) -> dict[str, dic
             "x_copy_best": best / copy_best if best and copy_best else None,
             "rows_per_s": truth.batch2_rows / median if median else None,
             "peak_rss_mb": max((m["peak_rss_mb"] for m in ok), default=None),
-            "base_rss_mb": max((m["base_rss_mb"] for m in ok), default=None),
+            "base_rss_mb": max(
+                (b for m in ok if (b := m["base_rss_mb"]) is not None), default=None
+            ),
             "wal_mb": _median([m["wal_mb"] for m in ok]),
             "load_1m": _median([m["load_1m"] for m in ok if m.get("load_1m") is not None]),
             "counts": ok[-1]["counts"] if ok else {},
+            **{k: _median_detail(ok, k) for k in ("run_s", "before_run_s", "after_run_s")},
+            "processes": _processes(ok),
+            "steps_s": _steps(ok),
             "checks_passed": sum(c["ok"] for m in ms for c in m["checks"]),
             "checks_failed": failed,
         }
     return rows
+
+
+def _processes(ms: list[dict[str, Any]]) -> dict[str, float]:
+    """Peak RSS per process kind over the repetitions (a path's process tree, if it has one)."""
+    peaks: dict[str, float] = {}
+    for m in ms:
+        for p in m.get("detail", {}).get("processes", []):
+            words = p["name"].split()
+            kind = " ".join(words if "launch" in words else words[:2])
+            peaks[kind] = max(peaks.get(kind, 0.0), p["peak_rss_mb"])
+    return peaks
+
+
+def _steps(ms: list[dict[str, Any]]) -> dict[str, float]:
+    """Median duration of each step of a Dagster run (STEP_START -> STEP_SUCCESS)."""
+    runs = [m.get("detail", {}).get("steps_s", {}) for m in ms]
+    keys = dict.fromkeys(k for steps in runs for k in steps)
+    return {k: statistics.median(steps[k] for steps in runs if k in steps) for k in keys}
+
+
+def _median_detail(ms: list[dict[str, Any]], key: str) -> float | None:
+    return _median([v for m in ms if (v := m.get("detail", {}).get(key)) is not None])
 
 
 def _median(values: list[float]) -> float | None:
@@ -60,52 +87,6 @@ def _median(values: list[float]) -> float | None:
 
 def _median_ok(ms: list[dict[str, Any]]) -> float | None:
     return _median([m["seconds"] for m in ms if m["status"] == "ok"])
-
-
-def targets(s: dict[str, dict[str, Any]], rows: int) -> list[tuple[str, str, str]]:
-    """(target, measured, verdict) for each target of issue 5 that this run can judge."""
-    stream_mb = 2048 if rows >= 10_000_000 else 1024  # the issue: 1 GB at 1M, 2 GB at 10M
-
-    def get(path: str, key: str) -> Any:
-        return s.get(path, {}).get(key) if s.get(path, {}).get("status") == "ok" else None
-
-    out = []
-    for label, value, limit, fmt in (
-        ("full sync ≤ 1.5× COPY (stretch ≤ 1.0×)", get("engine", "x_copy"), 1.5, "{:.2f}×"),
-        ("no-change re-sync ≤ 0.6× COPY", get("engine_nochange", "x_copy"), 0.6, "{:.2f}×"),
-        ("column mode ≤ 2.5× COPY", get("engine_column", "x_copy"), 2.5, "{:.2f}×"),
-        (
-            "column mode ≤ 2.5× COPY, target with fillfactor 50 (HOT stamps)",
-            get("engine_column_hot", "x_copy"),
-            2.5,
-            "{:.2f}×",
-        ),
-        ("peak RSS of the engine ≤ 1 GB", get("engine", "peak_rss_mb"), 1024, "{:.0f} MB"),
-        (
-            f"peak RSS of the streamed sync (engine_stream) ≤ {stream_mb // 1024} GB",
-            get("engine_stream", "peak_rss_mb"),
-            stream_mb,
-            "{:.0f} MB",
-        ),
-    ):
-        out.append((label, *_verdict(value, limit, fmt)))
-    engine, dag = get("engine", "median_s"), get("dagster", "median_s")
-    for path, label in (("dlt", "dlt's merge"), ("dlt_indexed", "dlt's merge, indexed table")):
-        dlt = get(path, "median_s")
-        speedup = dlt / engine if engine and dlt else None
-        out.append((f"≥ 4× faster than {label}", *_verdict(speedup, 4, "{:.1f}×", at_least=True)))
-    overhead = dag - engine if dag is not None and engine is not None else None
-    out.append(("Dagster run adds ≤ 5 s", *_verdict(overhead, 5, "{:+.2f} s")))
-    return out
-
-
-def _verdict(
-    value: float | None, limit: float, fmt: str, at_least: bool = False
-) -> tuple[str, str]:
-    if value is None:
-        return "–", "not measured in this run"
-    met = value >= limit if at_least else value <= limit
-    return fmt.format(value), "met" if met else "missed"
 
 
 def machine() -> dict[str, Any]:

@@ -28,6 +28,14 @@ from benchmarks.paths import PATHS, REPORTS
 from benchmarks.report import machine, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
+# Named path sets for --only/--skip: `users` is the run behind BENCHMARKS.md's table of the paths
+# users run (issues 10 and 13); re-running it after a change is this one command:
+#   uv run python -m benchmarks.run --rows 1000000 --repeat 3 --only users
+PRESETS = {
+    "users": (
+        "copy,engine,engine_stream,engine_events,engine_sender,sender_read,dagster_job,routing"
+    ),
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -39,7 +47,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--skip", default="", help=f"comma-separated paths to skip, of {','.join(PATHS)}"
     )
-    p.add_argument("--only", default="", help="comma-separated paths to run (default: all)")
+    p.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated paths to run (default: all); presets: {', '.join(PRESETS)}",
+    )
     p.add_argument(
         "--md", type=Path, default=ROOT / "BENCHMARKS.md", help="markdown file to update"
     )
@@ -51,17 +63,28 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="measure nothing: re-summarize a stored result JSON and rewrite its reports",
     )
     p.add_argument(
+        "--once",
+        default="",
+        help="comma-separated paths measured in the first repetition only (long paths at 1M)",
+    )
+    p.add_argument(
         "--profile",
         default="",
         help="comma-separated paths to run under cProfile (times are inflated; implies --no-md); "
         "stats go to OUT/profiles/ROWS/",
     )
     args = p.parse_args(argv)
-    named = (args.skip + "," + args.only + "," + args.profile).split(",")
+    args.preset = args.only if args.only in PRESETS else None  # its own section of the markdown
+    args.only, args.skip = _expand(args.only), _expand(args.skip)
+    named = ",".join((args.skip, args.only, args.profile, args.once)).split(",")
     unknown = {x for x in named if x} - set(PATHS)
     if unknown:
         p.error(f"unknown path(s) {sorted(unknown)}; known: {', '.join(PATHS)}")
     return args
+
+
+def _expand(names: str) -> str:
+    return ",".join(PRESETS.get(n, n) for n in names.split(","))
 
 
 def selected(args: argparse.Namespace) -> list[str]:
@@ -166,6 +189,8 @@ def measure_all(args: argparse.Namespace, paths: list[str], data_dir: Path) -> d
             for rep in range(args.repeat):
                 order = paths[rep % len(paths) :] + paths[: rep % len(paths)]
                 for p in order:
+                    if rep and p in args.once.split(","):
+                        continue
                     others |= _warn_others(watch, dbname, others)
                     measurements += run_one(workers[p], rep)
         finally:
@@ -237,7 +262,7 @@ def report_and_exit(args: argparse.Namespace, result: dict[str, Any]) -> int:
     text = section(result)
     (args.out / f"{rows}.md").write_text(text)
     if not (args.no_md or args.profile):
-        update_file(args.md, rows, text)
+        update_file(args.md, rows, text, "users" if args.preset == "users" else "results")
     print(text)
     if failed:
         log(f"CORRECTNESS FAILURE: {json.dumps(failed, default=str)[:4000]}")

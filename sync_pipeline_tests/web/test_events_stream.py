@@ -1,11 +1,13 @@
 """GET /events on a real uvicorn: a POST's commit by txid, Last-Event-ID, filters, authorize."""
 
 import datetime as dt
+import time
 
 import httpx
 import pytest
 
 from sync_pipeline import events
+from sync_pipeline.web import shared
 from sync_pipeline_tests.engine.mutation_helpers import dele, ins, make_todos, upd
 from sync_pipeline_tests.web.serve import auth, served, sse_messages, todos_app
 
@@ -121,3 +123,39 @@ def test_a_pruned_cursor_is_410_and_says_take_a_new_snapshot(sqlite):
         assert events.prune(sqlite.engine, older_than=dt.datetime.now(dt.UTC) + HOUR) == 2
         response = httpx.get(f"{url}/events", params={"table": "todos"}, headers=auth())
     assert response.status_code == 410 and "snapshot" in response.json()["error"]["message"]
+
+
+def test_two_clients_are_served_by_one_reader(pg, monkeypatch):
+    """One Fanout reads the table for every client of the app; each gets its own filtered share,
+    and the reader stops (its connection closed) when the last client leaves."""
+    made = []
+
+    class Counted(shared.Fanout):
+        def __init__(self, *args, **kwargs):
+            made.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(shared, "Fanout", Counted)
+    make_todos(pg)
+    app = todos_app(pg.engine, events={"keys": ["completed"]})
+    done = {"table": "todos", "where.completed": "true"}
+    with served(app) as url, httpx.Client(timeout=10) as http:
+        post(url, upd({"id": "2"}, {"title": "two"}))  # records the key column `completed`
+        with (
+            http.stream("GET", f"{url}/events", params={"table": "todos"}, headers=auth()) as a,
+            http.stream("GET", f"{url}/events", params=done, headers=auth("bob")) as b,
+        ):
+            assert a.status_code == b.status_code == 200  # both subscribed
+            txid = post(
+                url, ins({"id": "3", "title": "new"}), upd({"id": "1"}, {"completed": True})
+            )
+            (history, to_a), (to_b,) = sse_messages(a, 2), sse_messages(b, 1)
+        assert len(made) == 1
+        deadline = time.monotonic() + 5
+        while not made[0].source._closed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert made[0].source._closed, "the reader outlived its last client"
+    assert [e["pk"] for e in history["data"]["events"]] == [{"id": 2}]  # caught up, then live
+    assert to_a["data"]["txid"] == to_b["data"]["txid"] == txid
+    assert [e["pk"] for e in to_a["data"]["events"]] == [{"id": 3}, {"id": 1}]
+    assert [e["pk"] for e in to_b["data"]["events"]] == [{"id": 1}]
