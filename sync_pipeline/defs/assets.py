@@ -4,7 +4,7 @@ Each body unpacks the context, calls a plain-Python step (sync_pipeline.syncs.ru
 the result into metadata. `applied` is the only asset that writes to the target.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from sync_pipeline.defs import metadata as md
+from sync_pipeline.defs.catalog import freshness_policy, labels, sender_key
 from sync_pipeline.defs.io import ParquetIOManager
 from sync_pipeline.defs.partitions import backfill_policy_for, partitions_for, scope_for
 from sync_pipeline.defs.resources import SqlDatabase
@@ -71,11 +72,12 @@ def build_assets(spec: SyncSpec, target_kind: str) -> list[dg.AssetsDefinition]:
     ]
 
 
-def _common(spec: SyncSpec) -> dict[str, Any]:
+def _common(spec: SyncSpec, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {
         "group_name": spec.name,
         "partitions_def": partitions_for(spec),
         "backfill_policy": backfill_policy_for(spec),
+        **labels(spec, metadata),
     }
 
 
@@ -87,6 +89,7 @@ def _extract(spec: SyncSpec) -> dg.AssetsDefinition:
         kinds={spec.sender.kind, "pandas"},
         description=f"Records the `{spec.sender.kind}` sender delivers for sync `{spec.name}`.",
         retry_policy=EXTRACT_RETRY,
+        deps=[sender_key(spec)],
         **_common(spec),
     )
     def extract(
@@ -183,13 +186,13 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         deps=[keys.diff],
         pool=f"target_table:{spec.table}",
         kinds={target_kind, "table"},
-        metadata={"dagster/table_name": spec.table},
+        freshness_policy=freshness_policy(spec),
         description=(
             f"The target table `{spec.table}`. The only writer: applies the diff staged by "
             f"`{spec.name}/diff` (or, launched alone without one, the batch) with strategy "
             f"`{spec.strategy}` in one transaction and stamps `{spec.batch_column}`."
         ),
-        **_common(spec),
+        **_common(spec, {"dagster/table_name": spec.table}),
     )
     def applied(
         context: dg.AssetExecutionContext,

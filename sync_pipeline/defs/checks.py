@@ -1,6 +1,8 @@
 """Validation rules as blocking, partition-aware asset checks on `<sync>/normalized`, and the
 `missing_rows` check on `<sync>/applied` that the batch-id sensor reports into."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pandas as pd
 
@@ -10,17 +12,18 @@ from sync_pipeline.defs.partitions import partitions_for
 from sync_pipeline.defs.resources import SqlDatabase
 from sync_pipeline.syncs import missing, rules, runner
 from sync_pipeline.syncs.rules import RuleOutcome
-from sync_pipeline.syncs.spec import Rule, SyncSpec
+from sync_pipeline.syncs.spec import SyncSpec
 
 MISSING_CHECK = "missing_rows"
 
 
 def build_checks(spec: SyncSpec) -> list[dg.AssetChecksDefinition]:
-    """One blocking check per row rule, the (non-blocking) missing-rows check, and Dagster's
-    column-schema-change check on `applied` (warns when the target's columns changed)."""
+    """One blocking check per row rule (all evaluated in one step), the (non-blocking)
+    missing-rows check, and Dagster's column-schema-change check on `applied` (warns when the
+    target's columns changed)."""
     schema_change = dg.build_column_schema_change_checks(assets=[FamilyKeys.of(spec).applied])
     return [
-        *(_row_check(spec, rule) for rule in rules.row_rules_for(spec)),
+        *_row_checks(spec),
         _missing_check(spec),
         *schema_change,
     ]
@@ -30,26 +33,52 @@ def missing_check_key(spec: SyncSpec) -> dg.AssetCheckKey:
     return dg.AssetCheckKey(FamilyKeys.of(spec).applied, MISSING_CHECK)
 
 
-def outcome_result(outcome: RuleOutcome) -> dg.AssetCheckResult:
+def outcome_result(outcome: RuleOutcome, key: dg.AssetKey) -> dg.AssetCheckResult:
+    """A rule's outcome as the result of check `<rule>` on `key`."""
     return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=outcome.rule,
         passed=outcome.passed,
         metadata=outcome_metadata(outcome),
         description=outcome.detail or None,
     )
 
 
-def _row_check(spec: SyncSpec, rule: Rule) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=FamilyKeys.of(spec).normalized,
-        name=rule.name,
-        blocking=True,
-        partitions_def=partitions_for(spec),
-        description=rule.description or rules.describe(rule),
-    )
-    def row_check(normalized: pd.DataFrame) -> dg.AssetCheckResult:
-        return outcome_result(rules.check_rule(rule, normalized, spec.key_columns))
+def _row_checks(spec: SyncSpec) -> list[dg.AssetChecksDefinition]:
+    """The row rules as checks of one step: when several fail, the step's error (and the run
+    page, which shows the first failed step's) names them all: "3 blocking asset checks
+    failed ...: <sync>/normalized: a,b,c", not one failed step per rule saying "1 ... failed"."""
+    row_rules = rules.row_rules_for(spec)
+    if not row_rules:
+        return []
+    key = FamilyKeys.of(spec).normalized
+    check_specs = [
+        dg.AssetCheckSpec(
+            rule.name,
+            asset=key,
+            blocking=True,
+            partitions_def=partitions_for(spec),
+            description=rule.description or rules.describe(rule),
+        )
+        for rule in row_rules
+    ]
 
-    return row_check
+    @dg.multi_asset_check(
+        name=key.to_python_identifier("rules"),
+        specs=check_specs,
+        can_subset=True,  # one rule can still be re-executed alone
+        ins={"normalized": dg.AssetIn(key)},
+    )
+    def row_checks(
+        context: dg.AssetCheckExecutionContext, normalized: pd.DataFrame
+    ) -> Iterator[dg.AssetCheckResult]:
+        selected = {key.name for key in context.selected_asset_check_keys}
+        for rule in row_rules:
+            if rule.name in selected:
+                outcome = rules.check_rule(rule, normalized, spec.key_columns)
+                yield outcome_result(outcome, key)
+
+    return [row_checks]
 
 
 def missing_evaluation(spec: SyncSpec, found: missing.MissingRows) -> dg.AssetCheckEvaluation:

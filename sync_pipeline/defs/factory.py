@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 import dagster as dg
 
 from sync_pipeline.defs.assets import build_assets
+from sync_pipeline.defs.catalog import sender_asset
 from sync_pipeline.defs.checks import build_checks
 from sync_pipeline.defs.jobs import build_cleanup_job, build_prune_job, build_sync_job
 from sync_pipeline.defs.schedules import build_prune_schedule, build_schedules
@@ -19,12 +20,13 @@ EXECUTORS = ("in_process", "multiprocess", "celery")
 
 
 def build_sync(spec: SyncSpec, target_kind: str = "sqlite") -> dg.Definitions:
-    """Assets, checks, jobs (prune_events with a retention), schedules and batch-id sensor."""
+    """The sender (external), assets, checks, jobs (prune_events with a retention), schedules and
+    batch-id sensor."""
     sync_job = build_sync_job(spec)
     cleanup_job = build_cleanup_job(spec)
     prune_job = build_prune_job(spec)
     return dg.Definitions(
-        assets=build_assets(spec, target_kind),
+        assets=[sender_asset(spec), *build_assets(spec, target_kind)],
         asset_checks=build_checks(spec),
         jobs=[sync_job, cleanup_job, *([prune_job] if prune_job else [])],
         schedules=[*build_schedules(spec, sync_job), *build_prune_schedule(prune_job)],

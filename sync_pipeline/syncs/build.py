@@ -14,6 +14,7 @@ from typing import Any
 from sync_pipeline.engine.spec import ImportOptions, Strategy
 from sync_pipeline.errors import ConfigError, SyncConfigError, did_you_mean
 from sync_pipeline.senders import SENDER_KINDS, build_sender, sender_class
+from sync_pipeline.syncs import catalog
 from sync_pipeline.syncs import config as cfg
 from sync_pipeline.syncs.options import events_option, events_retention, import_kwargs
 from sync_pipeline.syncs.refs import (
@@ -89,6 +90,9 @@ def build_spec(model: cfg.SyncConfig) -> SyncSpec:
         deleted_column=model.deleted_column,
         description=model.description,
         events_retention=events_retention(model.events),
+        owners=catalog.owners(fail, model.owners),
+        tags=catalog.tags(fail, model.tags),
+        freshness=catalog.freshness(fail, model.freshness),
     )
     return dataclasses.replace(spec, strategy=_engine_check(fail, spec, model.strategy))
 

@@ -116,6 +116,13 @@ class EventsConfig(_Model):
     )
 
 
+class FreshnessConfig(_Model):
+    """How stale the target may get: durations like `26h`, `90m`, `2d` or `1d12h`."""
+
+    fail_window: StrictStr = Field(description="`applied` is stale (fails) after this long")
+    warn_window: StrictStr | None = Field(None, description="warn after this long (< fail_window)")
+
+
 class SyncConfig(_Model):
     """One sync: where records come from, how they match and validate, where they are written."""
 
@@ -168,6 +175,15 @@ class SyncConfig(_Model):
     events: EventsConfig | StrictBool = Field(
         False, description="record change events: true, or {keys: [...], retention_days: n}"
     )
+    owners: list[StrictStr] = Field(
+        [], description="owners of the sync's assets: emails or 'team:name'"
+    )
+    tags: dict[StrictStr, StrictStr] = Field(
+        {}, description="tags on the sync's assets: letters, digits, '_', '-', '.', <= 63 chars"
+    )
+    freshness: FreshnessConfig | None = Field(
+        None, description="a freshness policy on `applied`: {fail_window: 26h, warn_window: 25h}"
+    )
 
 
 class SyncsFile(_Model):
@@ -187,6 +203,7 @@ NESTED: dict[str, tuple[type[BaseModel], ...]] = {
     "transforms": (FunctionRef,),
     "comparison_key": (FunctionRef,),
     "events": (EventsConfig,),
+    "freshness": (FreshnessConfig,),
 }
 
 

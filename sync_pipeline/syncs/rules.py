@@ -173,31 +173,18 @@ def _offending(
 def _evidence(
     rule: Rule, keys: Sequence[str], offending: Iterable[tuple[tuple[Any, ...], str, Any]]
 ) -> tuple[str, ...]:
-    """`order_id 30000: amount = -12.50 (allowed 0..100000)` for a sample of offending cells."""
+    """`order_id 30000: amount = -12.50 (rule: amount between 0 and 100000)` for a sample of
+    offending cells; the rule in the same words as everywhere else (`describe`)."""
     label = ", ".join(keys) if keys else "row"
     return tuple(
         f"{label} {key_text(key) if keys else key[0]}: {column} = {_shown(value)} "
-        f"({_allowed(rule)})"
+        f"(rule: {describe(rule)})"
         for key, column, value in offending
     )
 
 
 def _shown(value: Any) -> str:
     return "null" if value is None else repr(value) if isinstance(value, str) else str(value)
-
-
-def _allowed(rule: Rule) -> str:
-    if rule.kind == "range":
-        low = "" if rule.min is None else rule.min
-        high = "" if rule.max is None else rule.max
-        return f"allowed {low}..{high}"
-    if rule.kind == "regex":
-        return f"must match {rule.pattern}"
-    if rule.kind == "allowed_values":
-        return f"allowed {list(rule.values)}"
-    if rule.kind == "max_length":
-        return f"at most {rule.length} characters"
-    return "must not be null" if rule.kind == "not_null" else rule.kind
 
 
 def _key_text(frame: pd.DataFrame, label: Any, keys: Sequence[str]) -> str:

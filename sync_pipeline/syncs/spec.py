@@ -121,6 +121,14 @@ class Partitioning:
 
 
 @dataclass(frozen=True, slots=True)
+class Freshness:
+    """`applied` is stale after `fail_window` without a new materialization (warns earlier)."""
+
+    fail_window: dt.timedelta
+    warn_window: dt.timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SyncSpec:
     """Everything one sync needs; built from YAML by loader.py or directly in Python."""
 
@@ -152,6 +160,9 @@ class SyncSpec:
     # events are an engine option (options["events"]); this is how long the target keeps them
     events_retention: dt.timedelta | None = None
     key_prefix: tuple[str, ...] = ()  # asset keys are <prefix...>/<name>/<step>
+    owners: tuple[str, ...] = ()  # asset owners: emails or "team:name"
+    tags: Mapping[str, str] = field(default_factory=frozen_mapping)  # asset tags
+    freshness: Freshness | None = None
 
     @property
     def row_rules(self) -> tuple[Rule, ...]:

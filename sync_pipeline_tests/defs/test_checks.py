@@ -95,7 +95,8 @@ def test_asset_check_definition_fails_with_evidence() -> None:
     key = dg.AssetCheckKey(dg.AssetKey(["orders", "normalized"]), "status_known")
     check = defs.get_repository_def().asset_checks_defs_by_key[key]
     bad = frame(status=["paid", "lost_in_mail", "shipped", "??"])
-    result = check(bad)
+    results = {r.check_name: r for r in check(dg.build_asset_check_context(), bad)}
+    result = results["status_known"]
     assert result.passed is False
     assert result.metadata["failed_rows"].value == 2
     assert result.metadata["rule"].value == "status one of placed, paid, shipped, cancelled"

@@ -33,6 +33,8 @@ ORDERS = """
           table: orders
           match_by: order_id
           strategy: merge
+          owners: [bo@example.com]
+          tags: {domain: sales}
           partitioning: {kind: daily, column: ordered_at, start: 2026-01-01}
           rules:
             - {name: amount_in_range, kind: range, columns: [amount], min: 0, max: 100000}
@@ -88,12 +90,15 @@ def test_defs_yaml_declares_a_translated_sync_family(
 
     graph = defs.resolve_asset_graph()
     family = {dg.AssetKey(["erp", "orders", step]) for step in STEPS}
-    assert set(graph.get_all_asset_keys()) == family
-    for key in family:
+    sender = dg.AssetKey(["erp", "orders", "sender"])
+    assert set(graph.get_all_asset_keys()) == family | {sender}
+    for key in family | {sender}:
         node = graph.get(key)
         assert node.group_name == "erp_syncs"
-        assert list(node.owners) == ["team:data", "ana@example.com"]
-        assert node.tags["tier"] == "gold"
+        # the sync's own owners and tags, then the collection's translation
+        assert list(node.owners) == ["bo@example.com", "team:data", "ana@example.com"]
+        assert (node.tags["domain"], node.tags["tier"]) == ("sales", "gold")
+    assert graph.get(dg.AssetKey(["erp", "orders", "extract"])).parent_keys == {sender}
     job = defs.resolve_job_def("orders_sync")
     assert job.asset_layer.selected_asset_keys == family
     assert {j.name for j in defs.resolve_all_job_defs()} >= {"orders_sync", "orders_cleanup"}
@@ -106,7 +111,8 @@ def test_two_collections_in_one_project_share_the_resources(
     defs = load(tmp_path, monkeypatch, ORDERS, crm)
 
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == {f"{p}/{step}" for p in ("erp/orders", "crm/crm_orders") for step in STEPS}
+    steps = (*STEPS, "sender")
+    assert keys == {f"{p}/{step}" for p in ("erp/orders", "crm/crm_orders") for step in steps}
     assert defs.resolve_job_def("crm_orders_sync").asset_layer.selected_asset_keys == {
         dg.AssetKey(["crm", "crm_orders", step]) for step in STEPS
     }

@@ -105,7 +105,9 @@ def test_rule_evidence_shows_the_offending_values_next_to_their_keys(
     result = run(location(csv_sync(tmp_path / "orders.csv")), "csv_orders_sync", instance)
     assert not result.success
     [check] = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    assert check.description == "order_id 10002: amount = -12.50 (allowed 0..100000)"
+    assert check.description == (
+        "order_id 10002: amount = -12.50 (rule: amount between 0 and 100000)"
+    )
     assert not sa.inspect(db.engine).has_table("csv_orders")
 
 

@@ -13,7 +13,7 @@ SNAPSHOT = {
     "assets": [
         f"{sync}/{step}"
         for sync in ("customers", "orders")
-        for step in ("applied", "diff", "extract", "normalized")
+        for step in ("applied", "diff", "extract", "normalized", "sender")
     ],
     "checks": [
         "customers/applied:column_schema_change",
@@ -66,6 +66,7 @@ def test_family_is_grouped_chained_and_tagged(repo: dg.RepositoryDefinition) -> 
     assert applied.parent_keys == {key(["orders", "normalized"]), key(["orders", "diff"])}
     assert graph.get(key(["orders", "diff"])).parent_keys == {key(["orders", "normalized"])}
     assert graph.get(key(["orders", "normalized"])).parent_keys == {key(["orders", "extract"])}
+    assert graph.get(key(["orders", "extract"])).parent_keys == {key(["orders", "sender"])}
     assert {"sqlite", "table"} <= set(applied.kinds)
     assert applied.pools == {"target_table:orders"}
     assert applied.metadata["dagster/table_name"] == "orders"  # before any run

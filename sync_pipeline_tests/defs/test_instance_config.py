@@ -43,7 +43,7 @@ def test_default_dagster_yaml_uses_sqlite_and_pools(
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
-        assert instance.run_coordinator.__class__.__name__ == "QueuedRunCoordinator"
+        assert instance.run_coordinator.__class__.__name__ == "SyncRunCoordinator"
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
 
 

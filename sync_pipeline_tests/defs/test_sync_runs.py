@@ -82,6 +82,13 @@ def test_failing_blocking_check_stops_the_write(
     assert evidence["rule"].value == "status one of placed, paid, shipped, cancelled"
     assert len(evidence["evidence"].value.splitlines()) == 5  # head, blank, header, rule, 1 row
     assert checksum(db, "orders", "order_id") == before
+    # the row rules run in one step, so its error (shown on the run page) names every failure
+    steps = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert [e.step_key for e in steps] == ["orders__normalized__rules"]
+    error = steps[0].step_failure_data.error
+    assert error is not None
+    assert f"{len(failed)} blocking asset checks failed" in error.message
+    assert set(error.message.rsplit("orders/normalized: ", 1)[1].strip().split(",")) == set(failed)
 
 
 def test_applied_launched_alone_revalidates_before_writing(
