@@ -10,16 +10,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from sync_pipeline.defs import metadata as md
-from sync_pipeline.defs.io import ParquetIOManager
+from sync_pipeline.defs.io import StagingIOManager
 from sync_pipeline.defs.partitions import backfill_policy_for, partitions_for, scope_for
 from sync_pipeline.defs.resources import SqlDatabase
+from sync_pipeline.engine.diff import BatchDiff
+from sync_pipeline.engine.spec import Progress
 from sync_pipeline.engine.staged import drop_diff, load_diff, save_diff
 from sync_pipeline.errors import SyncError
-from sync_pipeline.syncs import rules, runner
+from sync_pipeline.syncs import rules, runner, staging
+from sync_pipeline.syncs.checking import check_chunks
 from sync_pipeline.syncs.spec import SyncSpec
+from sync_pipeline.syncs.staging import StagedBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,20 +87,24 @@ def _extract(spec: SyncSpec) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=keys.extract,
-        kinds={spec.sender.kind, "pandas"},
+        kinds={spec.sender.kind, "parquet"},
         description=f"Records the `{spec.sender.kind}` sender delivers for sync `{spec.name}`.",
         retry_policy=EXTRACT_RETRY,
         **_common(spec),
     )
     def extract(
-        context: dg.AssetExecutionContext, config: ExtractConfig, sender_db: SqlDatabase
-    ) -> pd.DataFrame:
+        context: dg.AssetExecutionContext,
+        config: ExtractConfig,
+        sender_db: SqlDatabase,
+        io_manager: dg.ResourceParam[StagingIOManager],
+    ) -> StagedBatch:
         sender = runner.open_sender(spec, sender_db.url, full_refresh=config.full_refresh)
         scope = scope_for(context, spec)
-        with short_errors(spec):
-            frame = runner.read_frame(sender, scope)
-        context.add_output_metadata({**md.frame_metadata(frame), **md.scope_metadata(scope)})
-        return frame
+        at = io_manager.location(keys.extract, _partition_keys(context))
+        with short_errors(spec):  # each chunk is staged as the sender delivers it
+            staged = staging.stage(runner.read(sender, scope), at)
+        context.add_output_metadata({**md.batch_metadata(staged), **md.scope_metadata(scope)})
+        return staged
 
     return extract
 
@@ -108,7 +115,7 @@ def _normalized(spec: SyncSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.normalized,
         ins={"extract": dg.AssetIn(keys.extract)},
-        kinds={"pandas", "pandera"},
+        kinds={"parquet", "pandera"},
         description=(
             f"The batch in target columns with transforms applied, text cast to the target's "
             f"column types (inferred where the table has none); validation rules of "
@@ -117,12 +124,17 @@ def _normalized(spec: SyncSpec) -> dg.AssetsDefinition:
         **_common(spec),
     )
     def normalized(
-        context: dg.AssetExecutionContext, extract: pd.DataFrame, target_db: SqlDatabase
-    ) -> pd.DataFrame:
+        context: dg.AssetExecutionContext,
+        extract: StagedBatch,
+        target_db: SqlDatabase,
+        io_manager: dg.ResourceParam[StagingIOManager],
+    ) -> StagedBatch:
+        at = io_manager.location(keys.normalized, _partition_keys(context))
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
-            frame = runner.normalize(spec, extract, runner.reflect_target(engine, spec))
-        context.add_output_metadata(md.frame_metadata(frame))
-        return frame
+            chunks = runner.transform(spec, extract, runner.reflect_target(engine, spec))
+            staged = staging.stage(chunks, at)  # chunk by chunk, as each is transformed
+        context.add_output_metadata(md.batch_metadata(staged))
+        return staged
 
     return normalized
 
@@ -138,7 +150,7 @@ def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
         key=keys.diff,
         ins={"normalized": dg.AssetIn(keys.normalized)},
         check_specs=check_specs,
-        kinds={"sql", "pandas"},
+        kinds={"sql", "arrow"},
         description=(
             f"What applying the batch to `{spec.table}` would do: added / changed (old → new) / "
             "unchanged / missing. Read-only."
@@ -147,9 +159,9 @@ def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
     )
     def diff(
         context: dg.AssetExecutionContext,
-        normalized: pd.DataFrame,
+        normalized: StagedBatch,
         target_db: SqlDatabase,
-        io_manager: dg.ResourceParam[ParquetIOManager],
+        io_manager: dg.ResourceParam[StagingIOManager],
     ) -> dg.MaterializeResult:
         scope = scope_for(context, spec)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
@@ -193,10 +205,10 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
     )
     def applied(
         context: dg.AssetExecutionContext,
-        normalized: pd.DataFrame,
+        normalized: StagedBatch,
         target_db: SqlDatabase,
         sender_db: SqlDatabase,
-        io_manager: dg.ResourceParam[ParquetIOManager],
+        io_manager: dg.ResourceParam[StagingIOManager],
     ) -> dg.MaterializeResult:
         _revalidate(spec, normalized)
         scope = scope_for(context, spec)
@@ -207,7 +219,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
             > _latest(context, keys.normalized, partition_keys)
             else None  # no diff of the batch now staged: an older one is superseded
         )
-        seen: list[Any] = []  # the diff the engine writes, for the preview
+        seen: list[BatchDiff] = []  # the diff the engine writes, for the preview
         guard = _diff_guard(spec, seen)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
             progress = _log_progress(context, spec)
@@ -249,13 +261,13 @@ def _latest(context: dg.AssetExecutionContext, key: dg.AssetKey, partition_keys:
     return found.records[0].storage_id if found.records else -1
 
 
-def _consume_staged(io_manager: ParquetIOManager, key: dg.AssetKey, keys: list[str]) -> None:
+def _consume_staged(io_manager: StagingIOManager, key: dg.AssetKey, keys: list[str]) -> None:
     """An applied diff is spent: drop it, and diffs staged per partition of an applied range."""
     for part in [keys, *([k] for k in keys if len(keys) > 1)]:
         drop_diff(io_manager.diff_dir(key, part))
 
 
-def _log_progress(context: dg.AssetExecutionContext, spec: SyncSpec) -> Any:
+def _log_progress(context: dg.AssetExecutionContext, spec: SyncSpec) -> Progress:
     """The engine's progress callable: one log line per written chunk, so long runs show life."""
 
     def progress(done: int, total: int | None, phase: str) -> None:
@@ -265,11 +277,11 @@ def _log_progress(context: dg.AssetExecutionContext, spec: SyncSpec) -> Any:
     return progress
 
 
-def _diff_guard(spec: SyncSpec, seen: list[Any]) -> Any:
+def _diff_guard(spec: SyncSpec, seen: list[BatchDiff]) -> runner.Guard:
     """The diff rules again, on the diff the engine is about to write (inside its transaction);
     that diff is kept in `seen`."""
 
-    def guard(planned: Any) -> None:
+    def guard(planned: BatchDiff) -> None:
         seen.append(planned)
         failed = [
             o for o in (rules.check_diff(r, planned) for r in spec.diff_rules) if not o.passed
@@ -285,9 +297,10 @@ def _diff_guard(spec: SyncSpec, seen: list[Any]) -> Any:
     return guard
 
 
-def _revalidate(spec: SyncSpec, frame: pd.DataFrame) -> None:
-    """Blocking checks gate only their own run; `applied` launched alone checks again."""
-    outcomes = rules.check_rows(rules.row_rules_for(spec), frame, spec.key_columns)
+def _revalidate(spec: SyncSpec, batch: StagedBatch) -> None:
+    """Blocking checks gate only their own run; `applied` launched alone checks again (chunk by
+    chunk)."""
+    outcomes = check_chunks(rules.row_rules_for(spec), batch.chunks(), spec.key_columns)
     failed = [o for o in outcomes if not o.passed]
     if failed:
         raise dg.Failure(

@@ -5,7 +5,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 import sqlalchemy as sa
 
 from sync_pipeline.defs.assets import FamilyKeys
@@ -13,9 +12,11 @@ from sync_pipeline.defs.metadata import outcome_metadata
 from sync_pipeline.defs.partitions import partitions_for
 from sync_pipeline.defs.resources import SqlDatabase
 from sync_pipeline.syncs import rules, runner
+from sync_pipeline.syncs.checking import check_chunks
 from sync_pipeline.syncs.rules import SAMPLE_SIZE, RuleOutcome, key_text
 from sync_pipeline.syncs.runner import Scope
 from sync_pipeline.syncs.spec import Rule, SyncSpec
+from sync_pipeline.syncs.staging import StagedBatch
 
 MISSING_CHECK = "missing_rows"
 
@@ -51,8 +52,9 @@ def _row_check(spec: SyncSpec, rule: Rule) -> dg.AssetChecksDefinition:
         partitions_def=partitions_for(spec),
         description=rule.description or rules.describe(rule),
     )
-    def row_check(normalized: pd.DataFrame) -> dg.AssetCheckResult:
-        return outcome_result(rules.check_rule(rule, normalized, spec.key_columns))
+    def row_check(normalized: StagedBatch) -> dg.AssetCheckResult:
+        (outcome,) = check_chunks([rule], normalized.chunks(), spec.key_columns)
+        return outcome_result(outcome)
 
     return row_check
 

@@ -1,28 +1,43 @@
-"""Turn frames and engine results into Dagster metadata (numbers stay numbers for the plots)."""
+"""Turn staged batches and engine results into Dagster metadata (numbers stay numbers for the
+plots; a batch is described from its footers and first chunk, never read whole)."""
 
 import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 import dagster as dg
-import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline import events
 from sync_pipeline.syncs.rules import RuleOutcome
 from sync_pipeline.syncs.runner import Scope
+from sync_pipeline.syncs.staging import StagedBatch
 
 PREVIEW_ROWS = 20
 _COUNTS = ("created", "updated", "unchanged", "skipped", "missing", "deleted")
 
 
-def frame_metadata(frame: pd.DataFrame) -> dict[str, Any]:
-    """Row count and column schema of a staged batch."""
-    columns = [dg.TableColumn(str(c), str(t)) for c, t in frame.dtypes.items()]
+def batch_metadata(batch: StagedBatch, preview_rows: int = 5) -> dict[str, Any]:
+    """Row count and Arrow schema of a staged batch (from the Parquet footers) and its first
+    rows as a markdown preview (from the first chunk; the batch is never read whole)."""
+    schema = batch.schema
+    columns = [dg.TableColumn(f.name, str(f.type)) for f in schema]
     return {
-        "dagster/row_count": dg.MetadataValue.int(len(frame)),
+        "dagster/row_count": dg.MetadataValue.int(batch.num_rows),
         "dagster/column_schema": dg.TableSchema(columns=columns),
+        "rows_preview": dg.MetadataValue.md(rows_markdown(batch.head(preview_rows))),
     }
+
+
+def rows_markdown(rows: pa.Table) -> str:
+    """| column | ... | with one line per row; `_no rows_` for none."""
+    if not rows.num_rows:
+        return "_no rows_"
+    lines = ["| " + " | ".join(_escape(n) for n in rows.column_names) + " |"]
+    lines.append("|" + "---|" * rows.num_columns)
+    lines += ["| " + " | ".join(_cell(v) for v in row.values()) + " |" for row in rows.to_pylist()]
+    return "\n".join(lines)
 
 
 def scope_metadata(scope: Scope | None) -> dict[str, Any]:

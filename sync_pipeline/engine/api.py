@@ -53,12 +53,24 @@ class BatchImport:
         importer.fire_callbacks()
         return result
 
-    def plan(self, records: Records) -> BatchDiff:
-        """The diff `run` would apply, computed without writing anything."""
+    def plan(self, records: Records | Iterable[pa.Table | pd.DataFrame]) -> BatchDiff:
+        """The diff `run` would apply, computed without writing anything. `records` may also
+        be a stream of chunks, as for `run`."""
         check_records(records)
+        batch, chunks = _split_input(records)
+        if chunks is not None:
+            # Temporary: the chunks are planned as one batch until the engine plans a stream
+            # chunk by chunk (memory follows the batch here, not the chunk).
+            batch = pa.concat_tables(
+                [
+                    c if isinstance(c, pa.Table) else pa.Table.from_pandas(c, preserve_index=False)
+                    for c in chunks
+                ],
+                promote_options="permissive",
+            )
         with read_connection(self.target) as conn:
             plan = make_plan(reflect(conn, self.table), self.options)
-            return diff_batch(conn, plan, records, KeyCodes())
+            return diff_batch(conn, plan, batch, KeyCodes())
 
     def apply(self, diff: BatchDiff) -> ImportResult:
         """Write exactly `diff` (from `plan`) in one transaction, if the target still matches it.
