@@ -219,7 +219,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
             > _latest(context, keys.normalized, partition_keys)
             else None  # no diff of the batch now staged: an older one is superseded
         )
-        seen: list[BatchDiff] = []  # the diff the engine writes, for the preview
+        seen: list[BatchDiff] = []  # the (first chunk's) diff the engine writes, for the preview
         guard = _diff_guard(spec, seen)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
             progress = _log_progress(context, spec)
@@ -279,10 +279,12 @@ def _log_progress(context: dg.AssetExecutionContext, spec: SyncSpec) -> Progress
 
 def _diff_guard(spec: SyncSpec, seen: list[BatchDiff]) -> runner.Guard:
     """The diff rules again, on the diff the engine is about to write (inside its transaction);
-    that diff is kept in `seen`."""
+    the first such diff is kept in `seen` (a streamed batch has one per chunk: keeping them all
+    would hold the batch)."""
 
     def guard(planned: BatchDiff) -> None:
-        seen.append(planned)
+        if not seen:
+            seen.append(planned)
         failed = [
             o for o in (rules.check_diff(r, planned) for r in spec.diff_rules) if not o.passed
         ]

@@ -18,6 +18,10 @@ import pyarrow.parquet as pq
 from fsspec.core import url_to_fs
 
 PART = "part-{:06d}.parquet"
+# Plain, uncompressed pages: a chunk is read back with about its own size in memory (dictionary
+# pages and compression cost two to three chunks while decoding) and written and read at memory
+# speed. The price is disk: a staged batch takes about what it takes in memory.
+WRITE_OPTIONS = {"use_dictionary": False, "compression": "none"}
 
 
 class Batch(Protocol):
@@ -129,4 +133,4 @@ def remove(location: str) -> None:
 def _write(fs: fsspec.AbstractFileSystem, path: str, chunk: pa.Table) -> None:
     """One chunk as one Parquet file with one row group."""
     with fs.open(path, "wb") as f:
-        pq.write_table(chunk, f, row_group_size=max(chunk.num_rows, 1))
+        pq.write_table(chunk, f, row_group_size=max(chunk.num_rows, 1), **WRITE_OPTIONS)
