@@ -1,6 +1,6 @@
 """Memory follows the chunk, not the batch: a batch of 20 chunks crosses the Dagster path while
-a probe watches Arrow's allocations (docs/dagster.md, "Staging"; issue 10, "No step ever holds
-the whole batch").
+a probe watches Arrow's allocations (docs/semantics.md §3.6, docs/dagster.md "Staging"; issue 10,
+"No step ever holds the whole batch").
 
 Measured: extract, normalized and its checks peak at about 3 chunks (the chunk being read, its
 Parquet pages, the chunk being written); `applied` at about 5 (the engine's diff of one chunk

@@ -1,5 +1,5 @@
 """Values cross the whole four-asset path unchanged: sender -> staged chunks -> target, on
-Postgres and SQLite (docs/semantics.md, "Values"; issue 10: int64 over its whole range, numeric
+Postgres and SQLite (docs/semantics.md §3.9a; issue 10: int64 over its whole range, numeric
 with its scale, aware and naive timestamps, JSON, unicode text)."""
 
 import datetime as dt
