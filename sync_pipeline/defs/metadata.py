@@ -10,6 +10,8 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline import events
+from sync_pipeline.engine.diff import BatchDiff
+from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.syncs.rules import RuleOutcome
 from sync_pipeline.syncs.runner import Scope
 from sync_pipeline.syncs.staging import StagedBatch
@@ -46,7 +48,7 @@ def scope_metadata(scope: Scope | None) -> dict[str, Any]:
     return {"scope": scope.describe(), **scope.as_metadata()}
 
 
-def diff_metadata(diff: Any, preview_rows: int = PREVIEW_ROWS) -> dict[str, Any]:
+def diff_metadata(diff: BatchDiff, preview_rows: int = PREVIEW_ROWS) -> dict[str, Any]:
     """Counts of the planned diff plus a markdown preview of its first changes."""
     counts = {
         name: dg.MetadataValue.int(int(getattr(diff, name)))
@@ -55,7 +57,7 @@ def diff_metadata(diff: Any, preview_rows: int = PREVIEW_ROWS) -> dict[str, Any]
     return {**counts, "preview": preview_value(diff, preview_rows)}
 
 
-def preview_value(diff: Any, preview_rows: int = PREVIEW_ROWS) -> dg.MarkdownMetadataValue:
+def preview_value(diff: BatchDiff, preview_rows: int = PREVIEW_ROWS) -> dg.MarkdownMetadataValue:
     """The first changes of a diff as a markdown table (on `diff` and on `applied`)."""
     return dg.MetadataValue.md(diff_markdown(diff.preview(preview_rows)))
 
@@ -97,13 +99,14 @@ def text(value: Any) -> str:
     return str(value)
 
 
-def result_metadata(result: Any) -> dict[str, Any]:
+def result_metadata(result: ImportResult) -> dict[str, Any]:
     """ImportResult counts (as ints, so the UI plots them), batch id, txid on Postgres."""
     meta: dict[str, Any] = {
         name: dg.MetadataValue.int(int(getattr(result, name, 0) or 0)) for name in _COUNTS
     }
     meta["errors"] = dg.MetadataValue.int(len(result.errors))
-    meta["batch_id"] = dg.MetadataValue.int(int(result.batch_id))
+    if result.batch_id is not None:
+        meta["batch_id"] = dg.MetadataValue.int(result.batch_id)
     if result.txid is not None:
         meta["txid"] = dg.MetadataValue.int(int(result.txid))
     if result.errors:
@@ -112,7 +115,7 @@ def result_metadata(result: Any) -> dict[str, Any]:
     return meta
 
 
-def events_metadata(engine: sa.Engine, result: Any) -> dict[str, Any]:
+def events_metadata(engine: sa.Engine, result: ImportResult) -> dict[str, Any]:
     """How many change events the write recorded and the stream position of the last one."""
     count = int(getattr(result, "events", 0) or 0)
     meta: dict[str, Any] = {"events": dg.MetadataValue.int(count)}
