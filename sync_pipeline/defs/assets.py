@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 
 from sync_pipeline.defs import metadata as md
+from sync_pipeline.defs.gates import diff_guard, revalidate
 from sync_pipeline.defs.io import StagingIOManager
 from sync_pipeline.defs.partitions import backfill_policy_for, partitions_for, scope_for
 from sync_pipeline.defs.resources import SqlDatabase
@@ -20,7 +21,6 @@ from sync_pipeline.engine.spec import Progress
 from sync_pipeline.engine.staged import drop_diff, load_diff, save_diff
 from sync_pipeline.errors import SyncError
 from sync_pipeline.syncs import rules, runner, staging
-from sync_pipeline.syncs.checking import check_chunks
 from sync_pipeline.syncs.spec import SyncSpec
 from sync_pipeline.syncs.staging import StagedBatch
 
@@ -210,7 +210,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         sender_db: SqlDatabase,
         io_manager: dg.ResourceParam[StagingIOManager],
     ) -> dg.MaterializeResult:
-        _revalidate(spec, normalized)
+        revalidate(spec, normalized)
         scope = scope_for(context, spec)
         partition_keys = _partition_keys(context)
         staged = (
@@ -220,7 +220,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
             else None  # no diff of the batch now staged: an older one is superseded
         )
         seen: list[BatchDiff] = []  # the (first chunk's) diff the engine writes, for the preview
-        guard = _diff_guard(spec, seen)
+        guard = diff_guard(spec, seen)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
             progress = _log_progress(context, spec)
             if staged is None:  # no staged diff: plan and apply in one transaction
@@ -275,41 +275,3 @@ def _log_progress(context: dg.AssetExecutionContext, spec: SyncSpec) -> Progress
         context.log.info(f"sync {spec.name!r}: {phase} {done}{of} rows")
 
     return progress
-
-
-def _diff_guard(spec: SyncSpec, seen: list[BatchDiff]) -> runner.Guard:
-    """The diff rules again, on the diff the engine is about to write (inside its transaction);
-    the first such diff is kept in `seen` (a streamed batch has one per chunk: keeping them all
-    would hold the batch)."""
-
-    def guard(planned: BatchDiff) -> None:
-        if not seen:
-            seen.append(planned)
-        failed = [
-            o for o in (rules.check_diff(r, planned) for r in spec.diff_rules) if not o.passed
-        ]
-        if failed:
-            raise dg.Failure(
-                description=(
-                    f"sync {spec.name!r}: {len(failed)} diff rule(s) failed, nothing written: "
-                    + ", ".join(f"{o.rule} ({o.detail})" for o in failed)
-                )
-            )
-
-    return guard
-
-
-def _revalidate(spec: SyncSpec, batch: StagedBatch) -> None:
-    """Blocking checks gate only their own run; `applied` launched alone checks again (chunk by
-    chunk)."""
-    outcomes = check_chunks(rules.row_rules_for(spec), batch.chunks(), spec.key_columns)
-    failed = [o for o in outcomes if not o.passed]
-    if failed:
-        raise dg.Failure(
-            description=(
-                f"sync {spec.name!r}: {len(failed)} validation rule(s) failed, nothing written: "
-                + ", ".join(f"{o.rule} ({o.failures} rows)" for o in failed)
-            ),
-            metadata={f"{o.rule}/failed_rows": o.failures for o in failed}
-            | {f"{o.rule}/sample_keys": dg.MetadataValue.json(list(o.sample)) for o in failed},
-        )
