@@ -213,12 +213,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         revalidate(spec, normalized)
         scope = scope_for(context, spec)
         partition_keys = _partition_keys(context)
-        staged = (
-            load_diff(io_manager.diff_dir(keys.diff, partition_keys))
-            if _latest(context, keys.diff, partition_keys)
-            > _latest(context, keys.normalized, partition_keys)
-            else None  # no diff of the batch now staged: an older one is superseded
-        )
+        staged = _staged_diff(context, io_manager, keys, partition_keys)
         seen: list[BatchDiff] = []  # the (first chunk's) diff the engine writes, for the preview
         guard = diff_guard(spec, seen)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
@@ -259,6 +254,16 @@ def _latest(context: dg.AssetExecutionContext, key: dg.AssetKey, partition_keys:
         dg.AssetRecordsFilter(asset_key=key, asset_partitions=partition_keys or None), limit=1
     )
     return found.records[0].storage_id if found.records else -1
+
+
+def _staged_diff(
+    context: dg.AssetExecutionContext, io: StagingIOManager, keys: FamilyKeys, partitions: list[str]
+) -> BatchDiff | None:
+    """The diff `diff` staged for the batch now staged; None when there is none, or when it is
+    older than the partition's latest `normalized` (superseded: never written)."""
+    if _latest(context, keys.diff, partitions) <= _latest(context, keys.normalized, partitions):
+        return None
+    return load_diff(io.diff_dir(keys.diff, partitions))
 
 
 def _consume_staged(io_manager: StagingIOManager, key: dg.AssetKey, keys: list[str]) -> None:
