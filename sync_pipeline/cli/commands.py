@@ -3,16 +3,17 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
-import pandas as pd
 
 from sync_pipeline.cli import render
 from sync_pipeline.cli.steps import Batch, check_sync, latest_batch, read_batch
+from sync_pipeline.engine.diff import BatchDiff
+from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.errors import SyncError
 from sync_pipeline.progress import tqdm_progress
 from sync_pipeline.syncs import load_syncs, rules, runner
+from sync_pipeline.syncs.checking import check_chunks
 from sync_pipeline.syncs.local import find_sync, scope_of, sender_default, target_default
 from sync_pipeline.syncs.missing import find_missing
 from sync_pipeline.syncs.spec import SyncSpec
@@ -49,8 +50,8 @@ def _label(spec: SyncSpec, partition: str | None) -> str:
     return spec.name + (f" [{partition}]" if partition else "")
 
 
-def _failed_rules(spec: SyncSpec, frame: pd.DataFrame) -> list[rules.RuleOutcome]:
-    outcomes = rules.check_rows(rules.row_rules_for(spec), frame, spec.key_columns)
+def _failed_rules(spec: SyncSpec, batch: Batch) -> list[rules.RuleOutcome]:
+    outcomes = check_chunks(rules.row_rules_for(spec), batch.staged.chunks(), spec.key_columns)
     failed = [o for o in outcomes if not o.passed]
     for o in failed:
         shown = "; ".join(o.evidence or o.sample)
@@ -67,16 +68,18 @@ def plan(ctx: click.Context, sync: str, partition: str | None, rows: int) -> Non
     """Show what `run` would change, as a table; writes nothing."""
     with user_errors():
         spec = _spec(ctx, sync)
-        batch = read_batch(spec, scope_of(spec, partition))
-        _failed_rules(spec, batch.frame)
-        with runner.target_engine(spec, target_default()) as engine:
+        with (
+            read_batch(spec, scope_of(spec, partition)) as batch,
+            runner.target_engine(spec, target_default()) as engine,
+        ):
+            _failed_rules(spec, batch)
             if spec.create_table and runner.reflect_target(engine, spec) is None:
                 click.echo(  # planning must not create it: `run` does
                     f"plan {_label(spec, partition)}: table {spec.table!r} does not exist yet; "
-                    f"`run` creates it and adds the batch's {len(batch.frame)} row(s)"
+                    f"`run` creates it and adds the batch's {batch.staged.num_rows} row(s)"
                 )
                 return
-            diff = runner.plan(engine, spec, batch.frame, batch.scope)
+            diff = runner.plan(engine, spec, batch.staged, batch.scope)
     entries = diff.preview(rows)
     if entries:
         header = ("effect", "key", "field", "old", "new")
@@ -92,19 +95,21 @@ def run(ctx: click.Context, sync: str, partition: str | None) -> None:
     """Apply the batch in one transaction, with a progress bar on a terminal."""
     with user_errors():
         spec = _spec(ctx, sync)
-        batch = read_batch(spec, scope_of(spec, partition))
-        if _failed_rules(spec, batch.frame):
-            raise click.ClickException(f"sync {spec.name!r}: blocked by a check, nothing written")
-        result = _apply(spec, batch)
-        runner.commit_cursor(spec, batch.frame, sender_default())
+        with read_batch(spec, scope_of(spec, partition)) as batch:
+            if _failed_rules(spec, batch):
+                raise click.ClickException(
+                    f"sync {spec.name!r}: blocked by a check, nothing written"
+                )
+            result = _apply(spec, batch)
+            runner.commit_cursor(spec, batch.staged, sender_default())
     click.echo(
         f"run {_label(spec, partition)}: {render.counts(result, render.COUNTS)} "
         f"batch_id={result.batch_id}"
     )
 
 
-def _apply(spec: SyncSpec, batch: Batch) -> Any:
-    def guard(diff: Any) -> None:
+def _apply(spec: SyncSpec, batch: Batch) -> ImportResult:
+    def guard(diff: BatchDiff) -> None:
         failed = [o for o in (rules.check_diff(r, diff) for r in spec.diff_rules) if not o.passed]
         if failed:
             detail = ", ".join(f"{o.rule} ({o.detail})" for o in failed)
@@ -114,7 +119,7 @@ def _apply(spec: SyncSpec, batch: Batch) -> Any:
         runner.target_engine(spec, target_default()) as engine,
         tqdm_progress() as progress,
     ):
-        return runner.apply(engine, spec, batch.frame, batch.scope, guard, progress=progress)
+        return runner.apply(engine, spec, batch.staged, batch.scope, guard, progress=progress)
 
 
 @main.command()

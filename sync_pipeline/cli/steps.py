@@ -1,34 +1,42 @@
 """What the commands do besides printing: read a batch, find the latest batch, test connections."""
 
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
-import pandas as pd
 import sqlalchemy as sa
 
 from sync_pipeline.db.schema import reflect
 from sync_pipeline.engine.plan import scope_clause
 from sync_pipeline.errors import ConfigError
-from sync_pipeline.syncs import runner
+from sync_pipeline.syncs import runner, staging
 from sync_pipeline.syncs.local import sender_default, shown, target_default
 from sync_pipeline.syncs.scope import Scope, target_where
 from sync_pipeline.syncs.spec import SyncSpec
+from sync_pipeline.syncs.staging import StagedBatch
 
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """One run's normalized records and the slice of the target they cover."""
+    """One run's normalized records (staged chunks) and the slice of the target they cover."""
 
-    frame: pd.DataFrame
+    staged: StagedBatch
     scope: Scope | None
 
 
-def read_batch(spec: SyncSpec, scope: Scope | None) -> Batch:
-    """Read the sender for the scope and normalize to the target's columns and types."""
-    frame = runner.read_frame(runner.open_sender(spec, sender_default()), scope)
-    with runner.target_engine(spec, target_default()) as engine:
-        table = runner.reflect_target(engine, spec)
-    return Batch(runner.normalize(spec, frame, table), scope)
+@contextmanager
+def read_batch(spec: SyncSpec, scope: Scope | None) -> Iterator[Batch]:
+    """Read the sender for the scope and transform to the target's columns and types, staged
+    chunk by chunk in a temporary folder that is removed afterwards (as the Dagster path)."""
+    with tempfile.TemporaryDirectory(prefix="sync-pipeline-") as tmp:
+        sender = runner.open_sender(spec, sender_default())
+        extracted = staging.stage(runner.read(sender, scope), str(Path(tmp, "extract")))
+        with runner.target_engine(spec, target_default()) as engine:
+            table = runner.reflect_target(engine, spec)
+        chunks = runner.transform(spec, extracted, table)
+        yield Batch(staging.stage(chunks, str(Path(tmp, "normalized"))), scope)
 
 
 def latest_batch(engine: sa.Engine, spec: SyncSpec, scope: Scope | None) -> int | None:

@@ -10,17 +10,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from sync_pipeline.defs import metadata as md
 from sync_pipeline.defs.catalog import freshness_policy, labels, sender_key
-from sync_pipeline.defs.io import ParquetIOManager
+from sync_pipeline.defs.gates import diff_guard, revalidate
+from sync_pipeline.defs.io import StagingIOManager
 from sync_pipeline.defs.partitions import backfill_policy_for, partitions_for, scope_for
 from sync_pipeline.defs.resources import SqlDatabase
+from sync_pipeline.engine.diff import BatchDiff
+from sync_pipeline.engine.spec import Progress
 from sync_pipeline.engine.staged import drop_diff, load_diff, save_diff
 from sync_pipeline.errors import SyncError
-from sync_pipeline.syncs import rules, runner
+from sync_pipeline.syncs import rules, runner, staging
 from sync_pipeline.syncs.spec import SyncSpec
+from sync_pipeline.syncs.staging import StagedBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,21 +89,25 @@ def _extract(spec: SyncSpec) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=keys.extract,
-        kinds={spec.sender.kind, "pandas"},
+        kinds={spec.sender.kind, "parquet"},
         description=f"Records the `{spec.sender.kind}` sender delivers for sync `{spec.name}`.",
         retry_policy=EXTRACT_RETRY,
         deps=[sender_key(spec)],
         **_common(spec),
     )
     def extract(
-        context: dg.AssetExecutionContext, config: ExtractConfig, sender_db: SqlDatabase
-    ) -> pd.DataFrame:
+        context: dg.AssetExecutionContext,
+        config: ExtractConfig,
+        sender_db: SqlDatabase,
+        io_manager: dg.ResourceParam[StagingIOManager],
+    ) -> StagedBatch:
         sender = runner.open_sender(spec, sender_db.url, full_refresh=config.full_refresh)
         scope = scope_for(context, spec)
-        with short_errors(spec):
-            frame = runner.read_frame(sender, scope)
-        context.add_output_metadata({**md.frame_metadata(frame), **md.scope_metadata(scope)})
-        return frame
+        at = io_manager.location(keys.extract, _partition_keys(context))
+        with short_errors(spec):  # each chunk is staged as the sender delivers it
+            staged = staging.stage(runner.read(sender, scope), at)
+        context.add_output_metadata({**md.batch_metadata(staged), **md.scope_metadata(scope)})
+        return staged
 
     return extract
 
@@ -111,7 +118,7 @@ def _normalized(spec: SyncSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.normalized,
         ins={"extract": dg.AssetIn(keys.extract)},
-        kinds={"pandas", "pandera"},
+        kinds={"parquet", "pandera"},
         description=(
             f"The batch in target columns with transforms applied, text cast to the target's "
             f"column types (inferred where the table has none); validation rules of "
@@ -120,12 +127,17 @@ def _normalized(spec: SyncSpec) -> dg.AssetsDefinition:
         **_common(spec),
     )
     def normalized(
-        context: dg.AssetExecutionContext, extract: pd.DataFrame, target_db: SqlDatabase
-    ) -> pd.DataFrame:
+        context: dg.AssetExecutionContext,
+        extract: StagedBatch,
+        target_db: SqlDatabase,
+        io_manager: dg.ResourceParam[StagingIOManager],
+    ) -> StagedBatch:
+        at = io_manager.location(keys.normalized, _partition_keys(context))
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
-            frame = runner.normalize(spec, extract, runner.reflect_target(engine, spec))
-        context.add_output_metadata(md.frame_metadata(frame))
-        return frame
+            chunks = runner.transform(spec, extract, runner.reflect_target(engine, spec))
+            staged = staging.stage(chunks, at)  # chunk by chunk, as each is transformed
+        context.add_output_metadata(md.batch_metadata(staged))
+        return staged
 
     return normalized
 
@@ -141,7 +153,7 @@ def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
         key=keys.diff,
         ins={"normalized": dg.AssetIn(keys.normalized)},
         check_specs=check_specs,
-        kinds={"sql", "pandas"},
+        kinds={"sql", "arrow"},
         description=(
             f"What applying the batch to `{spec.table}` would do: added / changed (old → new) / "
             "unchanged / missing. Read-only."
@@ -150,9 +162,9 @@ def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
     )
     def diff(
         context: dg.AssetExecutionContext,
-        normalized: pd.DataFrame,
+        normalized: StagedBatch,
         target_db: SqlDatabase,
-        io_manager: dg.ResourceParam[ParquetIOManager],
+        io_manager: dg.ResourceParam[StagingIOManager],
     ) -> dg.MaterializeResult:
         scope = scope_for(context, spec)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
@@ -196,22 +208,17 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
     )
     def applied(
         context: dg.AssetExecutionContext,
-        normalized: pd.DataFrame,
+        normalized: StagedBatch,
         target_db: SqlDatabase,
         sender_db: SqlDatabase,
-        io_manager: dg.ResourceParam[ParquetIOManager],
+        io_manager: dg.ResourceParam[StagingIOManager],
     ) -> dg.MaterializeResult:
-        _revalidate(spec, normalized)
+        revalidate(spec, normalized)
         scope = scope_for(context, spec)
         partition_keys = _partition_keys(context)
-        staged = (
-            load_diff(io_manager.diff_dir(keys.diff, partition_keys))
-            if _latest(context, keys.diff, partition_keys)
-            > _latest(context, keys.normalized, partition_keys)
-            else None  # no diff of the batch now staged: an older one is superseded
-        )
-        seen: list[Any] = []  # the diff the engine writes, for the preview
-        guard = _diff_guard(spec, seen)
+        staged = _staged_diff(context, io_manager, keys, partition_keys)
+        seen: list[BatchDiff] = []  # the (first chunk's) diff the engine writes, for the preview
+        guard = diff_guard(spec, seen)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
             progress = _log_progress(context, spec)
             if staged is None:  # no staged diff: plan and apply in one transaction
@@ -252,13 +259,23 @@ def _latest(context: dg.AssetExecutionContext, key: dg.AssetKey, partition_keys:
     return found.records[0].storage_id if found.records else -1
 
 
-def _consume_staged(io_manager: ParquetIOManager, key: dg.AssetKey, keys: list[str]) -> None:
+def _staged_diff(
+    context: dg.AssetExecutionContext, io: StagingIOManager, keys: FamilyKeys, partitions: list[str]
+) -> BatchDiff | None:
+    """The diff `diff` staged for the batch now staged; None when there is none, or when it is
+    older than the partition's latest `normalized` (superseded: never written)."""
+    if _latest(context, keys.diff, partitions) <= _latest(context, keys.normalized, partitions):
+        return None
+    return load_diff(io.diff_dir(keys.diff, partitions))
+
+
+def _consume_staged(io_manager: StagingIOManager, key: dg.AssetKey, keys: list[str]) -> None:
     """An applied diff is spent: drop it, and diffs staged per partition of an applied range."""
     for part in [keys, *([k] for k in keys if len(keys) > 1)]:
         drop_diff(io_manager.diff_dir(key, part))
 
 
-def _log_progress(context: dg.AssetExecutionContext, spec: SyncSpec) -> Any:
+def _log_progress(context: dg.AssetExecutionContext, spec: SyncSpec) -> Progress:
     """The engine's progress callable: one log line per written chunk, so long runs show life."""
 
     def progress(done: int, total: int | None, phase: str) -> None:
@@ -266,38 +283,3 @@ def _log_progress(context: dg.AssetExecutionContext, spec: SyncSpec) -> Any:
         context.log.info(f"sync {spec.name!r}: {phase} {done}{of} rows")
 
     return progress
-
-
-def _diff_guard(spec: SyncSpec, seen: list[Any]) -> Any:
-    """The diff rules again, on the diff the engine is about to write (inside its transaction);
-    that diff is kept in `seen`."""
-
-    def guard(planned: Any) -> None:
-        seen.append(planned)
-        failed = [
-            o for o in (rules.check_diff(r, planned) for r in spec.diff_rules) if not o.passed
-        ]
-        if failed:
-            raise dg.Failure(
-                description=(
-                    f"sync {spec.name!r}: {len(failed)} diff rule(s) failed, nothing written: "
-                    + ", ".join(f"{o.rule} ({o.detail})" for o in failed)
-                )
-            )
-
-    return guard
-
-
-def _revalidate(spec: SyncSpec, frame: pd.DataFrame) -> None:
-    """Blocking checks gate only their own run; `applied` launched alone checks again."""
-    outcomes = rules.check_rows(rules.row_rules_for(spec), frame, spec.key_columns)
-    failed = [o for o in outcomes if not o.passed]
-    if failed:
-        raise dg.Failure(
-            description=(
-                f"sync {spec.name!r}: {len(failed)} validation rule(s) failed, nothing written: "
-                + ", ".join(f"{o.rule} ({o.failures} rows)" for o in failed)
-            ),
-            metadata={f"{o.rule}/failed_rows": o.failures for o in failed}
-            | {f"{o.rule}/sample_keys": dg.MetadataValue.json(list(o.sample)) for o in failed},
-        )

@@ -4,15 +4,16 @@
 from collections.abc import Iterator
 
 import dagster as dg
-import pandas as pd
 
 from sync_pipeline.defs.assets import FamilyKeys
 from sync_pipeline.defs.metadata import outcome_metadata, plain_metadata
 from sync_pipeline.defs.partitions import partitions_for
 from sync_pipeline.defs.resources import SqlDatabase
 from sync_pipeline.syncs import missing, rules, runner
+from sync_pipeline.syncs.checking import check_chunks
 from sync_pipeline.syncs.rules import RuleOutcome
 from sync_pipeline.syncs.spec import SyncSpec
+from sync_pipeline.syncs.staging import StagedBatch
 
 MISSING_CHECK = "missing_rows"
 
@@ -70,13 +71,12 @@ def _row_checks(spec: SyncSpec) -> list[dg.AssetChecksDefinition]:
         ins={"normalized": dg.AssetIn(key)},
     )
     def row_checks(
-        context: dg.AssetCheckExecutionContext, normalized: pd.DataFrame
+        context: dg.AssetCheckExecutionContext, normalized: StagedBatch
     ) -> Iterator[dg.AssetCheckResult]:
         selected = {key.name for key in context.selected_asset_check_keys}
-        for rule in row_rules:
-            if rule.name in selected:
-                outcome = rules.check_rule(rule, normalized, spec.key_columns)
-                yield outcome_result(outcome, key)
+        chosen = [rule for rule in row_rules if rule.name in selected]
+        for outcome in check_chunks(chosen, normalized.chunks(), spec.key_columns):
+            yield outcome_result(outcome, key)
 
     return [row_checks]
 

@@ -1,4 +1,5 @@
-"""Turn frames and engine results into Dagster metadata (numbers stay numbers for the plots)."""
+"""Turn staged batches and engine results into Dagster metadata (numbers stay numbers for the
+plots; a batch is described from its footers and first chunk, never read whole)."""
 
 import datetime as dt
 from collections.abc import Mapping
@@ -6,25 +7,41 @@ from decimal import Decimal
 from typing import Any
 
 import dagster as dg
-import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline import events
+from sync_pipeline.engine.diff import BatchDiff
+from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.syncs import scope as scopes
 from sync_pipeline.syncs.rules import RuleOutcome
 from sync_pipeline.syncs.scope import Scope
+from sync_pipeline.syncs.staging import StagedBatch
 
 PREVIEW_ROWS = 20
 _COUNTS = ("created", "updated", "unchanged", "skipped", "missing", "deleted")
 
 
-def frame_metadata(frame: pd.DataFrame) -> dict[str, Any]:
-    """Row count and column schema of a staged batch."""
-    columns = [dg.TableColumn(str(c), str(t)) for c, t in frame.dtypes.items()]
+def batch_metadata(batch: StagedBatch, preview_rows: int = 5) -> dict[str, Any]:
+    """Row count and Arrow schema of a staged batch (from the Parquet footers) and its first
+    rows as a markdown preview (from the first chunk; the batch is never read whole)."""
+    schema = batch.schema
+    columns = [dg.TableColumn(f.name, str(f.type)) for f in schema]
     return {
-        "dagster/row_count": dg.MetadataValue.int(len(frame)),
+        "dagster/row_count": dg.MetadataValue.int(batch.num_rows),
         "dagster/column_schema": dg.TableSchema(columns=columns),
+        "rows_preview": dg.MetadataValue.md(rows_markdown(batch.head(preview_rows))),
     }
+
+
+def rows_markdown(rows: pa.Table) -> str:
+    """| column | ... | with one line per row; `_no rows_` for none."""
+    if not rows.num_rows:
+        return "_no rows_"
+    lines = ["| " + " | ".join(_escape(n) for n in rows.column_names) + " |"]
+    lines.append("|" + "---|" * rows.num_columns)
+    lines += ["| " + " | ".join(_cell(v) for v in row.values()) + " |" for row in rows.to_pylist()]
+    return "\n".join(lines)
 
 
 def scope_metadata(scope: Scope | None) -> dict[str, Any]:
@@ -37,7 +54,7 @@ def plain_metadata(metadata: Mapping[str, object]) -> dict[str, object]:
     return {k: getattr(v, "value", v) for k, v in metadata.items()}
 
 
-def diff_metadata(diff: Any, preview_rows: int = PREVIEW_ROWS) -> dict[str, Any]:
+def diff_metadata(diff: BatchDiff, preview_rows: int = PREVIEW_ROWS) -> dict[str, Any]:
     """Counts of the planned diff plus a markdown preview of its first changes."""
     counts = {
         name: dg.MetadataValue.int(int(getattr(diff, name)))
@@ -46,7 +63,7 @@ def diff_metadata(diff: Any, preview_rows: int = PREVIEW_ROWS) -> dict[str, Any]
     return {**counts, "preview": preview_value(diff, preview_rows)}
 
 
-def preview_value(diff: Any, preview_rows: int = PREVIEW_ROWS) -> dg.MarkdownMetadataValue:
+def preview_value(diff: BatchDiff, preview_rows: int = PREVIEW_ROWS) -> dg.MarkdownMetadataValue:
     """The first changes of a diff as a markdown table (on `diff` and on `applied`)."""
     return dg.MetadataValue.md(diff_markdown(diff.preview(preview_rows)))
 
@@ -88,13 +105,14 @@ def text(value: Any) -> str:
     return str(value)
 
 
-def result_metadata(result: Any) -> dict[str, Any]:
+def result_metadata(result: ImportResult) -> dict[str, Any]:
     """ImportResult counts (as ints, so the UI plots them), batch id, txid on Postgres."""
     meta: dict[str, Any] = {
         name: dg.MetadataValue.int(int(getattr(result, name, 0) or 0)) for name in _COUNTS
     }
     meta["errors"] = dg.MetadataValue.int(len(result.errors))
-    meta["batch_id"] = dg.MetadataValue.int(int(result.batch_id))
+    if result.batch_id is not None:
+        meta["batch_id"] = dg.MetadataValue.int(result.batch_id)
     if result.txid is not None:
         meta["txid"] = dg.MetadataValue.int(int(result.txid))
     if result.errors:
@@ -103,7 +121,7 @@ def result_metadata(result: Any) -> dict[str, Any]:
     return meta
 
 
-def events_metadata(engine: sa.Engine, result: Any) -> dict[str, Any]:
+def events_metadata(engine: sa.Engine, result: ImportResult) -> dict[str, Any]:
     """How many change events the write recorded and the stream position of the last one."""
     count = int(getattr(result, "events", 0) or 0)
     meta: dict[str, Any] = {"events": dg.MetadataValue.int(count)}

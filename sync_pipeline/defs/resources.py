@@ -43,12 +43,12 @@ def url_setting(env: str, demo_file: str) -> str | dg.EnvVar:
 
 def default_resources() -> dict[str, object]:
     """Resources for the code location; called when definitions load, never at import."""
-    from sync_pipeline.defs.io import ParquetIOManager
+    from sync_pipeline.defs.io import StagingIOManager
 
     return {
         "target_db": SqlDatabase(url=url_setting(TARGET_URL_ENV, "target.db")),
         "sender_db": SqlDatabase(url=url_setting(SENDER_URL_ENV, "sender.db")),
-        "io_manager": ParquetIOManager(
+        "io_manager": StagingIOManager(
             base_dir=os.environ.get(STAGING_DIR_ENV) or str(demo_dir() / "staging")
         ),
     }

@@ -8,7 +8,7 @@ Config keys (build_sender("files", ...)):
     columns      list of source columns to read (JSON: also the expected fields)
     rename       {source column: output name}
     delete_flag  output column delivered as bool (the engine's hard-delete flag)
-    chunk_size   rows per Arrow chunk (default 10000)
+    chunk_size   rows per Arrow chunk (default 50000)
     delimiter, encoding   text options (default "," and "utf-8-sig": UTF-8, a BOM is skipped)
     name         the sender's name (default: the path)
     provenance   add `_source_file` and `_source_line` to CSV/JSON rows, so a later step can
@@ -60,7 +60,7 @@ class FileSender:
         columns: Sequence[str] | None = None,
         rename: Mapping[str, str] | None = None,
         delete_flag: str | None = None,
-        chunk_size: int = 10_000,
+        chunk_size: int = 50_000,
         delimiter: str = ",",
         encoding: str = "utf-8-sig",
         name: str | None = None,

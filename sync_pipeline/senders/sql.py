@@ -9,7 +9,7 @@ Config keys (build_sender("sql", ...)):
     cursor_column  source column for incremental reads (rows with cursor > last committed)
     cursor_store   a CursorStore, or a path/URL for one (required with cursor_column)
     name           sync name: the cursor's key and the sender's name (default: table / "query")
-    chunk_size     rows per Arrow chunk (default 10000); Postgres streams through
+    chunk_size     rows per Arrow chunk (default 50000); Postgres streams through
                    COPY (SELECT ...) TO STDOUT, other databases through server-side cursors
     delete_flag    output column to deliver as bool (the engine's hard-delete flag)
 """
@@ -59,7 +59,7 @@ class SqlSender:
         cursor_column: str | None = None,
         cursor_store: CursorStore | str | Path | None = None,
         name: str | None = None,
-        chunk_size: int = 10_000,
+        chunk_size: int = 50_000,
         delete_flag: str | None = None,
     ) -> None:
         if (table is None) == (query is None):

@@ -95,7 +95,8 @@ def _column_check(rule: Rule) -> pa.Check:
 
 
 def check_rule(rule: Rule, frame: pd.DataFrame, key_columns: Sequence[str]) -> RuleOutcome:
-    """Run one row rule on the batch; failures carry the offending rows' keys."""
+    """Run one row rule on a frame (one chunk; see checking.py for a whole batch); failures
+    carry the offending rows' keys."""
     outcome = RuleOutcome(rule.name, True, 0, ())
     if len(frame) == 0 and rule.kind != "required_columns":  # no row of an empty batch can fail
         return replace(outcome, wording=describe(rule))
@@ -105,13 +106,6 @@ def check_rule(rule: Rule, frame: pd.DataFrame, key_columns: Sequence[str]) -> R
         cases = exc.failure_cases if isinstance(exc, SchemaErrors) else _single(exc)
         outcome = _outcome(rule, frame, key_columns, cases)
     return replace(outcome, wording=describe(rule))
-
-
-def check_rows(
-    rules: Iterable[Rule], frame: pd.DataFrame, key_columns: Sequence[str]
-) -> list[RuleOutcome]:
-    """Every row rule on one batch (used again by `applied` before it writes)."""
-    return [check_rule(rule, frame, key_columns) for rule in rules if not rule.on_diff]
 
 
 def check_diff(rule: Rule, diff: Any) -> RuleOutcome:

@@ -1,16 +1,19 @@
-"""Plain-Python steps of one sync, called by the Dagster assets: read, normalize, plan, apply."""
+"""Plain-Python steps of one sync, called by the Dagster assets and the CLI: read, transform,
+plan, apply. Batches travel as Arrow chunks (a `staging.Batch`), never as one table."""
 
+import datetime as dt
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from decimal import Decimal
 
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sync_pipeline.engine.api import BatchImport
 from sync_pipeline.engine.diff import BatchDiff
+from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.spec import Progress, no_progress
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders import build_sender
@@ -18,9 +21,14 @@ from sync_pipeline.senders.base import PartitionFilter, Sender
 from sync_pipeline.syncs.options import import_kwargs, where_clause
 from sync_pipeline.syncs.scope import Scope, scope_clause
 from sync_pipeline.syncs.spec import SyncSpec
+from sync_pipeline.syncs.staging import Batch
 from sync_pipeline.syncs.target import ensure_table, fit_to_target
-from sync_pipeline.syncs.typed import batch_types, cast_frame
-from sync_pipeline.values.carried import is_null
+from sync_pipeline.syncs.typed import PROVENANCE, cast_chunks, inferred_types
+
+# What the engine's guard is handed before a write; raising rolls the whole import back.
+Guard = Callable[[BatchDiff], None]
+# An incremental sender's cursor: the highest value of its cursor column.
+Cursor = int | float | Decimal | str | dt.date | dt.datetime
 
 # ---- target ------------------------------------------------------------------------------
 
@@ -69,46 +77,58 @@ def open_sender(spec: SyncSpec, sender_url: str, full_refresh: bool = False) -> 
     return sender
 
 
-def commit_cursor(spec: SyncSpec, frame: pd.DataFrame, sender_url: str) -> Any:
+def commit_cursor(spec: SyncSpec, batch: Batch, sender_url: str) -> Cursor | None:
     """After a successful apply only: store the highest cursor value of the batch and return it
-    (None when the sender is not incremental or the batch is empty)."""
+    (None when the sender is not incremental or the batch is empty). Chunk by chunk."""
     column = spec.sender.config.get("cursor_column")
     if not column:
         return None
     name = dict(spec.sender.config.get("rename") or {}).get(column, column)
     name = spec.columns.get(name, name)
-    values = [v for v in frame[name] if not is_null(v)] if name in frame.columns else []
+    tops = [
+        pc.max(chunk.column(name)).as_py()
+        for chunk in batch.chunks()
+        if name in chunk.column_names and chunk.num_rows
+    ]
+    values: list[Cursor] = [v for v in tops if v is not None]
     if not values:
         return None
-    top = max(values)
-    if hasattr(top, "to_pydatetime"):
-        top = top.to_pydatetime()
-    elif hasattr(top, "item"):
-        top = top.item()
-    return open_sender(spec, sender_url).commit_cursor(top)  # type: ignore[attr-defined]
+    top = max(values)  # one column: its values compare
+    stored: Cursor = open_sender(spec, sender_url).commit_cursor(top)  # type: ignore[attr-defined]
+    return stored
 
 
-def read_frame(sender: Sender, scope: Scope | None) -> pd.DataFrame:
-    """The whole batch of one run as a DataFrame (all chunks of every partition filter)."""
+def read(sender: Sender, scope: Scope | None) -> Iterator[pa.Table]:
+    """The batch of one run as the sender's Arrow chunks, every partition filter in turn."""
     filters: Sequence[PartitionFilter | None] = scope.sender_filters() if scope else [None]
-    chunks = [chunk for f in filters for chunk in sender.read(f)]
-    if not chunks:
-        return pd.DataFrame()
-    return pa.concat_tables(chunks, promote_options="permissive").to_pandas()
+    for f in filters:
+        yield from sender.read(f)
 
 
-# ---- normalize ---------------------------------------------------------------------------
+# ---- transform ---------------------------------------------------------------------------
 
 
-def normalize(spec: SyncSpec, frame: pd.DataFrame, table: sa.Table | None = None) -> pd.DataFrame:
-    """Rename sender columns to target columns, apply the transforms, then cast text values to
-    the target table's column types (`table`; inferred from the values where it has none)."""
-    out = frame.rename(columns=dict(spec.columns)).reset_index(drop=True)
-    for column, ref in spec.transforms.items():
-        if column in out.columns:
-            fn = ref.load()
-            out[column] = out[column].map(fn)
-    return cast_frame(out, batch_types(out, table), source=f"sync {spec.name!r}")
+def transform(spec: SyncSpec, batch: Batch, table: sa.Table | None = None) -> Iterator[pa.Table]:
+    """Chunk by chunk: rename sender columns to target columns, apply the transforms, then cast
+    text values to the target table's column types (`table`; inferred from the values of the
+    whole batch, in a first pass, for columns it lacks)."""
+    known = {c.name: c.type for c in table.c} if table is not None else {}
+    names = [spec.columns.get(n, n) for n in batch.schema.names]
+    unknown = [n for n in names if n not in known and n not in PROVENANCE]
+    inferred = inferred_types(_shaped(spec, batch), table) if unknown else {}
+    return cast_chunks(_shaped(spec, batch), {**known, **inferred}, source=f"sync {spec.name!r}")
+
+
+def _shaped(spec: SyncSpec, batch: Batch) -> Iterator[pa.Table]:
+    """The batch's chunks in target column names with the per-field transforms applied."""
+    functions = {column: ref.load() for column, ref in spec.transforms.items()}
+    for chunk in batch.chunks():
+        out = chunk.rename_columns([spec.columns.get(n, n) for n in chunk.column_names])
+        for column, fn in functions.items():
+            if column in out.column_names:
+                mapped = pa.array([fn(v) for v in out.column(column).to_pylist()])
+                out = out.set_column(out.schema.get_field_index(column), column, mapped)
+        yield out
 
 
 def reflect_target(engine: sa.Engine, spec: SyncSpec) -> sa.Table | None:
@@ -126,9 +146,9 @@ def importer(
     engine: sa.Engine,
     spec: SyncSpec,
     scope: Scope | None,
-    guard: Callable[[Any], Any] | None = None,
+    guard: Guard | None = None,
     progress: Progress = no_progress,
-) -> Any:
+) -> BatchImport:
     """The engine's BatchImport configured from the spec (the keywords the loader validated)."""
     return BatchImport(
         engine,
@@ -141,24 +161,34 @@ def importer(
     )
 
 
-def plan(engine: sa.Engine, spec: SyncSpec, frame: pd.DataFrame, scope: Scope | None) -> Any:
-    """Read-only: what applying this batch would do (engine BatchDiff)."""
-    ensure_table(engine, spec, frame)
-    return importer(engine, spec, scope).plan(fit_to_target(engine, spec, frame))
+def plan(engine: sa.Engine, spec: SyncSpec, batch: Batch, scope: Scope | None) -> BatchDiff:
+    """Read-only: what applying this batch would do."""
+    ensure_table(engine, spec, batch.schema)
+    return importer(engine, spec, scope).preview(fit_to_target(engine, spec, batch))
 
 
 def apply(
     engine: sa.Engine,
     spec: SyncSpec,
-    frame: pd.DataFrame,
+    batch: Batch,
     scope: Scope | None,
-    guard: Callable[[Any], Any] | None = None,
+    guard: Guard | None = None,
     progress: Progress = no_progress,
-) -> Any:
-    """Write the batch in one transaction (engine ImportResult); `guard` sees the diff first,
-    `progress(done, total, phase)` hears of each written chunk."""
-    ensure_table(engine, spec, frame)
-    return importer(engine, spec, scope, guard, progress).run(fit_to_target(engine, spec, frame))
+) -> ImportResult:
+    """Write the batch in one transaction, streamed chunk by chunk; `guard` sees the diff
+    before it is written, `progress(done, total, phase)` hears of each written chunk.
+
+    Diff rules judge the diff of the whole batch (a fraction of it changed or missing), so a
+    sync that has them hands the engine the batch as one table; the others stream."""
+    ensure_table(engine, spec, batch.schema)
+    chunks = fit_to_target(engine, spec, batch)
+    records = _whole(chunks) if spec.diff_rules else chunks
+    return importer(engine, spec, scope, guard, progress).run(records)
+
+
+def _whole(chunks: Iterable[pa.Table]) -> pa.Table | list[pa.Table]:
+    tables = list(chunks)
+    return pa.concat_tables(tables, promote_options="permissive") if tables else []
 
 
 def apply_planned(
@@ -166,8 +196,8 @@ def apply_planned(
     spec: SyncSpec,
     diff: BatchDiff,
     scope: Scope | None,
-    guard: Callable[[Any], Any] | None = None,
+    guard: Guard | None = None,
     progress: Progress = no_progress,
-) -> Any:
+) -> ImportResult:
     """Write exactly `diff` (from `plan`) if the target still matches it, else StaleDiffError."""
     return importer(engine, spec, scope, guard, progress).apply(diff)

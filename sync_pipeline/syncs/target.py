@@ -1,15 +1,16 @@
 """Fit a batch to its target table before the engine sees it: create a missing table from the
 typed batch, insist on the batch column, apply the drift policy."""
 
+from collections.abc import Iterator
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.errors import SchemaError
 from sync_pipeline.senders.drift import AddColumn, reconcile_drift, sql_type_for
 from sync_pipeline.syncs.spec import SyncSpec
+from sync_pipeline.syncs.staging import Batch
 
 
 def delete_flag(spec: SyncSpec) -> str | None:
@@ -18,31 +19,38 @@ def delete_flag(spec: SyncSpec) -> str | None:
     return str(flag) if flag else None
 
 
-def fit_to_target(engine: sa.Engine, spec: SyncSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    """Apply `drift`: 'error' leaves unknown columns to the engine's error, 'ignore' drops them,
-    'add_columns' adds them to the table (nullable, typed from the batch)."""
-    if spec.drift == "error" or frame.columns.empty:
-        return frame
-    flag = delete_flag(spec)
-    schema = pa.Schema.from_pandas(frame, preserve_index=False)
-    report = reconcile_drift(engine, spec.table, schema, spec.drift, ignore=[flag] if flag else [])
-    return frame.drop(columns=list(report.drop_columns))
+def fit_to_target(engine: sa.Engine, spec: SyncSpec, batch: Batch) -> Iterator[pa.Table]:
+    """The batch's chunks after `drift`: 'error' leaves unknown columns to the engine's error,
+    'ignore' drops them, 'add_columns' adds them to the table (nullable, typed from the batch's
+    schema) now, before the engine opens its transaction and reads the first chunk."""
+    schema = batch.schema
+    drop: list[str] = []
+    if spec.drift != "error" and len(schema):
+        flag = delete_flag(spec)
+        ignore = [flag] if flag else []
+        drop = list(
+            reconcile_drift(engine, spec.table, schema, spec.drift, ignore=ignore).drop_columns
+        )
+    return (
+        chunk.drop_columns([c for c in drop if c in chunk.column_names]) for chunk in batch.chunks()
+    )
 
 
-def ensure_table(engine: sa.Engine, spec: SyncSpec, frame: pd.DataFrame) -> None:
-    """Create a missing target table (unless `create_table: false`); an existing one must have
-    the batch column, else the error gives the ALTER TABLE to run."""
-    schema, _, name = spec.table.rpartition(".")
-    if not sa.inspect(engine).has_table(name, schema=schema or None):
+def ensure_table(engine: sa.Engine, spec: SyncSpec, schema: pa.Schema) -> None:
+    """Create a missing target table from the batch's Arrow schema (unless `create_table:
+    false`); an existing one must have the batch column, else the error gives the ALTER TABLE to
+    run."""
+    db_schema, _, name = spec.table.rpartition(".")
+    if not sa.inspect(engine).has_table(name, schema=db_schema or None):
         if not spec.create_table:
             raise SchemaError(
                 f"sync {spec.name!r}: target table {spec.table!r} does not exist "
                 "(create_table: false); create it, or drop create_table: false"
             )
         with engine.begin() as conn:
-            table_for(spec, frame, schema or None, name).create(conn)
+            table_for(spec, schema, db_schema or None, name).create(conn)
         return
-    table = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=engine)
+    table = sa.Table(name, sa.MetaData(), schema=db_schema or None, autoload_with=engine)
     if spec.options.get("batch_mode") != "ledger" and spec.batch_column not in table.c:
         alter = AddColumn(table, sa.Column(spec.batch_column, sa.BigInteger(), nullable=True))
         raise SchemaError(
@@ -51,7 +59,7 @@ def ensure_table(engine: sa.Engine, spec: SyncSpec, frame: pd.DataFrame) -> None
         )
 
 
-def table_for(spec: SyncSpec, frame: pd.DataFrame, schema: str | None, name: str) -> sa.Table:
+def table_for(spec: SyncSpec, batch: pa.Schema, schema: str | None, name: str) -> sa.Table:
     """The table a typed batch describes: the primary key (`primary_key`, else the match key), a
     unique index on the match key, the batch column (and the soft-delete column if used)."""
     key = list(spec.primary_key or spec.match_by or ())
@@ -60,7 +68,8 @@ def table_for(spec: SyncSpec, frame: pd.DataFrame, schema: str | None, name: str
             f"sync {spec.name!r}: cannot create {spec.table!r} without a key; "
             "set match_by (or primary_key)"
         )
-    types = sql_types(frame.drop(columns=[c for c in [delete_flag(spec)] if c in frame]))
+    types = column_types(batch)
+    types.pop(delete_flag(spec) or "", None)
     missing = [k for k in key + list(spec.match_by or ()) if k not in types]
     if missing:
         raise SchemaError(f"sync {spec.name!r}: key column(s) {missing} are not in the batch")
@@ -78,9 +87,8 @@ def table_for(spec: SyncSpec, frame: pd.DataFrame, schema: str | None, name: str
     return table
 
 
-def sql_types(frame: pd.DataFrame) -> dict[str, sa.types.TypeEngine[Any]]:
-    """SQL types for a typed batch (exact numerics widened so later batches fit)."""
-    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+def column_types(schema: pa.Schema) -> dict[str, sa.types.TypeEngine[Any]]:
+    """SQL types for a typed batch's Arrow schema (exact numerics widened so later batches fit)."""
     out: dict[str, sa.types.TypeEngine[Any]] = {}
     for field in schema:
         arrow = None if pa.types.is_null(field.type) else field.type

@@ -1,24 +1,25 @@
 """Typed batches: sender text (CSV, JSON) cast to the target's column types, or inferred ones.
 
-The conversion of each value is the engine's (engine/coerce.py); this module only decides the
-SQL type of each text column: the target table's where the column exists, else one inferred from
-the column's values (integer, exact decimal, date, timestamp, boolean, or text).
+The conversion of each value is the value layer's (values/coerce.py); this module only decides
+the SQL type of each text column -- the target table's where the column exists, else one
+inferred from the column's values (integer, exact decimal, date, timestamp, boolean, or text) --
+and casts Arrow chunks one at a time. Inference folds chunk by chunk, so it sees the whole batch
+without holding it.
 """
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.senders.errors import BadValueError
 from sync_pipeline.senders.files import SOURCE_FILE, SOURCE_LINE
-from sync_pipeline.values.carried import is_null
 from sync_pipeline.values.coerce import CoercionError, coercer
-from sync_pipeline.values.kinds import column_kind
+from sync_pipeline.values.kinds import ColumnKind
 
 _INT = re.compile(r"^[+-]?(0|[1-9]\d*)$")
 _DECIMAL = re.compile(r"^[+-]?(0|[1-9]\d*)\.(\d+)$")
@@ -28,95 +29,126 @@ _TIMESTAMP = re.compile(
 )
 _BOOL = {"true", "false"}
 PROVENANCE = (SOURCE_FILE, SOURCE_LINE)
+SqlTypes = Mapping[str, sa.types.TypeEngine[Any]]
 
 
-def text_columns(frame: pd.DataFrame) -> list[str]:
-    """Columns whose non-null values are all text (what CSV/JSON senders deliver undeclared)."""
-    out = []
-    for name in frame.columns:
-        textual = frame[name].dtype == object or pd.api.types.is_string_dtype(frame[name].dtype)
-        if name in PROVENANCE or not textual:
-            continue
-        values = [v for v in frame[name] if not is_null(v)]
-        if values and all(isinstance(v, str) for v in values):
-            out.append(str(name))
-    return out
+@dataclass
+class Inference:
+    """What the text values of one column seen so far allow; `add` folds in more of them."""
+
+    seen: bool = False
+    ints: bool = True
+    numbers: bool = True  # integers or decimals
+    dates: bool = True
+    stamps: bool = True
+    bools: bool = True
+    aware: set[bool] = field(default_factory=set)
+    digits: int = 0
+    scale: int = 0
+
+    def add(self, values: Iterable[object]) -> None:
+        for value in values:
+            if isinstance(value, str) and value.strip():
+                self._add(value.strip())
+
+    def _add(self, text: str) -> None:
+        self.seen = True
+        whole, decimal = _INT.match(text), _DECIMAL.match(text)
+        self.ints = self.ints and bool(whole)
+        self.numbers = self.numbers and bool(whole or decimal)
+        if self.numbers:
+            self.digits = max(self.digits, len(text.lstrip("+-").split(".")[0]))
+            self.scale = max(self.scale, len(decimal.group(2)) if decimal else 0)
+        self.dates = self.dates and bool(_DATE.match(text)) and _parses(dt.date, text)
+        self.stamps = self.stamps and bool(_TIMESTAMP.match(text)) and _parses(dt.datetime, text)
+        if self.stamps:
+            self.aware.add(dt.datetime.fromisoformat(text).tzinfo is not None)
+        self.bools = self.bools and text.lower() in _BOOL
+
+    def result(self) -> sa.types.TypeEngine[Any]:
+        """The narrowest SQL type every value fits; text when nothing fits (never a float)."""
+        if not self.seen:
+            return sa.Text()
+        if self.ints:
+            return sa.BigInteger()
+        if self.numbers:
+            return sa.Numeric(max(self.digits, 18) + self.scale, self.scale)
+        if self.dates:
+            return sa.Date()
+        if self.stamps:
+            return sa.DateTime(timezone=True) if self.aware == {True} else sa.DateTime()
+        return sa.Boolean() if self.bools else sa.Text()
 
 
-def infer_type(values: Sequence[Any]) -> sa.types.TypeEngine[Any]:
+def infer_type(values: Iterable[object]) -> sa.types.TypeEngine[Any]:
     """The narrowest SQL type every non-empty text value fits; text when nothing fits."""
-    texts = [v.strip() for v in values if isinstance(v, str) and v.strip()]
-    if not texts:
-        return sa.Text()
-    if all(_INT.match(t) for t in texts):
-        return sa.BigInteger()
-    if all(_INT.match(t) or _DECIMAL.match(t) for t in texts):
-        return _numeric(texts)
-    if all(_DATE.match(t) and _parses(dt.date.fromisoformat, t) for t in texts):
-        return sa.Date()
-    if all(_TIMESTAMP.match(t) and _parses(dt.datetime.fromisoformat, t) for t in texts):
-        aware = {dt.datetime.fromisoformat(t).tzinfo is not None for t in texts}
-        return sa.DateTime(timezone=True) if aware == {True} else sa.DateTime()
-    if all(t.lower() in _BOOL for t in texts):
-        return sa.Boolean()
-    return sa.Text()
+    found = Inference()
+    found.add(values)
+    return found.result()
 
 
-def batch_types(frame: pd.DataFrame, table: sa.Table | None) -> dict[str, sa.types.TypeEngine[Any]]:
-    """The SQL type of each text column: the target column's, else inferred from the values."""
-    out: dict[str, sa.types.TypeEngine[Any]] = {}
-    for name in text_columns(frame):
-        if table is not None and name in table.c:
-            out[name] = table.c[name].type
-        else:
-            out[name] = infer_type(list(frame[name]))
-    return out
+def is_text(type_: pa.DataType) -> bool:
+    return bool(pa.types.is_string(type_) or pa.types.is_large_string(type_))
 
 
-def cast_frame(
-    frame: pd.DataFrame, types: Mapping[str, sa.types.TypeEngine[Any]], source: str
-) -> pd.DataFrame:
-    """Each text column converted to its type, value by value; the first value that does not fit
-    raises BadValueError naming the file and line (or the record), the field and the value."""
-    out = frame.drop(columns=[c for c in PROVENANCE if c in frame.columns])
-    for name, type_ in types.items():
-        kind = column_kind(type_)
-        if kind in ("text", "json", "uuid"):
+def text_columns(chunk: pa.Table) -> list[str]:
+    """Columns of a chunk that hold text (what CSV/JSON senders deliver undeclared)."""
+    return [f.name for f in chunk.schema if is_text(f.type) and f.name not in PROVENANCE]
+
+
+def inferred_types(chunks: Iterable[pa.Table], table: sa.Table | None) -> dict[str, Any]:
+    """Inferred SQL types of the text columns the target table lacks, over every chunk."""
+    found: dict[str, Inference] = {}
+    for chunk in chunks:
+        for name in text_columns(chunk):
+            if table is None or name not in table.c:
+                found.setdefault(name, Inference()).add(chunk.column(name).to_pylist())
+    return {name: inference.result() for name, inference in found.items()}
+
+
+def cast_chunk(chunk: pa.Table, types: SqlTypes, source: str, offset: int = 0) -> pa.Table:
+    """Each text column of one chunk converted to its SQL type value by value; the first value
+    that does not fit raises BadValueError naming the file and line (or the record, counted
+    from `offset` + 1), the field and the value."""
+    out = chunk.drop_columns([c for c in PROVENANCE if c in chunk.column_names])
+    for name in text_columns(chunk):
+        if name not in types:
             continue
-        convert = coercer(kind, type_)
+        column = ColumnKind.of_sql(types[name])
+        if column.kind in ("text", "json", "uuid"):
+            continue
+        convert = coercer(column.kind, types[name])
         values = []
-        for i, value in enumerate(frame[name]):
-            empty = value is None or (isinstance(value, str) and not value.strip())
+        for i, value in enumerate(chunk.column(name).to_pylist()):
             try:
-                typed = None if empty else convert(value)
+                values.append(None if value is None or not value.strip() else convert(value))
             except CoercionError as exc:
-                raise _bad_value(frame, i, name, value, str(exc), source) from None
-            values.append(Decimal(typed) if kind == "decimal_text" and typed is not None else typed)
-        out[name] = pd.Series(values, index=out.index, dtype=object)
+                raise _bad_value(chunk, i, name, value, str(exc), source, offset) from None
+        out = out.set_column(out.schema.get_field_index(name), name, pa.array(values, column.arrow))
     return out
+
+
+def cast_chunks(chunks: Iterable[pa.Table], types: SqlTypes, source: str) -> Iterator[pa.Table]:
+    """`cast_chunk` over a stream, records numbered across chunks."""
+    offset = 0
+    for chunk in chunks:
+        yield cast_chunk(chunk, types, source, offset)
+        offset += chunk.num_rows
 
 
 def _bad_value(
-    frame: pd.DataFrame, i: int, name: str, value: Any, reason: str, source: str
+    chunk: pa.Table, i: int, name: str, value: Any, reason: str, source: str, offset: int
 ) -> BadValueError:
     detail = f"{value!r} does not fit: {reason}"
-    if SOURCE_FILE in frame.columns and isinstance(frame[SOURCE_FILE].iloc[i], str):
-        return BadValueError(
-            frame[SOURCE_FILE].iloc[i], int(frame[SOURCE_LINE].iloc[i]), name, detail
-        )
-    return BadValueError(source, i + 1, name, detail, unit="record")
+    file = chunk[SOURCE_FILE][i].as_py() if SOURCE_FILE in chunk.column_names else None
+    if isinstance(file, str):
+        return BadValueError(file, int(chunk[SOURCE_LINE][i].as_py()), name, detail)
+    return BadValueError(source, offset + i + 1, name, detail, unit="record")
 
 
-def _numeric(texts: Sequence[str]) -> sa.Numeric[Any]:
-    """An exact numeric wide enough for every value (never a float)."""
-    scale = max((len(m.group(2)) for t in texts if (m := _DECIMAL.match(t))), default=0)
-    digits = max(len(t.lstrip("+-").split(".")[0]) for t in texts)
-    return sa.Numeric(max(digits, 18) + scale, scale)
-
-
-def _parses(parse: Any, text: str) -> bool:
+def _parses(kind: type[dt.date], text: str) -> bool:
     try:
-        parse(text)
+        kind.fromisoformat(text)
     except ValueError:
         return False
     return True

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline.defs.factory import build_location
-from sync_pipeline.defs.io import ParquetIOManager
+from sync_pipeline.defs.io import StagingIOManager
 from sync_pipeline.defs.resources import SqlDatabase
 from sync_pipeline.demo.data import create_target, write_sender
 from sync_pipeline.syncs import load_syncs
@@ -46,7 +46,7 @@ def location(db: TestDb, sender_url: str, tmp_path: Path) -> Location:
         resources = {
             "target_db": SqlDatabase(url=db.url),
             "sender_db": SqlDatabase(url=sender_url),
-            "io_manager": ParquetIOManager(base_dir=str(tmp_path / "staging")),
+            "io_manager": StagingIOManager(base_dir=str(tmp_path / "staging")),
         }
         return build_location(specs or load_syncs(REPO / "syncs.yaml"), resources)
 

@@ -4,18 +4,25 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import comparators, import_records
 from sync_pipeline.errors import SyncError
 from sync_pipeline.syncs import parse_syncs, runner
+from sync_pipeline.syncs.staging import ChunkList
 from sync_pipeline_tests.dbs import TestDb
 
 pytestmark = pytest.mark.integration
 
 HERE = "sync_pipeline_tests.defs.test_config_parity"
 SEEN: list[int] = []
+
+
+def rows(records: list[dict[str, Any]]) -> ChunkList:
+    """Records as the one-chunk batch the sync's steps take."""
+    return ChunkList.of(pa.Table.from_pylist(records))
 
 
 def lower_key(value: Any, record: Any) -> Any:
@@ -191,7 +198,7 @@ def test_yaml_option_matches_the_library(
         {"syncs": [{"name": "s", "sender": {"kind": "fake"}, "table": "by_yaml", **yaml_options}]}
     )
     SEEN.clear()
-    by_yaml = runner.apply(db.engine, spec, pd.DataFrame(batch), None)
+    by_yaml = runner.apply(db.engine, spec, rows(batch), None)
     seen_by_yaml = list(SEEN)
     SEEN.clear()
     kwargs = dict(kwargs)
@@ -212,7 +219,7 @@ def test_drift_policy_from_yaml(db: TestDb, policy: str, columns: list[str]) -> 
     [spec] = parse_syncs(
         {"syncs": [{"name": "s", "sender": {"kind": "fake"}, "table": "by_yaml", "drift": policy}]}
     )
-    runner.apply(db.engine, spec, pd.DataFrame([{"id": 1, "note": "n", "extra": "e"}]), None)
+    runner.apply(db.engine, spec, rows([{"id": 1, "note": "n", "extra": "e"}]), None)
     [row] = db.rows("by_yaml")
     assert [c for c in ("note", "extra") if row.get(c) is not None] == columns
 
@@ -221,5 +228,5 @@ def test_drift_error_is_the_default(db: TestDb) -> None:
     db.create(_table("by_yaml"))
     [spec] = parse_syncs({"syncs": [{"name": "s", "sender": {"kind": "fake"}, "table": "by_yaml"}]})
     with pytest.raises(SyncError, match="extra"):
-        runner.apply(db.engine, spec, pd.DataFrame([{"id": 1, "extra": "e"}]), None)
+        runner.apply(db.engine, spec, rows([{"id": 1, "extra": "e"}]), None)
     assert db.rows("by_yaml") == []

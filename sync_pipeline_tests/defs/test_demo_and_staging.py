@@ -1,16 +1,18 @@
 """The demo's data is deterministic and its one bad day trips the blocking rules; staged batches
-round-trip through Parquet per partition and per range."""
+are read back per partition and per range, from a local folder or any fsspec URL."""
 
+import uuid
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
+import pyarrow as pa
 import pytest
 
-from sync_pipeline.defs.io import ParquetIOManager
+from sync_pipeline.defs.io import StagingIOManager
 from sync_pipeline.demo.data import BAD_DAY, customers_rows, orders_rows
-from sync_pipeline.syncs import load_syncs
-from sync_pipeline.syncs.rules import check_rows, row_rules_for
+from sync_pipeline.syncs import load_syncs, staging
+from sync_pipeline.syncs.checking import check_chunks
+from sync_pipeline.syncs.rules import row_rules_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,8 +22,11 @@ def test_demo_data_is_deterministic() -> None:
     assert orders_rows() == orders_rows()
 
 
-def orders_on(day_iso: str) -> pd.DataFrame:
-    return pd.DataFrame([r for r in orders_rows() if r["ordered_at"].date().isoformat() == day_iso])
+def orders_on(day_iso: str) -> list[pa.Table]:
+    """One day's orders as two chunks (the rules add up over chunks)."""
+    rows = [r for r in orders_rows() if r["ordered_at"].date().isoformat() == day_iso]
+    half = len(rows) // 2
+    return [pa.Table.from_pylist(rows[:half]), pa.Table.from_pylist(rows[half:])]
 
 
 def test_only_the_bad_day_breaks_the_orders_rules() -> None:
@@ -30,40 +35,63 @@ def test_only_the_bad_day_breaks_the_orders_rules() -> None:
 
     bad = {
         o.rule
-        for o in check_rows(rules, orders_on(BAD_DAY.isoformat()), spec.key_columns)
+        for o in check_chunks(rules, orders_on(BAD_DAY.isoformat()), spec.key_columns)
         if not o.passed
     }
-    good = [o for o in check_rows(rules, orders_on("2026-01-02"), spec.key_columns) if not o.passed]
+    good = [
+        o for o in check_chunks(rules, orders_on("2026-01-02"), spec.key_columns) if not o.passed
+    ]
 
     assert {"amount_in_range", "status_known", "currency_iso"} <= bad
     assert good == []
 
 
-def test_staged_range_loads_back_and_falls_back_to_single_partitions(tmp_path: Path) -> None:
-    daily = dg.DailyPartitionsDefinition(start_date="2026-01-01")
-    io = ParquetIOManager(base_dir=str(tmp_path))
-    key = dg.AssetKey(["orders", "normalized"])
-    frames = {
-        d: pd.DataFrame({"order_id": [i], "day": [d]})
-        for i, d in enumerate(["2026-01-01", "2026-01-02", "2026-01-03"])
-    }
-    for day, frame in frames.items():
-        io.handle_output(
-            dg.build_output_context(asset_key=key, partition_key=day, asset_partitions_def=daily),
-            frame,
-        )
-    context = dg.build_input_context(
+def _stage_days(io: StagingIOManager, key: dg.AssetKey) -> None:
+    for i, day in enumerate(["2026-01-01", "2026-01-02", "2026-01-03"]):
+        staging.stage([pa.table({"order_id": [i], "day": [day]})], io.location(key, [day]))
+
+
+def _range_context(key: dg.AssetKey) -> dg.InputContext:
+    return dg.build_input_context(
         asset_key=key,
         asset_partition_key_range=dg.PartitionKeyRange("2026-01-01", "2026-01-03"),
-        asset_partitions_def=daily,
+        asset_partitions_def=dg.DailyPartitionsDefinition(start_date="2026-01-01"),
     )
 
-    loaded = io.load_input(context)
 
-    assert loaded["order_id"].tolist() == [0, 1, 2]
+@pytest.mark.parametrize("base", ["local", "memory", "file_url"])
+def test_staged_range_loads_back_and_falls_back_to_single_partitions(
+    tmp_path: Path, base: str
+) -> None:
+    base_dir = {
+        "local": str(tmp_path),
+        "memory": f"memory://staging-{uuid.uuid4().hex}",
+        "file_url": tmp_path.as_uri(),
+    }[base]
+    io = StagingIOManager(base_dir=base_dir)
+    key = dg.AssetKey(["orders", "normalized"])
+    _stage_days(io, key)
+
+    loaded = io.load_input(_range_context(key))
+
+    assert [c["order_id"].to_pylist() for c in loaded.chunks()] == [[0], [1], [2]]
+    assert loaded.num_rows == 3
+
+
+def test_a_range_staged_in_one_run_is_read_as_one_dataset(tmp_path: Path) -> None:
+    io = StagingIOManager(base_dir=str(tmp_path))
+    key = dg.AssetKey(["orders", "normalized"])
+    _stage_days(io, key)
+    whole = io.location(key, ["2026-01-01", "2026-01-02", "2026-01-03"])
+    staging.stage([pa.table({"order_id": [7, 8, 9]})], whole)
+
+    loaded = io.load_input(_range_context(key))
+
+    assert loaded.locations == (whole,)
+    assert [c["order_id"].to_pylist() for c in loaded.chunks()] == [[7, 8, 9]]
 
 
 def test_missing_staged_batch_says_what_to_materialize(tmp_path: Path) -> None:
-    io = ParquetIOManager(base_dir=str(tmp_path))
+    io = StagingIOManager(base_dir=str(tmp_path))
     with pytest.raises(FileNotFoundError, match="materialize the upstream asset"):
         io.load_input(dg.build_input_context(asset_key=dg.AssetKey(["x", "extract"])))

@@ -1,12 +1,13 @@
 """The sender's hard-delete flag reaches the engine through a sync's configuration."""
 
-import pandas as pd
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import import_records
 from sync_pipeline.syncs import runner
 from sync_pipeline.syncs.spec import SenderSpec, SyncSpec
+from sync_pipeline.syncs.staging import ChunkList
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +31,8 @@ def test_flagged_rows_are_deleted_or_soft_deleted(db, policy, left):
         strategy="overwrite",
         missing=policy,
     )
-    frame = pd.DataFrame({"id": [1, 2], "name": ["a", "b"], "gone": [True, False]})
-    result = runner.apply(db.engine, spec, frame, None)
+    chunk = pa.table({"id": [1, 2], "name": ["a", "b"], "gone": [True, False]})
+    result = runner.apply(db.engine, spec, ChunkList.of(chunk), None)
     assert result.deleted == 1
     rows = db.rows("items")
     assert [r["id"] for r in rows] == left

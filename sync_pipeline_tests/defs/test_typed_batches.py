@@ -4,14 +4,21 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sync_pipeline.senders.errors import BadValueError
-from sync_pipeline.syncs.typed import batch_types, cast_frame, infer_type
+from sync_pipeline.syncs.typed import cast_chunks, infer_type, inferred_types
+
+
+def cast(chunks: list[pa.Table], table: sa.Table | None, source: str = "s") -> list[pa.Table]:
+    """The transform's cast: target types first, the rest inferred over every chunk."""
+    known = {c.name: c.type for c in table.c} if table is not None else {}
+    types = {**known, **inferred_types(chunks, table)}
+    return list(cast_chunks(chunks, types, source=source))
 
 
 @pytest.mark.parametrize(
@@ -41,20 +48,39 @@ def test_timezone_aware_timestamps_stay_aware() -> None:
 @given(st.lists(st.decimals(min_value=-(10**15), max_value=10**15, places=4), min_size=1))
 def test_inferred_decimals_are_exact(values: list[Decimal]) -> None:
     texts = [f"{v:f}" for v in values]
-    frame = pd.DataFrame({"amount": texts})
-    typed = cast_frame(frame, batch_types(frame, None), source="s")
-    assert list(typed["amount"]) == [Decimal(t) for t in texts]
+    (typed,) = cast([pa.table({"amount": texts})], None)
+    assert typed["amount"].to_pylist() == [Decimal(t) for t in texts]
 
 
 def test_the_target_type_wins_over_inference() -> None:
     table = sa.Table("t", sa.MetaData(), sa.Column("code", sa.Text), sa.Column("day", sa.Date))
-    frame = pd.DataFrame({"code": ["0012"], "day": ["2026-01-03"], "n": ["5"]})
-    typed = cast_frame(frame, batch_types(frame, table), source="s")
-    assert typed.iloc[0].to_dict() == {"code": "0012", "day": dt.date(2026, 1, 3), "n": 5}
+    chunk = pa.table({"code": ["0012"], "day": ["2026-01-03"], "n": ["5"]})
+    (typed,) = cast([chunk], table)
+    assert typed.to_pylist() == [{"code": "0012", "day": dt.date(2026, 1, 3), "n": 5}]
 
 
 def test_a_value_that_does_not_fit_names_record_field_and_value() -> None:
     table = sa.Table("t", sa.MetaData(), sa.Column("amount", sa.Numeric(10, 2)))
-    frame = pd.DataFrame({"amount": ["1.00", "twelve"]})
+    chunk = pa.table({"amount": ["1.00", "twelve"]})
     with pytest.raises(BadValueError, match=r"sync 's', record 2, field 'amount': 'twelve'"):
-        cast_frame(frame, batch_types(frame, table), source="sync 's'")
+        cast([chunk], table, source="sync 's'")
+
+
+def test_records_are_numbered_across_chunks() -> None:
+    table = sa.Table("t", sa.MetaData(), sa.Column("amount", sa.Numeric(10, 2)))
+    chunks = [pa.table({"amount": ["1.00", "2.00"]}), pa.table({"amount": ["3.00", "x"]})]
+    with pytest.raises(BadValueError, match=r"sync 's', record 4, field 'amount': 'x'"):
+        cast(chunks, table, source="sync 's'")
+
+
+def test_inference_sees_every_chunk() -> None:
+    """An integer column in the first chunk and a decimal in the second is one numeric."""
+    chunks = [pa.table({"n": ["1", "22"]}), pa.table({"n": ["0.125", None]})]
+    first, second = cast(chunks, None)
+    assert first.schema.field("n").type == second.schema.field("n").type == pa.decimal128(21, 3)
+    assert first["n"].to_pylist() + second["n"].to_pylist() == [
+        Decimal(1),
+        Decimal(22),
+        Decimal("0.125"),
+        None,
+    ]

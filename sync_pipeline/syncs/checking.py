@@ -1,0 +1,72 @@
+"""Row rules over a batch that arrives in chunks: each chunk is checked on its own and the
+outcomes add up (failing rows summed, samples and evidence from the first failing chunks).
+
+Two rules need more than one chunk: `unique` sees the key columns of the whole batch (only those
+columns, never the rows), and `required_columns` the batch's schema. A `custom` check sees one
+chunk at a time. Row labels count across chunks, so a keyless sample names the batch's row.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+import pandas as pd
+import pyarrow as pa
+
+from sync_pipeline.syncs.rules import SAMPLE_SIZE, RuleOutcome, check_rule
+from sync_pipeline.syncs.spec import Rule
+
+
+def check_chunks(
+    rules: Iterable[Rule], chunks: Iterable[pa.Table], key_columns: Sequence[str]
+) -> list[RuleOutcome]:
+    """Every row rule on a batch, reading each chunk once (used by the blocking checks, by
+    `applied` before it writes, and by the CLI)."""
+    row_rules = [r for r in rules if not r.on_diff]
+    found: dict[str, list[RuleOutcome]] = {r.name: [] for r in row_rules}
+    keys: dict[str, list[pa.Table]] = {r.name: [] for r in row_rules if r.kind == "unique"}
+    schemas: list[pa.Schema] = []
+    offset = 0
+    for chunk in chunks:
+        frame = _frame(chunk, offset)
+        offset += chunk.num_rows
+        schemas.append(chunk.schema)
+        for rule in row_rules:
+            if rule.kind == "unique":
+                wanted = [c for c in [*rule.columns, *key_columns] if c in chunk.column_names]
+                keys[rule.name].append(chunk.select(list(dict.fromkeys(wanted))))
+            elif rule.kind != "required_columns":
+                found[rule.name].append(check_rule(rule, frame, key_columns))
+    names = pa.unify_schemas(schemas, promote_options="permissive").names if schemas else []
+    for rule in row_rules:
+        if rule.kind == "unique":
+            found[rule.name].append(check_rule(rule, _concat(keys[rule.name]), key_columns))
+        elif rule.kind == "required_columns" or not found[rule.name]:  # (or an empty batch)
+            found[rule.name].append(check_rule(rule, pd.DataFrame(columns=names), key_columns))
+    return [merge(found[r.name]) for r in row_rules]
+
+
+def merge(outcomes: Sequence[RuleOutcome]) -> RuleOutcome:
+    """One rule's outcomes over several chunks as the outcome over the batch."""
+    failed = [o for o in outcomes if not o.passed]
+    if not failed:
+        return outcomes[0]
+    return replace(
+        failed[0],
+        failures=sum(o.failures for o in failed),
+        sample=tuple(dict.fromkeys(s for o in failed for s in o.sample))[:SAMPLE_SIZE],
+        evidence=tuple(e for o in failed for e in o.evidence)[:SAMPLE_SIZE],
+        cases=tuple(c for o in failed for c in o.cases)[:SAMPLE_SIZE],
+    )
+
+
+def _frame(chunk: pa.Table, offset: int) -> pd.DataFrame:
+    """One chunk as pandas (what pandera checks), its rows labelled by their place in the batch."""
+    frame = chunk.to_pandas()
+    frame.index = pd.RangeIndex(offset, offset + chunk.num_rows)
+    return frame
+
+
+def _concat(tables: list[pa.Table]) -> pd.DataFrame:
+    if not tables:
+        return pd.DataFrame()
+    return _frame(pa.concat_tables(tables, promote_options="permissive"), 0)
