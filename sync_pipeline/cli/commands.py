@@ -79,7 +79,7 @@ def plan(ctx: click.Context, sync: str, partition: str | None, rows: int) -> Non
                     f"`run` creates it and adds the batch's {batch.staged.num_rows} row(s)"
                 )
                 return
-            diff = runner.plan(engine, spec, batch.staged, batch.scope)
+            diff = runner.preview(engine, spec, batch.staged, batch.scope)
     entries = diff.preview(rows)
     if entries:
         header = ("effect", "key", "field", "old", "new")

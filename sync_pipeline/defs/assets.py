@@ -168,7 +168,7 @@ def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         scope = scope_for(context, spec)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
-            planned = runner.plan(engine, spec, normalized, scope)
+            planned = runner.preview(engine, spec, normalized, scope)
         staged_at = io_manager.diff_dir(keys.diff, _partition_keys(context))
         save_diff(planned, staged_at)  # what `applied` writes, if the target still matches it
         outcomes = [rules.check_diff(rule, planned) for rule in spec.diff_rules]

@@ -161,7 +161,7 @@ def importer(
     )
 
 
-def plan(engine: sa.Engine, spec: SyncSpec, batch: Batch, scope: Scope | None) -> BatchDiff:
+def preview(engine: sa.Engine, spec: SyncSpec, batch: Batch, scope: Scope | None) -> BatchDiff:
     """Read-only: what applying this batch would do."""
     ensure_table(engine, spec, batch.schema)
     return importer(engine, spec, scope).preview(fit_to_target(engine, spec, batch))

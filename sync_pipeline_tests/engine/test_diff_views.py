@@ -20,7 +20,7 @@ def diff(db):
         {"id": 3, "name": "n3", "age": 23, "gone": True},  # deleted
         {"id": 9, "name": "new", "age": 9, "gone": False},  # added; 4 is missing
     ]
-    return BatchImport(db.engine, "people", "overwrite", delete_flag="gone").plan(batch)
+    return BatchImport(db.engine, "people", "overwrite", delete_flag="gone").preview(batch)
 
 
 def test_views_split_the_diff_by_what_the_writer_does(diff):
