@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ class Project:
         }
 
 
+@cache
 def compile_bytecode() -> None:
     """Byte-compile the venv and the package (untimed), as an installed environment has them:
     with PYTHONDONTWRITEBYTECODE set (as on the dev machines) nothing else writes .pyc files,
