@@ -12,7 +12,7 @@ from dataclasses import replace
 import pandas as pd
 import pyarrow as pa
 
-from sync_pipeline.syncs.rules import SAMPLE_SIZE, RuleOutcome, check_rule
+from sync_pipeline.syncs.rules import SAMPLE_SIZE, RuleOutcome, check_rule, passed
 from sync_pipeline.syncs.spec import Rule
 
 
@@ -25,21 +25,22 @@ def check_chunks(
     found: dict[str, list[RuleOutcome]] = {r.name: [] for r in row_rules}
     keys: dict[str, list[pa.Table]] = {r.name: [] for r in row_rules if r.kind == "unique"}
     schemas: list[pa.Schema] = []
+    per_chunk = [r for r in row_rules if r.kind not in ("unique", "required_columns")]
     offset = 0
     for chunk in chunks:
-        frame = _frame(chunk, offset)
+        frame = _frame(chunk, offset) if per_chunk else pd.DataFrame()  # pandas only if needed
         offset += chunk.num_rows
         schemas.append(chunk.schema)
         for rule in row_rules:
             if rule.kind == "unique":
                 wanted = [c for c in [*rule.columns, *key_columns] if c in chunk.column_names]
                 keys[rule.name].append(chunk.select(list(dict.fromkeys(wanted))))
-            elif rule.kind != "required_columns":
-                found[rule.name].append(check_rule(rule, frame, key_columns))
+        for rule in per_chunk:
+            found[rule.name].append(check_rule(rule, frame, key_columns))
     names = pa.unify_schemas(schemas, promote_options="permissive").names if schemas else []
     for rule in row_rules:
         if rule.kind == "unique":
-            found[rule.name].append(check_rule(rule, _concat(keys[rule.name]), key_columns))
+            found[rule.name].append(_unique(rule, keys[rule.name], key_columns))
         elif rule.kind == "required_columns" or not found[rule.name]:  # (or an empty batch)
             found[rule.name].append(check_rule(rule, pd.DataFrame(columns=names), key_columns))
     return [merge(found[r.name]) for r in row_rules]
@@ -66,7 +67,22 @@ def _frame(chunk: pa.Table, offset: int) -> pd.DataFrame:
     return frame
 
 
-def _concat(tables: list[pa.Table]) -> pd.DataFrame:
-    if not tables:
-        return pd.DataFrame()
-    return _frame(pa.concat_tables(tables, promote_options="permissive"), 0)
+def _unique(rule: Rule, tables: list[pa.Table], key_columns: Sequence[str]) -> RuleOutcome:
+    """`unique` over the batch's key columns: passed at once when Arrow finds every row's
+    values distinct; otherwise pandera finds (and names) the duplicates."""
+    keys = pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
+    if set(rule.columns) <= set(keys.column_names) and _distinct(keys.select(rule.columns)):
+        return passed(rule)
+    return check_rule(rule, _frame(keys, 0), key_columns)
+
+
+def _distinct(table: pa.Table) -> bool:
+    """Whether no two rows are equal, nulls equal to nulls as for pandas. False when unsure: for
+    float columns (Arrow and pandas may group NaN differently) and types Arrow cannot group."""
+    if not table.num_columns or any(pa.types.is_floating(f.type) for f in table.schema):
+        return False
+    try:
+        groups = table.group_by(table.column_names, use_threads=False).aggregate([])
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid):
+        return False
+    return groups.num_rows == table.num_rows

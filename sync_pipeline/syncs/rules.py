@@ -97,15 +97,19 @@ def _column_check(rule: Rule) -> pa.Check:
 def check_rule(rule: Rule, frame: pd.DataFrame, key_columns: Sequence[str]) -> RuleOutcome:
     """Run one row rule on a frame (one chunk; see checking.py for a whole batch); failures
     carry the offending rows' keys."""
-    outcome = RuleOutcome(rule.name, True, 0, ())
     if len(frame) == 0 and rule.kind != "required_columns":  # no row of an empty batch can fail
-        return replace(outcome, wording=describe(rule))
+        return passed(rule)
     try:
         schema_for(rule).validate(frame, lazy=True)
     except (SchemaErrors, SchemaError) as exc:
         cases = exc.failure_cases if isinstance(exc, SchemaErrors) else _single(exc)
-        outcome = _outcome(rule, frame, key_columns, cases)
-    return replace(outcome, wording=describe(rule))
+        return replace(_outcome(rule, frame, key_columns, cases), wording=describe(rule))
+    return passed(rule)
+
+
+def passed(rule: Rule) -> RuleOutcome:
+    """The outcome of a rule no row failed."""
+    return RuleOutcome(rule.name, True, 0, (), wording=describe(rule))
 
 
 def check_diff(rule: Rule, diff: Any) -> RuleOutcome:

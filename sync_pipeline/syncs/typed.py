@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from sync_pipeline.senders.errors import BadValueError
 from sync_pipeline.senders.files import SOURCE_FILE, SOURCE_LINE
-from sync_pipeline.values.coerce import CoercionError, coercer
+from sync_pipeline.values.coerce import CoercionError, cast_text, coercer
 from sync_pipeline.values.kinds import ColumnKind
 
 _INT = re.compile(r"^[+-]?(0|[1-9]\d*)$")
@@ -107,9 +107,10 @@ def inferred_types(chunks: Iterable[pa.Table], table: sa.Table | None) -> dict[s
 
 
 def cast_chunk(chunk: pa.Table, types: SqlTypes, source: str, offset: int = 0) -> pa.Table:
-    """Each text column of one chunk converted to its SQL type value by value; the first value
-    that does not fit raises BadValueError naming the file and line (or the record, counted
-    from `offset` + 1), the field and the value."""
+    """Each text column of one chunk converted to its SQL type: in one Arrow cast when every
+    value fits exactly, else value by value, where the first value that does not fit raises
+    BadValueError naming the file and line (or the record, counted from `offset` + 1), the
+    field and the value."""
     out = chunk.drop_columns([c for c in PROVENANCE if c in chunk.column_names])
     for name in text_columns(chunk):
         if name not in types:
@@ -117,15 +118,26 @@ def cast_chunk(chunk: pa.Table, types: SqlTypes, source: str, offset: int = 0) -
         column = ColumnKind.of_sql(types[name])
         if column.kind in ("text", "json", "uuid"):
             continue
-        convert = coercer(column.kind, types[name])
-        values = []
-        for i, value in enumerate(chunk.column(name).to_pylist()):
-            try:
-                values.append(None if value is None or not value.strip() else convert(value))
-            except CoercionError as exc:
-                raise _bad_value(chunk, i, name, value, str(exc), source, offset) from None
-        out = out.set_column(out.schema.get_field_index(name), name, pa.array(values, column.arrow))
+        cast = cast_text(chunk.column(name), types[name])  # one Arrow pass when values fit
+        if cast is None:
+            cast = _coerced(chunk, name, types[name], source, offset)
+        out = out.set_column(out.schema.get_field_index(name), name, cast)
     return out
+
+
+def _coerced(
+    chunk: pa.Table, name: str, type_: sa.types.TypeEngine[Any], source: str, offset: int
+) -> pa.Array:
+    """One text column converted value by value by the value layer (rounding, blanks as null)."""
+    column = ColumnKind.of_sql(type_)
+    convert = coercer(column.kind, type_)
+    values = []
+    for i, value in enumerate(chunk.column(name).to_pylist()):
+        try:
+            values.append(None if value is None or not value.strip() else convert(value))
+        except CoercionError as exc:
+            raise _bad_value(chunk, i, name, value, str(exc), source, offset) from None
+    return pa.array(values, column.arrow)
 
 
 def cast_chunks(chunks: Iterable[pa.Table], types: SqlTypes, source: str) -> Iterator[pa.Table]:

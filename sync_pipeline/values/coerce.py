@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sync_pipeline.values.carried import is_null
@@ -31,3 +33,23 @@ def coercer(
         column if column.kind == kind else replace(column, kind=kind), STORED if stored else LIBRARY
     )
     return lambda v: None if is_null(v) else read(v)
+
+
+# Kinds whose Arrow cast from text is exact: it accepts a plain decimal or integer literal only
+# when the value fits the column unchanged, and fails on anything else (spaces, empty strings,
+# NaN, more decimal places than the scale, too many digits).
+_EXACT_TEXT_CASTS: frozenset[Kind] = frozenset({"int", "decimal"})
+
+
+def cast_text(values: pa.ChunkedArray, type_: sa.types.TypeEngine[Any]) -> pa.ChunkedArray | None:
+    """A text column cast to the column's Arrow type in one Arrow pass when every value fits it
+    exactly (what `coercer` would return for each); None when the cast does not apply or some
+    value needs the parser (to round, strip, treat blank as null or name the bad value), so the
+    caller falls back to `coercer` value by value."""
+    column = ColumnKind.of_sql(type_)
+    if column.kind not in _EXACT_TEXT_CASTS:
+        return None
+    try:
+        return pc.cast(values, column.arrow)  # safe: fails rather than truncate or overflow
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None

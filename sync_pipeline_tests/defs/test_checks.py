@@ -114,6 +114,33 @@ def test_rule_over_chunks_reports_what_it_reports_over_the_batch(
     assert (chunked.evidence, chunked.cases) == (whole.evidence, whole.cases)
 
 
+@pytest.mark.parametrize(
+    "keys",
+    [
+        [1, 2, 3, 4],  # distinct: passed by Arrow without pandera
+        [1, 2, 3, 1],  # a duplicate across chunks
+        [None, 2, 3, None],  # two null keys are duplicates, as pandas counts them
+        [1.5, float("nan"), 2.5, float("nan")],  # float keys always go to pandera
+        ["a", "b", "A", "c"],
+    ],
+)
+def test_unique_over_chunks_agrees_with_pandera_on_the_whole_batch(keys: list[object]) -> None:
+    """The Arrow shortcut for `unique` only ever says "passed" where pandera does."""
+    rule = Rule("u", "unique", ("order_id",))
+    whole = frame(order_id=keys)
+    expected = check_rule(rule, whole, KEYS)
+
+    (chunked,) = check_chunks([rule], halves(whole), KEYS)
+
+    assert (chunked.passed, chunked.failures) == (expected.passed, expected.failures)
+    assert chunked.passed == (len(set(map(str, keys))) == len(keys))
+
+
+def test_unique_on_a_column_the_batch_lacks_fails() -> None:
+    (outcome,) = check_chunks([Rule("u", "unique", ("sku",))], halves(frame()), KEYS)
+    assert outcome.passed is False
+
+
 def test_rules_over_an_empty_batch_pass_unless_a_column_is_required() -> None:
     required = Rule("req", "required_columns", ("sku",))
     outcomes = check_chunks([required, Rule("nn", "not_null", ("status",))], [], KEYS)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from sync_pipeline.senders.errors import BadValueError
 from sync_pipeline.syncs.typed import cast_chunks, infer_type, inferred_types
+from sync_pipeline.values.coerce import cast_text, coercer
 
 
 def cast(chunks: list[pa.Table], table: sa.Table | None, source: str = "s") -> list[pa.Table]:
@@ -84,3 +85,44 @@ def test_inference_sees_every_chunk() -> None:
         Decimal("0.125"),
         None,
     ]
+
+
+AMOUNT = sa.Numeric(12, 2)
+TEXTS = st.one_of(
+    st.decimals(min_value=-(10**9), max_value=10**9, places=3).map(lambda d: f"{d:f}"),
+    st.sampled_from(["", "  ", " 1.50", "7", "+3", "1e2", "0.005", "-0.015", "1_000"]),
+    st.none(),
+)
+
+
+@given(st.lists(TEXTS, min_size=1, max_size=20))
+def test_the_arrow_cast_returns_what_the_parser_returns(texts: list[str | None]) -> None:
+    """Text to numeric(12,2) in one Arrow pass or value by value: the same values (rounded half
+    up by the parser where a value has more places than the scale, blanks as null)."""
+    convert = coercer("decimal", AMOUNT)
+    table = sa.Table("t", sa.MetaData(), sa.Column("amount", AMOUNT))
+
+    (typed,) = cast([pa.table({"amount": pa.array(texts, pa.string())})], table)
+
+    expected = [None if t is None or not t.strip() else convert(t) for t in texts]
+    assert typed["amount"].to_pylist() == expected
+    assert typed.schema.field("amount").type == pa.decimal128(12, 2)
+
+
+@pytest.mark.parametrize(
+    ("texts", "type_", "one_pass"),
+    [
+        (["1.50", "-2", None, "1e2"], AMOUNT, True),
+        (["1.505"], AMOUNT, False),  # the parser rounds it
+        ([" 1.50"], AMOUNT, False),  # the parser strips it
+        ([""], AMOUNT, False),  # blank is null
+        (["123456789012.5"], AMOUNT, False),  # too many digits: the parser names it
+        (["9223372036854775807", "-5", None], sa.BigInteger(), True),
+        (["1.0"], sa.BigInteger(), False),
+        (["2026-01-03"], sa.Date(), False),  # only int and decimal are cast by Arrow
+    ],
+)
+def test_cast_text_applies_only_where_every_value_fits_exactly(
+    texts: list[str | None], type_: sa.types.TypeEngine[Any], one_pass: bool
+) -> None:
+    assert (cast_text(pa.chunked_array([texts], pa.string()), type_) is not None) is one_pass
