@@ -199,11 +199,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         pool=f"target_table:{spec.table}",
         kinds={target_kind, "table"},
         freshness_policy=freshness_policy(spec),
-        description=(
-            f"The target table `{spec.table}`. The only writer: applies the diff staged by "
-            f"`{spec.name}/diff` (or, launched alone without one, the batch) with strategy "
-            f"`{spec.strategy}` in one transaction and stamps `{spec.batch_column}`."
-        ),
+        description=_applied_description(spec),
         **_common(spec, {"dagster/table_name": spec.table}),
     )
     def applied(
@@ -242,6 +238,14 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         )
 
     return applied
+
+
+def _applied_description(spec: SyncSpec) -> str:
+    return (
+        f"The target table `{spec.table}`. The only writer: applies the diff staged by "
+        f"`{spec.name}/diff` (or, launched alone without one, the batch) with strategy "
+        f"`{spec.strategy}` in one transaction and stamps `{spec.batch_column}`."
+    )
 
 
 def _partition_keys(context: dg.AssetExecutionContext) -> list[str]:
