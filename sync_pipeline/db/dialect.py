@@ -27,6 +27,7 @@ class Dialect:
     data_version: bool = False  # PRAGMA data_version counts other connections' commits
     deferred_begin: bool = False  # the driver defers BEGIN to the first write: begin explicitly
     snapshot_reads: bool = False  # REPEATABLE READ gives one consistent read transaction
+    lateral: bool = False  # JOIN LATERAL (a subquery per outer row, e.g. per commit)
     sized_ints: bool = False  # int2/int4/int8 hold only their width (elsewhere: 64-bit)
     rowid_pk: bool = False  # a single INTEGER PRIMARY KEY is filled by the database (rowid)
     naive_timestamps: bool = False  # timestamps are stored without zone: compare in naive UTC
@@ -56,6 +57,7 @@ _POSTGRES = Dialect(
     jsonb=True,
     notify=True,
     snapshot_reads=True,
+    lateral=True,
     sized_ints=True,
     bulk_chunk=50_000,
 )

@@ -4,10 +4,11 @@ import base64
 import datetime as dt
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from sync_pipeline.errors import SchemaError
 from sync_pipeline.values.kinds import Kind
 
 
@@ -29,32 +30,28 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=_default, separators=(",", ":"))
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal)  # one decoder: making one costs per call
+
+
 def loads(text: str | None) -> Any:
     """JSON with numbers that have a fraction as Decimal, so no digit is lost on the way."""
-    return None if text is None else json.loads(text, parse_float=Decimal)
+    return None if text is None else _DECODER.decode(text)
 
 
-def _decode(kind: Kind | None, value: Any) -> Any:
-    """One stored value back to what a SELECT of the column gives."""
-    if value is None or kind is None:
-        return value
-    if kind in ("decimal", "decimal_text"):
-        return Decimal(value) if isinstance(value, str | int) else value
-    if kind == "float":
-        return float(value)
-    if kind == "date":
-        return dt.date.fromisoformat(value)
-    if kind in ("datetime", "datetime_tz"):
-        return dt.datetime.fromisoformat(value)
-    if kind == "time":
-        return dt.time.fromisoformat(value)
-    if kind == "bytes":
-        return _bytes(value)
-    if kind == "json":
-        return _floats(value)
-    if kind == "uuid":
-        return uuid.UUID(value) if isinstance(value, str) else value
-    return value
+def loads_rows(rows: Sequence[Sequence[str | None]]) -> list[list[Any]]:
+    """Rows of stored JSON texts (None: null), all decoded in one parse: one list per row.
+
+    Reading a page of events costs one call into the C decoder instead of three per event.
+    """
+    text = "[" + ",".join("[" + ",".join(_or_null(t) for t in row) + "]" for row in rows) + "]"
+    decoded: list[list[Any]] = loads(text)
+    if [len(d) for d in decoded] != [len(r) for r in rows]:
+        raise SchemaError("a stored event's JSON columns do not hold one JSON value each")
+    return decoded
+
+
+def _or_null(text: str | None) -> str:
+    return "null" if text is None else text
 
 
 def _bytes(value: str) -> bytes:
@@ -74,5 +71,56 @@ def _floats(value: Any) -> Any:
     return value
 
 
-def decode_values(values: Mapping[str, Any], kinds: Mapping[str, Kind]) -> dict[str, Any]:
-    return {k: _decode(kinds.get(k), v) for k, v in values.items()}
+def _decimal(value: Any) -> Any:
+    return Decimal(value) if isinstance(value, str | int) else value
+
+
+def _uuid(value: Any) -> Any:
+    return uuid.UUID(value) if isinstance(value, str) else value
+
+
+# How a stored value of each kind turns back into what a SELECT of the column gives; the kinds
+# not named here (int, text, bool) come out of JSON as they are.
+_CONVERT: dict[Kind, Callable[[Any], Any]] = {
+    "decimal": _decimal,
+    "decimal_text": _decimal,
+    "float": float,
+    "date": dt.date.fromisoformat,
+    "datetime": dt.datetime.fromisoformat,
+    "datetime_tz": dt.datetime.fromisoformat,
+    "time": dt.time.fromisoformat,
+    "bytes": _bytes,
+    "json": _floats,
+    "uuid": _uuid,
+}
+
+
+class Decoder:
+    """Stored values of one table back to column values; only the columns that need it work."""
+
+    def __init__(self, kinds: Mapping[str, Kind]) -> None:
+        self.convert = {c: _CONVERT[k] for c, k in kinds.items() if k in _CONVERT}
+
+    def values(self, values: dict[str, Any] | None) -> dict[str, Any]:
+        """Converts a freshly decoded dict in place (no copy) and returns it ({} for None)."""
+        if not values:
+            return {}
+        for column, convert in self.convert.items():
+            value = values.get(column)
+            if value is not None:
+                values[column] = convert(value)
+        return values
+
+    def pairs(self, changes: dict[str, list[Any]] | None) -> dict[str, tuple[Any, Any]]:
+        """An update's {column: [old, new]} as {column: (old, new)}, both converted."""
+        pairs: dict[str, tuple[Any, Any]] = {}
+        for column, (old, new) in (changes or {}).items():
+            convert = self.convert.get(column)
+            if convert is None:
+                pairs[column] = (old, new)
+            else:
+                pairs[column] = (
+                    None if old is None else convert(old),
+                    None if new is None else convert(new),
+                )
+        return pairs

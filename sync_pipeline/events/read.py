@@ -11,7 +11,7 @@ from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.schema import reflect
 from sync_pipeline.errors import ConfigError, SchemaError
 from sync_pipeline.events import schema
-from sync_pipeline.events.jsonvalues import decode_values, loads
+from sync_pipeline.events.jsonvalues import Decoder, loads_rows
 from sync_pipeline.events.model import (
     EFFECT_CODES,
     START,
@@ -21,7 +21,6 @@ from sync_pipeline.events.model import (
     Position,
     Row,
 )
-from sync_pipeline.values.kinds import Kind
 
 
 @contextmanager
@@ -102,55 +101,73 @@ def fetch(
             f"the events after position {after} were pruned (kept: after {kept}); "
             "take a new events.snapshot() and continue from its cursor"
         )
-    x, e = schema.tx, schema.events
-    stmt = (
-        sa.select(
-            x.c.seq,
-            x.c.txid,
-            e.c.n,
-            e.c.table_name,
-            e.c.effect,
-            e.c.batch_id,
-            *[sa.cast(e.c[c], sa.Text).label(c) for c in ("pk", "keys", "changes")],
-        )
-        .join_from(x, e, e.c.txid == x.c.txid)
-        .where(x.c.seq >= after.seq, sa.tuple_(x.c.seq, e.c.n) > sa.tuple_(after.seq, after.n))
-        .order_by(x.c.seq, e.c.n)
-        .limit(limit)
-    )
-    if tables is not None:
-        stmt = stmt.where(e.c.table_name.in_(list(tables)))
-    rows = conn.execute(stmt).all()
+    rows = conn.execute(_page(Dialect.of(conn), after, tables, limit)).all()
     kinds = kinds if kinds is not None else Kinds()
     return _commits(rows, kinds.bind(conn), with_txid=Dialect.of(conn).txid)
 
 
+def _page(
+    dialect: Dialect, after: Position, tables: Sequence[str] | None, limit: int | None
+) -> sa.Select[Any]:
+    """The events after `after` in (seq, n) order, at most `limit`.
+
+    Postgres walks the commits in seq order and each one's events by the (txid, n) key (JOIN
+    LATERAL), so a page costs what it returns, not a sort of every event kept; SQLite joins.
+    """
+    x, e = schema.tx, schema.events
+    texts = [sa.cast(e.c[c], sa.Text).label(c) for c in ("pk", "keys", "changes")]
+    cols = [e.c.n, e.c.table_name, e.c.effect, e.c.batch_id, *texts]
+    where = [e.c.txid == x.c.txid]
+    if tables is not None:
+        where.append(e.c.table_name.in_(list(tables)))
+    if dialect.lateral:
+        later = sa.or_(x.c.seq > after.seq, e.c.n > after.n)  # a filter: the index walks txid
+        inner = sa.select(*cols).where(*where, later).order_by(e.c.txid, e.c.n).limit(limit)
+        per_commit = inner.lateral("e")
+        return (
+            sa.select(x.c.seq, x.c.txid, *[per_commit.c[c.name] for c in cols])
+            .join_from(x, per_commit, sa.true())
+            .where(x.c.seq >= after.seq)
+            .order_by(x.c.seq, per_commit.c.n)
+            .limit(limit)
+        )
+    return (
+        sa.select(x.c.seq, x.c.txid, *cols)
+        .where(*where, x.c.seq >= after.seq)
+        .where(sa.tuple_(x.c.seq, e.c.n) > sa.tuple_(after.seq, after.n))
+        .order_by(x.c.seq, e.c.n)
+        .limit(limit)
+    )
+
+
 class Kinds:
-    """Column kinds per table, reflected once (to decode the stored JSON exactly)."""
+    """A value decoder per table, from its column kinds reflected once (to decode exactly)."""
 
     def __init__(self) -> None:
         self.conn: sa.Connection | None = None
-        self.cache: dict[str, Mapping[str, Kind]] = {}
+        self.cache: dict[str, Decoder] = {}
 
     def bind(self, conn: sa.Connection) -> "Kinds":
         self.conn = conn
         return self
 
-    def __getitem__(self, table: str) -> Mapping[str, Kind]:
+    def __getitem__(self, table: str) -> Decoder:
         if table not in self.cache:
             assert self.conn is not None
             try:
-                self.cache[table] = reflect(self.conn, table).kinds
+                self.cache[table] = Decoder(reflect(self.conn, table).kinds)
             except (SchemaError, sa.exc.NoSuchTableError):
-                self.cache[table] = {}  # dropped since: values stay as stored
+                self.cache[table] = Decoder({})  # dropped since: values stay as stored
         return self.cache[table]
 
 
 def _commits(rows: Sequence[Any], kinds: Kinds, *, with_txid: bool) -> list[Commit]:
+    """Rows in (seq, n) order -> one Commit per seq; the JSON of the page decoded in one parse."""
+    data = loads_rows([(r.pk, r.keys, r.changes) for r in rows])
     commits: list[Commit] = []
     group: list[ChangeEvent] = []
     for i, row in enumerate(rows):
-        group.append(_event(row, kinds[row.table_name], with_txid))
+        group.append(_event(row, data[i], kinds[row.table_name], with_txid))
         if i + 1 == len(rows) or rows[i + 1].seq != row.seq:
             tables = tuple(dict.fromkeys(ev.table for ev in group))
             commits.append(Commit(int(row.seq), group[0].txid, tables, tuple(group)))
@@ -158,28 +175,19 @@ def _commits(rows: Sequence[Any], kinds: Kinds, *, with_txid: bool) -> list[Comm
     return commits
 
 
-def _event(row: Any, kinds: Mapping[str, Kind], with_txid: bool) -> ChangeEvent:
+def _event(row: Any, data: list[Any], decoder: Decoder, with_txid: bool) -> ChangeEvent:
+    pk, keys, changes = data
     effect = EFFECT_CODES[row.effect.strip()]
-    changes = loads(row.changes) or {}
-    if effect == "updated":
-        changes = {k: _pair(k, pair, kinds) for k, pair in changes.items()}
-    else:
-        changes = decode_values(changes, kinds)
     return ChangeEvent(
         position=Position(int(row.seq), int(row.n)),
         table=row.table_name,
         effect=effect,
-        pk=decode_values(loads(row.pk), kinds),
-        keys=decode_values(loads(row.keys) or {}, kinds),
-        changes=changes,
+        pk=decoder.values(pk),
+        keys=decoder.values(keys),
+        changes=decoder.pairs(changes) if effect == "updated" else decoder.values(changes),
         batch_id=row.batch_id,
         txid=int(row.txid) if with_txid else None,
     )
-
-
-def _pair(name: str, pair: Sequence[Any], kinds: Mapping[str, Kind]) -> tuple[Any, Any]:
-    old, new = (decode_values({name: v}, kinds)[name] for v in pair)
-    return old, new
 
 
 def snapshot(

@@ -82,18 +82,19 @@ class PgEvents(TableEvents):
         t = self.table
         new = {c: _typed(t.c[c], v) for c, v in values.items()}
         changes: Any = _empty()
+        differs = {c: _comparable(t.c[c]).is_distinct_from(_comparable(v)) for c, v in new.items()}
         for c, v in new.items():
             pair = sa.func.jsonb_build_object(
                 _text(c), sa.func.jsonb_build_array(t.c[c], v, type_=JSONB), type_=JSONB
             )
-            entry = sa.case(
-                (_comparable(t.c[c]).is_distinct_from(_comparable(v)), pair), else_=_empty()
+            changes = changes.op("||", return_type=JSONB)(
+                sa.case((differs[c], pair), else_=_empty())
             )
-            changes = changes.op("||", return_type=JSONB)(entry)
         keys = {k: new.get(k, t.c[k]) for k in self.keys}
         pk = {p: t.c[p] for p in self.pk}
         select = self._record("U", t.join(stage, sa.and_(*match)), pk, keys, changes)
-        self._insert(select.where(changes != _empty()))
+        # Rows where some column differs: the typed comparisons again, not the JSON built twice.
+        self._insert(select.where(sa.or_(sa.false(), *differs.values())))
 
 
 def _comparable(expr: Any) -> Any:

@@ -25,6 +25,8 @@ class Route:
         self.denied = 0  # events authorize() refused or raised on
 
     def commit(self, commit: Commit) -> Commit:
+        if self.row is None and not self.where and self.authorize is None:
+            return commit  # nothing to filter: the commit as read
         kept = [e for e in (self.event(ev) for ev in commit.events) if e is not None]
         tables = tuple(dict.fromkeys(e.table for e in kept))
         return replace(commit, events=tuple(kept), tables=tables)
