@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from sync_pipeline.db.copy import drop_stage, stage_values
+from sync_pipeline.db.copy import drop_stage, stage_values, work_memory_for
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.read import read_rows
 from sync_pipeline.engine import batches
@@ -22,8 +22,10 @@ Callback = Callable[[list[dict[str, Any]]], Any]
 def finish(run: ImportRun) -> ImportResult:
     """Stamp the seen rows, count missing rows, write the ledger; callbacks fire later."""
     if run.stamps and run.stamp is not None:
+        seen = pa.concat_tables(run.stamps)
         try:
-            run.writer.stamp(pa.concat_tables(run.stamps), *run.stamp)
+            with work_memory_for(run.conn, seen.num_rows):
+                run.writer.stamp(seen, *run.stamp)
         except sa.exc.DBAPIError as exc:
             raise ApplyError(
                 f"stamping the seen rows of {run.plan.target.name!r} failed; the batch was "

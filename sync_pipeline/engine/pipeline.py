@@ -39,9 +39,39 @@ def import_all(run: ImportRun, batch: Records | None, chunks: Iterable[Records])
     """Import one batch, or a stream of chunks, into the run's table; returns the result."""
     if batch is not None:
         import_batch(run, batch)
-    for chunk in chunks:
-        import_batch(run, chunk, lookup=True)
+    for unit in coalesce(chunks, LOOKUP_ROWS):
+        import_batch(run, unit, lookup=True)
     return finish_import(run)
+
+
+# Rows of a stream looked up and diffed together: a look-up costs about one scan of the target
+# (the keys of a chunk are spread over all of it), so it is paid per unit, not per small chunk.
+LOOKUP_ROWS = 200_000
+
+
+def coalesce(chunks: Iterable[Records], rows: int) -> Iterator[Records]:
+    """A stream's Arrow chunks joined (without copying) into units of at least `rows` rows.
+
+    Memory stays bounded by the unit, whatever the batch size. A chunk of another kind (a
+    DataFrame) or of another schema ends the unit and starts its own.
+    """
+    pending: list[pa.Table] = []
+    count = 0
+    for chunk in chunks:
+        fits = isinstance(chunk, pa.Table) and (not pending or chunk.schema == pending[0].schema)
+        if pending and not fits:
+            yield pa.concat_tables(pending)
+            pending, count = [], 0
+        if not isinstance(chunk, pa.Table):
+            yield chunk
+            continue
+        pending.append(chunk)
+        count += chunk.num_rows
+        if count >= rows:
+            yield pa.concat_tables(pending)
+            pending, count = [], 0
+    if pending:
+        yield pa.concat_tables(pending)
 
 
 def import_batch(run: ImportRun, records: Records, *, lookup: bool = False) -> BatchDiff:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sync_pipeline.defs.factory import build_location
 from sync_pipeline.defs.io import StagingIOManager
 from sync_pipeline.defs.resources import SqlDatabase
+from sync_pipeline.engine import pipeline
 from sync_pipeline.syncs import parse_syncs
 from sync_pipeline.syncs.staging import StagedBatch
 from sync_pipeline_tests.dbs import TestDb
@@ -58,6 +59,13 @@ def watching() -> Iterator[ArrowPeak]:
     finally:
         stop.set()
         thread.join()
+
+
+@pytest.fixture(autouse=True)
+def unit_of_one_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine looks a stream up in units of LOOKUP_ROWS rows (a constant: 200,000 rows, more
+    than this whole batch); one unit per chunk here, so the bound is measured in chunks."""
+    monkeypatch.setattr(pipeline, "LOOKUP_ROWS", CHUNK)
 
 
 @pytest.fixture

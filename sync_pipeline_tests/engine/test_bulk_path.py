@@ -64,3 +64,18 @@ def test_sqlite_uses_chunked_executemany(sqlite):
     # 400 rows in chunks of 100: at most insert + update + stamp per chunk, each one executemany
     assert 4 <= len(bulk) <= 3 * 4
     assert single_writes == ["DELETE", "INSERT"]  # the ledger row, replaced
+
+
+def test_a_big_stamp_gets_room_for_its_hash_join_and_the_setting_comes_back(pg):
+    """A stamp joins every seen row with the target: at the default work_mem the join spills
+    to disk and updates the target out of order, so it runs with enough memory (capped)."""
+    read = sa.select(sa.func.current_setting("work_mem"))
+    with pg.engine.begin() as conn:
+        before = conn.execute(read).scalar_one()
+        with copy_module.work_memory_for(conn, 1_000_000):
+            assert conn.execute(read).scalar_one() == "78125kB"
+        assert conn.execute(read).scalar_one() == before
+        with copy_module.work_memory_for(conn, 10**9):
+            assert conn.execute(read).scalar_one() == "256MB"
+        with copy_module.work_memory_for(conn, 10):
+            assert conn.execute(read).scalar_one() == before

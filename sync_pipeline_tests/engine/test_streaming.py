@@ -5,6 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import BatchImport, import_records, missing_after_batch
+from sync_pipeline.engine import pipeline
 from sync_pipeline.errors import DuplicateKeyError
 from sync_pipeline_tests.engine.tables import people
 
@@ -17,7 +18,9 @@ def chunks(rows, size):
 
 
 @pytest.fixture
-def ppl(db):
+def ppl(db, monkeypatch):
+    # every chunk its own look-up unit, so the cross-chunk paths run (see the coalescing test)
+    monkeypatch.setattr(pipeline, "LOOKUP_ROWS", 1)
     db.create(people())
     import_records(db.engine, "people", [{"id": i, "name": f"n{i}"} for i in range(1, 11)])
     return db
@@ -74,6 +77,29 @@ def test_prepare_looks_rows_up_per_chunk_too(ppl):
         prepared.add_many({"id": i, "name": f"n{i}"} for i in range(5, 12))
         result = prepared.flush()
     assert (result.created, result.unchanged, result.missing) == (1, 6, 4)
+
+
+def test_small_chunks_are_looked_up_together_with_the_same_result(ppl, monkeypatch):
+    """A look-up costs about a scan of the target: chunks are joined into units of
+    LOOKUP_ROWS rows (here 5) before the target is read, not read once per chunk."""
+    monkeypatch.setattr(pipeline, "LOOKUP_ROWS", 5)
+    looked_up = []
+    read = pipeline.read_existing
+    monkeypatch.setattr(
+        pipeline, "read_existing", lambda *a, **k: looked_up.append(a[2].num_rows) or read(*a, **k)
+    )
+    rows = [{"id": i, "name": f"n{i}" if i % 3 else "changed"} for i in range(3, 15)]
+    result = import_records(ppl.engine, "people", chunks(rows, 2), "overwrite")
+    assert looked_up == [6, 6]
+    assert (result.created, result.updated, result.unchanged, result.missing) == (4, 3, 5, 2)
+    assert [r["name"] for r in ppl.rows("people")][2:6] == ["changed", "n4", "n5", "changed"]
+
+
+def test_chunks_of_another_schema_start_a_unit_of_their_own():
+    tables = [pa.table({"id": [1]}), pa.table({"id": [2]}), pa.table({"id": ["3"]})]
+    units = list(pipeline.coalesce(iter(tables), 10))
+    assert [u.num_rows for u in units] == [2, 1]
+    assert units[1].schema == tables[2].schema
 
 
 def test_an_iterator_of_mappings_is_one_batch(ppl):
