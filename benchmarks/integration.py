@@ -31,9 +31,15 @@ def _engine() -> Any:
 
 
 def engine_sync(
-    engine_url: str, table: str, batch2_arrow: pa.Table, *, batch_mode: BatchMode = "ledger"
+    engine_url: str,
+    table: str,
+    batch2_arrow: pa.Table,
+    *,
+    batch_mode: BatchMode = "ledger",
+    events: bool = False,
 ) -> Any:
-    """Our engine's full sync of a batch: overwrite matched rows, match by external_ref."""
+    """Our engine's full sync of a batch: overwrite matched rows, match by external_ref
+    (`events`: with change events recorded)."""
     sp = _engine()
     from sync_pipeline.engine import comparators
 
@@ -45,6 +51,7 @@ def engine_sync(
         match_by="external_ref",
         comparators={"email": comparators.casefold},
         batch_mode=batch_mode,
+        events=events,
     )
 
 
@@ -91,23 +98,6 @@ def engine_sync_sender(engine_url: str, table: str, sender_url: str) -> Any:
         comparators={"email": comparators.casefold},
     )
     return sync.run(_sender(sender_url).read(None))
-
-
-def engine_sync_events(engine_url: str, table: str, batch2_arrow: pa.Table) -> Any:
-    """The `engine` sync (ledger mode) with change events recorded."""
-    sp = _engine()
-    from sync_pipeline.engine import comparators
-
-    return sp.import_records(
-        engine_url,
-        table,
-        batch2_arrow,
-        strategy="overwrite",
-        match_by="external_ref",
-        comparators={"email": comparators.casefold},
-        batch_mode="ledger",
-        events=True,
-    )
 
 
 def missing_after(engine_url: str, table: str, batch_id: int) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from psycopg import sql
 from benchmarks import pg
 from benchmarks.checks import expect_engine, sync_counts
 from benchmarks.generate import TABLE
-from benchmarks.integration import engine_sync_events
+from benchmarks.integration import engine_sync
 from benchmarks.measure import Ctx, Measurement, load_batch1, timed
 
 Conn = psycopg.Connection[Any]
@@ -64,7 +64,7 @@ def run_engine_events(ctx: Ctx, conn: Conn) -> list[Measurement]:
     pg.settle(conn)
 
     def sync_and_deliver() -> tuple[Any, int]:
-        result = engine_sync_events(ctx.url, TABLE, ctx.batch2)
+        result = engine_sync(ctx.url, TABLE, ctx.batch2, events=True)
         return result, reader.wait_for(result.events)
 
     try:
