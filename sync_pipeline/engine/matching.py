@@ -16,7 +16,6 @@ from sync_pipeline.engine.spec import COPY
 from sync_pipeline.errors import AmbiguousMatchError, RecordError
 from sync_pipeline.values.carried import decode, decode_row
 from sync_pipeline.values.coerce import CoercionError, coercer
-from sync_pipeline.values.kinds import arrow_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +160,7 @@ def _compare(
     safe_e = pc.fill_null(e_index, 0)
     new_cols, changed_cols = {}, {}
     for column in compared:
-        typ = arrow_type(plan.target.kinds[column], plan.table.c[column].type)
+        typ = plan.target.arrow[column]
         old = existing.column(column).take(safe_e) if existing.num_rows else pa.nulls(n, typ)
         incoming = _incoming(plan, column, rows, existing, safe_e, old, typ)
         differs = _differs(

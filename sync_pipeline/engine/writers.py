@@ -247,12 +247,13 @@ def _in_key_order(data: pa.Table, keys: list[str]) -> pa.Table:
 
 def writer_for(
     conn: sa.Connection,
+    dialect: Dialect,
     table: sa.Table,
     pk: tuple[str, ...],
     kinds: Mapping[str, Any],
     events: EventOptions | None = None,
 ) -> TableWriter:
-    cls = PostgresWriter if Dialect.of(conn).copy else TableWriter
+    cls = PostgresWriter if dialect.copy else TableWriter
     return cls(conn, table, pk, kinds, events)
 
 
