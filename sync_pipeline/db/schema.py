@@ -25,12 +25,12 @@ class TargetTable:
 
     @classmethod
     def of(cls, table: sa.Table, dialect: Dialect) -> "TargetTable":
+        pk = tuple(c.name for c in table.primary_key.columns)
         kinds: dict[str, Kind] = {}
         arrow: dict[str, pa.DataType] = {}
-        for column in table.columns:
+        for column in table.columns:  # the type ladder once per column, for the whole import
             kind = ColumnKind.of_sql(column.type)
             kinds[column.name], arrow[column.name] = kind.kind, kind.arrow
-        pk = tuple(c.name for c in table.primary_key.columns)
         return cls(table, dialect, table.fullname, pk, kinds, arrow)
 
     @property

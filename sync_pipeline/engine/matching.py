@@ -9,9 +9,17 @@ import pyarrow.compute as pc
 
 from sync_pipeline.engine.compare import Comparator
 from sync_pipeline.engine.diff import BatchDiff, count_effects, diff_rows
-from sync_pipeline.engine.keys import KeyCodes, Keys, build_keys
+from sync_pipeline.engine.keys import (
+    KeyCodes,
+    Keys,
+    Selection,
+    build_keys,
+    drop_earlier,
+    kept_keys,
+    select_rows,
+    unique,
+)
 from sync_pipeline.engine.plan import Plan
-from sync_pipeline.engine.policies import Selection, drop_earlier, kept_keys, select_rows, unique
 from sync_pipeline.engine.spec import COPY
 from sync_pipeline.errors import AmbiguousMatchError, RecordError
 from sync_pipeline.values.carried import decode, decode_row
