@@ -40,9 +40,12 @@ def apply_diff(run: ImportRun, diff: BatchDiff, *, lookup: bool = False) -> None
 
 def _write(run: ImportRun, views: Views) -> None:
     options = run.options
-    inserts, updates, deletes = _inserts(run, views.inserts()), views.updates(), views.deletes()
+    inserts, updates, deletes = views.inserts(), views.updates(), views.deletes()
     if options.batch_mode == "column" and run.stamp is not None:
         run.stamps.append(views.unchanged())
+    run.counts["unchanged"] += views.count("unchanged")
+    run.counts["skipped"] += views.count("skipped")
+    inserts = _inserts(run, inserts)
     soft = options.delete_mode == "soft_delete"
     run.writer.write(
         ChunkWrite(inserts, updates, deletes, update_constants(run, updates.values.column_names)),
@@ -50,8 +53,6 @@ def _write(run: ImportRun, views: Views) -> None:
     )
     run.counts["created"] += inserts.num_rows
     run.counts["updated"] += updates.keys.num_rows
-    run.counts["unchanged"] += views.count("unchanged")
-    run.counts["skipped"] += views.count("skipped")
     run.counts["deleted"] += deletes.num_rows
     if options.on_inserted or options.on_inserted_or_updated:
         run.inserted += [decode_row(r, run.plan.target.kinds) for r in inserts.to_pylist()]

@@ -160,13 +160,14 @@ class SqlSender:
         stmt, read = self._statement(src, partition, since)
         out = self.selection.output_names(read)
         final = self.selection.final(out)
+        overrides = self.selection.type_overrides()  # the delete flag is delivered as bool
         typed: list[TypedColumn] = []
         wire: dict[str, pa.DataType | None] = {}  # None: inferred from the values
         for name, column in zip(out, read, strict=True):  # the type ladder once per column
             kind = ColumnKind.of_sql(src.c[column].type)
             typed.append((kind.kind, src.c[column].type))
             wire[name] = kind.wire
-        types = {**wire, **self.selection.type_overrides()}
+        types = {**wire, **overrides}
         where = f"{self.name} ({self._safe_url()})"
         self.pending_cursor = None
         if Dialect.of(conn).copy and all(w is not None for w in wire.values()):
