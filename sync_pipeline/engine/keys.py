@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sync_pipeline.db import labels
 from sync_pipeline.engine.plan import KeyRecipe, Plan
 from sync_pipeline.errors import DuplicateKeyError, RecordError
 from sync_pipeline.values.carried import decode_row
@@ -35,20 +36,21 @@ class KeyCodes:
 
 @dataclass(frozen=True, slots=True)
 class Keys:
-    """Key columns of a table (named __k0, __k1, ...) and which rows have a complete key."""
+    """Key columns of a table (named __k0, __k1, ... after labels.KEY) and which rows have a
+    complete key."""
 
     columns: tuple[pa.Array, ...]
     valid: pa.Array
 
     def table(self, index_name: str) -> pa.Table:
         """The complete keys with each row's position, ready for a join."""
-        cols = {f"__k{i}": c for i, c in enumerate(self.columns)}
+        cols = {f"{labels.KEY}{i}": c for i, c in enumerate(self.columns)}
         cols[index_name] = pa.array(range(len(self.valid)), type=pa.int64())
         return pa.table(cols).filter(self.valid)
 
     @property
     def names(self) -> list[str]:
-        return [f"__k{i}" for i in range(len(self.columns))]
+        return [f"{labels.KEY}{i}" for i in range(len(self.columns))]
 
 
 def build_keys(

@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sync_pipeline.db import labels
 from sync_pipeline.engine.compare import Comparator
 from sync_pipeline.engine.diff import BatchDiff, count_effects, diff_rows
 from sync_pipeline.engine.keys import (
@@ -208,7 +209,7 @@ def _incoming(
         )
     if column in plan.expressions:
         return (
-            existing.column(f"__expr_{column}").take(safe_e)
+            existing.column(labels.EXPRESSION + column).take(safe_e)
             if existing.num_rows
             else pa.nulls(n, typ)
         )
