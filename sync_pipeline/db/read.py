@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
+from sync_pipeline.db import labels
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.values.coerce import coercer
 from sync_pipeline.values.kinds import Kind, arrow_type
@@ -32,7 +33,8 @@ def read_rows(
     extra: Mapping[str, sa.ColumnElement[Any]] | None = None,
     columns: Sequence[str] | None = None,
 ) -> pa.Table:
-    """The rows in scope (all columns, or `columns`), plus `extra` labelled `__expr_<name>`."""
+    """The rows in scope (all columns, or `columns`), plus `extra` labelled `__expr_<name>`
+    (labels.EXPRESSION)."""
     extra = dict(extra or {})
     cols = [c for c in table.columns if columns is None or c.name in columns]
     if Dialect.of(conn).copy:
@@ -46,7 +48,7 @@ def _select(
     extra: Mapping[str, sa.ColumnElement[Any]],
 ) -> sa.Select[Any]:
     selected = [c.label(c.name) for c in cols]
-    selected += [expr.label(f"__expr_{n}") for n, expr in extra.items()]
+    selected += [expr.label(labels.EXPRESSION + n) for n, expr in extra.items()]
     stmt = sa.select(*selected)
     return stmt.where(where) if where is not None else stmt
 
@@ -59,7 +61,7 @@ def _read_postgres(
     where: sa.ColumnElement[bool] | None,
     extra: Mapping[str, sa.ColumnElement[Any]],
 ) -> pa.Table:
-    names = [c.name for c in cols] + [f"__expr_{n}" for n in extra]
+    names = [c.name for c in cols] + [labels.EXPRESSION + n for n in extra]
     col_kinds = [kinds[c.name] for c in cols] + [kinds[n] for n in extra]
     sa_types = [c.type for c in cols] + [table.c[n].type for n in extra]
     typed = list(zip(col_kinds, sa_types, strict=True))
@@ -206,7 +208,7 @@ def _read_generic(
     rows = result.fetchall()
     out = {}
     for i, name in enumerate(names):
-        base = name.removeprefix("__expr_")
+        base = name.removeprefix(labels.EXPRESSION)
         kind, sa_type = kinds[base], table.c[base].type
         convert = coercer(kind, sa_type, stored=True)
         values = [convert(r[i]) for r in rows]

@@ -3,25 +3,35 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.errors import SchemaError, did_you_mean
-from sync_pipeline.values.kinds import Kind, column_kind
+from sync_pipeline.values.kinds import ColumnKind, Kind
 
 
 @dataclass(frozen=True, slots=True)
 class TargetTable:
-    """A reflected target table with what the engine needs to know about its columns."""
+    """A reflected target table with what the engine needs to know about its columns, worked
+    out once (`TargetTable.of`) so that no stage asks the type ladder or the dialect again."""
 
     table: sa.Table
-    kinds: dict[str, Kind]
-    primary_key: tuple[str, ...]
     dialect: Dialect
+    name: str  # the qualified name, for messages and the ledger
+    primary_key: tuple[str, ...]
+    kinds: dict[str, Kind]
+    arrow: dict[str, pa.DataType]  # the Arrow type each column's values are carried in
 
-    @property
-    def name(self) -> str:
-        return self.table.fullname
+    @classmethod
+    def of(cls, table: sa.Table, dialect: Dialect) -> "TargetTable":
+        pk = tuple(c.name for c in table.primary_key.columns)
+        kinds: dict[str, Kind] = {}
+        arrow: dict[str, pa.DataType] = {}
+        for column in table.columns:  # the type ladder once per column, for the whole import
+            kind = ColumnKind.of_sql(column.type)
+            kinds[column.name], arrow[column.name] = kind.kind, kind.arrow
+        return cls(table, dialect, table.fullname, pk, kinds, arrow)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -73,6 +83,4 @@ def reflect(conn: sa.Connection, table: str) -> TargetTable:
         where = f" in schema {schema!r}" if schema else ""
         raise SchemaError(f"table {table!r} does not exist{where}{did_you_mean(name, names)}")
     t = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
-    pk = tuple(c.name for c in t.primary_key.columns)
-    kinds = {c.name: column_kind(c.type) for c in t.columns}
-    return TargetTable(t, kinds, pk, Dialect.of(conn))
+    return TargetTable.of(t, Dialect.of(conn))

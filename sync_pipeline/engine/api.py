@@ -11,7 +11,6 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.db.connect import Target, read_connection, transaction
-from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.read import read_rows
 from sync_pipeline.db.schema import reflect, split_name
 from sync_pipeline.engine import batches
@@ -94,7 +93,8 @@ class BatchImport:
     def prepare(self) -> Iterator["PreparedImport"]:
         """A builder that writes chunks as its buffer fills; everything commits at the end."""
         with transaction(self.target) as conn:
-            prepared = PreparedImport(self._run(conn), self.options.chunk(Dialect.of(conn)))
+            run = self._run(conn)
+            prepared = PreparedImport(run, run.chunk_rows)
             yield prepared
             prepared.close()
         fire_callbacks(prepared.run)

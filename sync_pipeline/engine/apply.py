@@ -6,14 +6,12 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.engine.diff import BatchDiff, Updates, Views
 from sync_pipeline.engine.normalize import normalize
 from sync_pipeline.engine.run import ImportRun
 from sync_pipeline.engine.writers import ChunkWrite
 from sync_pipeline.errors import ApplyError, ConfigError
 from sync_pipeline.values.carried import decode_row
-from sync_pipeline.values.kinds import arrow_type
 
 
 def apply_diff(run: ImportRun, diff: BatchDiff, *, lookup: bool = False) -> None:
@@ -22,7 +20,7 @@ def apply_diff(run: ImportRun, diff: BatchDiff, *, lookup: bool = False) -> None
     run.errors += [(dict(r), reason) for r, reason in diff.errors]
     run.counts["skipped"] += len(diff.dropped)
     run.partial = run.partial or bool(diff.dropped or diff.errors)
-    size = run.options.chunk(Dialect.of(run.conn))
+    size = run.chunk_rows
     n = diff.rows.num_rows
     total = None if lookup else run.done + n  # a stream does not know its later chunks' size
     for number, start in enumerate(range(0, n, size), start=1):
@@ -42,9 +40,12 @@ def apply_diff(run: ImportRun, diff: BatchDiff, *, lookup: bool = False) -> None
 
 def _write(run: ImportRun, views: Views) -> None:
     options = run.options
-    inserts, updates, deletes = _inserts(run, views.inserts()), views.updates(), views.deletes()
+    inserts, updates, deletes = views.inserts(), views.updates(), views.deletes()
     if options.batch_mode == "column" and run.stamp is not None:
         run.stamps.append(views.unchanged())
+    run.counts["unchanged"] += views.count("unchanged")
+    run.counts["skipped"] += views.count("skipped")
+    inserts = _inserts(run, inserts)
     soft = options.delete_mode == "soft_delete"
     run.writer.write(
         ChunkWrite(inserts, updates, deletes, update_constants(run, updates.values.column_names)),
@@ -52,8 +53,6 @@ def _write(run: ImportRun, views: Views) -> None:
     )
     run.counts["created"] += inserts.num_rows
     run.counts["updated"] += updates.keys.num_rows
-    run.counts["unchanged"] += views.count("unchanged")
-    run.counts["skipped"] += views.count("skipped")
     run.counts["deleted"] += deletes.num_rows
     if options.on_inserted or options.on_inserted_or_updated:
         run.inserted += [decode_row(r, run.plan.target.kinds) for r in inserts.to_pylist()]
@@ -78,7 +77,7 @@ def _inserts(run: ImportRun, data: pa.Table) -> pa.Table:
         data = data.drop_columns([c for c in plan.target.primary_key if c in data.column_names])
     for column in (c for c in (plan.created_column, plan.updated_column) if c):
         if column not in data.column_names:
-            typ = arrow_type(plan.target.kinds[column], plan.table.c[column].type)
+            typ = plan.target.arrow[column]
             data = data.append_column(column, _constant(run.now, n, typ))
     if run.stamp is not None:
         batch_col = run.options.batch_column

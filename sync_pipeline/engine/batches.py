@@ -39,18 +39,19 @@ def ledger_table(schema: str | None) -> sa.Table:
     )
 
 
-def ensure_ledger(conn: sa.Connection, schema: str | None) -> sa.Table:
-    ledger = ledger_table(schema)
-    create_once(conn, ledger)
+def ensure_ledger(conn: sa.Connection, target: TargetTable) -> sa.Table:
+    """The ledger of the target's schema, created if it is missing."""
+    ledger = ledger_table(target.table.schema)
+    create_once(conn, ledger, target.dialect)
     return ledger
 
 
-def create_once(conn: sa.Connection, table: sa.Table) -> None:
+def create_once(conn: sa.Connection, table: sa.Table, dialect: Dialect) -> None:
     """Create a bookkeeping table if it is missing, in the current transaction. On Postgres two
     first imports would both try to create it (one fails on pg_type): the creator holds a lock."""
     if sa.inspect(conn).has_table(table.name, schema=table.schema):
         return
-    if Dialect.of(conn).advisory_locks:
+    if dialect.advisory_locks:
         _advisory_lock(conn, f"sync_pipeline:create:{_quoted(conn, table)}")
     table.create(conn, checkfirst=True)
 
@@ -67,7 +68,8 @@ def lock_tables(conn: sa.Connection, targets: Iterable[TargetTable]) -> None:
 
     SQLite serializes writers itself (one write transaction at a time).
     """
-    if not Dialect.of(conn).advisory_locks:
+    targets = list(targets)
+    if not targets or not targets[0].dialect.advisory_locks:
         return
     keys = set()
     for target in targets:
@@ -213,7 +215,7 @@ def record_missing(
 ) -> None:
     """Store this batch's missing rows; forget rows of earlier batches that this batch saw."""
     ledger = missing_table(target.table.schema)
-    create_once(conn, ledger)
+    create_once(conn, ledger, target.dialect)
     mine = sa.and_(ledger.c.table_name == target.name, ledger.c.batch_column == column)
     earlier = conn.execute(sa.select(ledger.c.batch_id, ledger.c.row_key).where(mine)).all()
     if earlier:

@@ -9,7 +9,6 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.db.copy import drop_stage, stage_values, work_memory_for
-from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.read import read_rows
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.results import ImportResult
@@ -21,11 +20,11 @@ Callback = Callable[[list[dict[str, Any]]], Any]
 
 def finish(run: ImportRun) -> ImportResult:
     """Stamp the seen rows, count missing rows, write the ledger; callbacks fire later."""
-    if run.stamps and run.stamp is not None:
-        seen = pa.concat_tables(run.stamps)
+    rows = sum(seen.num_rows for seen in run.stamps)
+    if run.stamp is not None and rows:  # nothing to stamp: no statement, no work_mem
         try:
-            with work_memory_for(run.conn, seen.num_rows):
-                run.writer.stamp(seen, *run.stamp)
+            with work_memory_for(run.conn, rows):
+                run.writer.stamp(pa.concat_tables(run.stamps), *run.stamp)
         except sa.exc.DBAPIError as exc:
             raise ApplyError(
                 f"stamping the seen rows of {run.plan.target.name!r} failed; the batch was "
@@ -51,7 +50,7 @@ def finish(run: ImportRun) -> ImportResult:
         table=run.plan.target.name,
         errors=list(run.errors),
         batch_id=run.batch_id,
-        txid=_txid(run.conn),
+        txid=_txid(run),
         events=run.writer.events_written,
         **run.counts,
     )
@@ -112,11 +111,11 @@ def _count_missing_by_column(run: ImportRun) -> int:
     return int(run.conn.execute(count).scalar() or 0)
 
 
-def _txid(conn: sa.Connection) -> int | None:
-    if not Dialect.of(conn).txid:
+def _txid(run: ImportRun) -> int | None:
+    if not run.dialect.txid:
         return None
     return int(
-        conn.execute(
+        run.conn.execute(
             sa.select(sa.cast(sa.cast(sa.func.pg_current_xact_id(), sa.Text), sa.BigInteger))
         ).scalar_one()
     )
@@ -124,7 +123,7 @@ def _txid(conn: sa.Connection) -> int | None:
 
 def fire_callbacks(run: ImportRun) -> None:
     """After commit: on_inserted, on_updated, on_inserted_or_updated in chunks of rows."""
-    size = run.options.callback_chunk(Dialect.of(run.conn))
+    size = run.callback_rows
     _fire(run.options.on_inserted, run.inserted, size)
     _fire(run.options.on_updated, run.updated, size)
     _fire(run.options.on_inserted_or_updated, run.inserted + run.updated, size)

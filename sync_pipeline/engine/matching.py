@@ -7,16 +7,24 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sync_pipeline.db import labels
 from sync_pipeline.engine.compare import Comparator
 from sync_pipeline.engine.diff import BatchDiff, count_effects, diff_rows
-from sync_pipeline.engine.keys import KeyCodes, Keys, build_keys
+from sync_pipeline.engine.keys import (
+    KeyCodes,
+    Keys,
+    Selection,
+    build_keys,
+    drop_earlier,
+    kept_keys,
+    select_rows,
+    unique,
+)
 from sync_pipeline.engine.plan import Plan
-from sync_pipeline.engine.policies import Selection, drop_earlier, kept_keys, select_rows, unique
 from sync_pipeline.engine.spec import COPY
 from sync_pipeline.errors import AmbiguousMatchError, RecordError
 from sync_pipeline.values.carried import decode, decode_row
 from sync_pipeline.values.coerce import CoercionError, coercer
-from sync_pipeline.values.kinds import arrow_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +169,7 @@ def _compare(
     safe_e = pc.fill_null(e_index, 0)
     new_cols, changed_cols = {}, {}
     for column in compared:
-        typ = arrow_type(plan.target.kinds[column], plan.table.c[column].type)
+        typ = plan.target.arrow[column]
         old = existing.column(column).take(safe_e) if existing.num_rows else pa.nulls(n, typ)
         incoming = _incoming(plan, column, rows, existing, safe_e, old, typ)
         differs = _differs(
@@ -201,7 +209,7 @@ def _incoming(
         )
     if column in plan.expressions:
         return (
-            existing.column(f"__expr_{column}").take(safe_e)
+            existing.column(labels.EXPRESSION + column).take(safe_e)
             if existing.num_rows
             else pa.nulls(n, typ)
         )

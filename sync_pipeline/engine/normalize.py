@@ -19,7 +19,7 @@ from sync_pipeline.engine.spec import ImportOptions
 from sync_pipeline.errors import ConfigError, RecordError, did_you_mean
 from sync_pipeline.values import checks
 from sync_pipeline.values.coerce import coercer
-from sync_pipeline.values.kinds import TEXT_CARRIED, Kind, arrow_type
+from sync_pipeline.values.kinds import TEXT_CARRIED, Kind
 
 Records: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | pa.Table
 RowAt = Callable[[int], Mapping[str, Any]]
@@ -175,7 +175,7 @@ def _first_present(values: Column | list[Any]) -> int:
 def _convert(name: str, values: Column | list[Any], target: TargetTable, row_at: RowAt) -> pa.Array:
     kind = target.kinds[name]
     col = target.table.c[name]
-    typ = arrow_type(kind, col.type)
+    typ = target.arrow[name]
     if not isinstance(values, list) and hasattr(values.type, "extension_name"):
         values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
         if values.type.extension_name == "arrow.json" and kind == "json":

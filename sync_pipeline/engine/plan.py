@@ -1,15 +1,29 @@
 """What one import will do to one table, resolved against the reflected schema."""
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from sync_pipeline.db.schema import TargetTable
-from sync_pipeline.engine.keys import KeyRecipe
-from sync_pipeline.engine.spec import COPY, ImportOptions
+from sync_pipeline.engine.spec import COPY, ImportOptions, KeyCallable
 from sync_pipeline.errors import ConfigError, SchemaError
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecipe:
+    """How to build the comparison key of a record or a target row."""
+
+    fields: tuple[str, ...]
+    callables: Mapping[str, KeyCallable] = field(default_factory=dict)
+    case_sensitive: bool = True
+    comparison_key: Callable[[Mapping[str, Any]], Any] | None = None
+
+    @property
+    def in_python(self) -> bool:
+        """Keys that need per-row Python (user callables); otherwise they are vectorized."""
+        return bool(self.callables) or self.comparison_key is not None
 
 
 @dataclass(frozen=True, slots=True)

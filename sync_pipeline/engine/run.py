@@ -26,8 +26,9 @@ class ImportRun:
         self.plan = plan
         self.table = plan.target.name
         self.options = plan.options
+        self.dialect = plan.target.dialect
         self.writer: TableWriter = writer_for(
-            conn, plan.table, plan.identity, plan.target.kinds, self.options.events
+            conn, self.dialect, plan.table, plan.identity, plan.target.kinds, self.options.events
         )
         self.codes = KeyCodes()
         self.counts = dict.fromkeys(COUNTS, 0)
@@ -40,6 +41,8 @@ class ImportRun:
         self.stamp: tuple[str, int] | None = None
         self.ledger: sa.Table | None = None
         self.now = self.options.clock()
+        self.chunk_rows = self.options.chunk(self.dialect)  # rows per write
+        self.callback_rows = self.options.callback_chunk(self.dialect)  # rows per callback call
         self.seen = SeenRows(plan)
         self.stamps: list[pa.Table] = []  # seen rows whose data is not written (column mode)
         self.done = 0  # rows of the diffs written so far, for the progress callable
@@ -48,7 +51,7 @@ class ImportRun:
         """Lock the table and take the batch id."""
         batches.lock_table(self.conn, self.plan.target)
         if self.options.stamps:
-            self.ledger = batches.ensure_ledger(self.conn, self.plan.table.schema)
+            self.ledger = batches.ensure_ledger(self.conn, self.plan.target)
             given = self.options.batch_id
             self.batch_id = (
                 given

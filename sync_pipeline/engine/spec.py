@@ -90,6 +90,7 @@ class ImportOptions:
         update_if_exists = kwargs.pop("update_if_exists", None)
         resolved = _strategy(strategy, update_if_exists)
         match_by, key_callables = _match_by(kwargs.pop("match_by", None))
+        events = kwargs.pop("events", None)  # off unless asked: the events package stays out
         opts = cls(
             strategy=resolved,
             match_by=match_by,
@@ -100,7 +101,7 @@ class ImportOptions:
             on_updated=_callbacks(kwargs.pop("on_updated", None)),
             on_inserted_or_updated=_callbacks(kwargs.pop("on_inserted_or_updated", None)),
             on_updated_when=_names(kwargs.pop("on_updated_when", None), "on_updated_when"),
-            events=event_options(kwargs.pop("events", None)),
+            events=None if events is None or events is False else event_options(events),
             **kwargs,
         )
         opts._validate()

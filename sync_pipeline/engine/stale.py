@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from sync_pipeline.db import labels
 from sync_pipeline.db.read import read_rows
 from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.engine.plan import Plan
@@ -23,7 +24,7 @@ def check_current(conn: sa.Connection, plan: Plan, diff: BatchDiff) -> None:
             f"for {plan.target.name!r} matched by {list(plan.keys.fields)}"
         )
     columns = [c.name for c in plan.table.columns]
-    planned = {c for c in diff.old.column_names if not c.startswith("__expr_")}
+    planned = {c for c in diff.old.column_names if not c.startswith(labels.EXPRESSION)}
     if planned != set(columns):
         raise StaleDiffError(
             f"the columns of {plan.target.name!r} changed since the diff was planned "

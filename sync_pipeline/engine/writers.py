@@ -19,7 +19,7 @@ from sync_pipeline.events.model import EventOptions
 from sync_pipeline.events.record_pg import PgEvents
 from sync_pipeline.events.record_rows import RowEvents
 from sync_pipeline.events.recorders import recorder_for
-from sync_pipeline.values.carried import decode_row
+from sync_pipeline.values.carried import DECODED, decode_row
 
 _PK = "__pk_"  # stage columns holding the identity of the row to update
 
@@ -49,6 +49,7 @@ class TableWriter:
         self.table = table
         self.pk = pk
         self.kinds = kinds
+        self.decoded = any(k in DECODED for k in kinds.values())  # else rows go as they are
         self.events = None if events is None else recorder_for(conn, table, pk, events)
 
     def event_batch_id(self, batch_id: int | None) -> None:
@@ -87,7 +88,8 @@ class TableWriter:
         return [self.table.c[p] == source[f"{prefix}{p}"] for p in self.pk]
 
     def _rows(self, data: pa.Table) -> list[dict[str, Any]]:
-        return [decode_row(r, self.kinds) for r in data.to_pylist()]
+        rows = data.to_pylist()
+        return [decode_row(r, self.kinds) for r in rows] if self.decoded else rows
 
     # Generic (executemany) implementations; Postgres overrides them.
     def insert(self, rows: pa.Table) -> None:
@@ -247,12 +249,13 @@ def _in_key_order(data: pa.Table, keys: list[str]) -> pa.Table:
 
 def writer_for(
     conn: sa.Connection,
+    dialect: Dialect,
     table: sa.Table,
     pk: tuple[str, ...],
     kinds: Mapping[str, Any],
     events: EventOptions | None = None,
 ) -> TableWriter:
-    cls = PostgresWriter if Dialect.of(conn).copy else TableWriter
+    cls = PostgresWriter if dialect.copy else TableWriter
     return cls(conn, table, pk, kinds, events)
 
 

@@ -28,8 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sync_pipeline.errors import ConfigError
-from sync_pipeline.senders.arrow import ChunkBuilder
 from sync_pipeline.senders.base import PartitionFilter
+from sync_pipeline.senders.columns import ChunkBuilder, ColumnSelection
 from sync_pipeline.senders.errors import BadValueError, SchemaDriftError, SenderError
 from sync_pipeline.senders.file_formats import (
     Row,
@@ -38,7 +38,6 @@ from sync_pipeline.senders.file_formats import (
     ndjson_records,
 )
 from sync_pipeline.senders.partition import in_window
-from sync_pipeline.senders.selection import ColumnSelection
 from sync_pipeline.values.declared import ColumnType, column_types
 
 FileFormat = Literal["csv", "json", "ndjson", "parquet"]

@@ -10,12 +10,13 @@ Config keys (build_sender("sql", ...)):
     cursor_store   a CursorStore, or a path/URL for one (required with cursor_column)
     name           sync name: the cursor's key and the sender's name (default: table / "query")
     chunk_size     rows per Arrow chunk (default 50000); Postgres streams through
-                   COPY (SELECT ...) TO STDOUT, other databases through server-side cursors
+                   COPY (SELECT ...) TO STDOUT into Arrow when every column has a known type,
+                   other databases (and the rest) are fetched in bulk through server-side cursors
     delete_flag    output column to deliver as bool (the engine's hard-delete flag)
 """
 
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from sync_pipeline.db.dialect import Dialect
+from sync_pipeline.db.read import TypedColumn, copy_chunks
 from sync_pipeline.errors import ConfigError
-from sync_pipeline.senders.arrow import ChunkBuilder, arrow_type_for
 from sync_pipeline.senders.base import PartitionFilter
+from sync_pipeline.senders.columns import ChunkBuilder, ColumnSelection, json_text
 from sync_pipeline.senders.errors import SenderError
-from sync_pipeline.senders.selection import ColumnSelection
-from sync_pipeline.senders.sql_chunks import bulk_read, copy_read, copy_readable
 from sync_pipeline.senders.state import CursorStore
 from sync_pipeline.values.client import cast_value
+from sync_pipeline.values.kinds import ColumnKind
+
+_JSON = pa.json_(pa.string())
 
 
 def _typed(column: sa.ColumnElement[Any], value: Any) -> Any:
@@ -156,23 +160,27 @@ class SqlSender:
         stmt, read = self._statement(src, partition, since)
         out = self.selection.output_names(read)
         final = self.selection.final(out)
-        sa_types = [src.c[n].type for n in read]
-        wire = {o: arrow_type_for(t) for o, t in zip(out, sa_types, strict=True)}
+        overrides = self.selection.type_overrides()  # the delete flag is delivered as bool
+        typed: list[TypedColumn] = []
+        wire: dict[str, pa.DataType | None] = {}  # None: inferred from the values
+        for name, column in zip(out, read, strict=True):  # the type ladder once per column
+            kind = ColumnKind.of_sql(src.c[column].type)
+            typed.append((kind.kind, src.c[column].type))
+            wire[name] = kind.wire
+        types = {**wire, **overrides}
         where = f"{self.name} ({self._safe_url()})"
         self.pending_cursor = None
-        if copy_readable(conn, sa_types):
-            chunks = copy_read(conn, stmt, sa_types, out, self.chunk_size)
+        if Dialect.of(conn).copy and all(w is not None for w in wire.values()):
+            chunks = _copy_read(conn, stmt, typed, out, self.chunk_size)
         else:
-            types = {**wire, **self.selection.type_overrides()}
             finish = functools.partial(self.selection.finish, source=where)
-            chunks = bulk_read(conn, stmt, types, out, self.chunk_size, finish, self.name)
+            chunks = _bulk_read(conn, stmt, types, out, self.chunk_size, finish, self.name)
         empty = True
         for chunk in chunks:
             empty = False
             self._track_cursor(chunk, read, out)
             yield self._flagged(chunk, where).select(final)
         if empty:  # an empty batch still says which columns it has
-            types = {**wire, **self.selection.type_overrides()}
             builder = ChunkBuilder(out, types)
             yield builder.build({o: [] for o in out}, self.name).select(final)
 
@@ -209,3 +217,39 @@ class SqlSender:
         if url.password:
             text = text.replace(str(url.password), "***")
         return f"reading {self.name!r} from {self._safe_url()} failed: {text[:300]}"
+
+
+def _copy_read(
+    conn: sa.Connection,
+    stmt: sa.Select[Any],
+    typed: Sequence[TypedColumn],
+    names: Sequence[str],
+    chunk_size: int,
+) -> Iterator[pa.Table]:
+    """Chunks of at most chunk_size rows through `COPY (SELECT ...) TO STDOUT`, named `names`."""
+    json_at = [i for i, (kind, _) in enumerate(typed) if kind == "json"]
+    for table in copy_chunks(conn, stmt, typed, max_rows=chunk_size):
+        for i in json_at:  # canonical JSON text, delivered as the JSON type senders declare
+            storage = table.column(i).combine_chunks()
+            table = table.set_column(i, names[i], pa.ExtensionArray.from_storage(_JSON, storage))
+        yield table.rename_columns(list(names))
+
+
+def _bulk_read(
+    conn: sa.Connection,
+    stmt: sa.Select[Any],
+    types: Mapping[str, pa.DataType | None],
+    names: Sequence[str],
+    chunk_size: int,
+    finish: Callable[[dict[str, list[Any]]], dict[str, list[Any]]],
+    source: str,
+) -> Iterator[pa.Table]:
+    """Chunks of at most chunk_size rows, fetched in bulk and built column by column."""
+    builder = ChunkBuilder(names, types)
+    json_cols = [n for n in names if isinstance(types.get(n), pa.BaseExtensionType)]
+    result = conn.execution_options(yield_per=chunk_size).execute(stmt)
+    for rows in result.partitions():
+        columns = dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))
+        for n in json_cols:  # drivers hand JSON over parsed: a str is a JSON string value
+            columns[n] = [None if v is None else json_text(v) for v in columns[n]]
+        yield builder.build(finish(columns), source)

@@ -8,6 +8,9 @@ from typing import Any
 
 from sync_pipeline.values.kinds import Kind
 
+# The kinds `decode` changes; values of every other kind are plain Python values as carried.
+DECODED: frozenset[Kind] = frozenset({"json", "decimal_text"})
+
 
 def decode(kind: Kind | None, value: Any) -> Any:
     """JSON text -> objects, unbounded numerics -> Decimal; everything else as carried."""

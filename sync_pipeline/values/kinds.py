@@ -110,11 +110,6 @@ class ColumnKind:
         return _SQL[self.kind]()
 
 
-def column_kind(type_: sa.types.TypeEngine[Any]) -> Kind:
-    """Map a reflected SQLAlchemy type to the kind the engine uses for it."""
-    return ColumnKind.of_sql(type_).kind
-
-
 def arrow_type(kind: Kind, type_: sa.types.TypeEngine[Any]) -> pa.DataType:
     """The Arrow type that carries values of `kind` inside the engine."""
     ladder = ColumnKind.of_sql(type_)

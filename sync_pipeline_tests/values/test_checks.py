@@ -14,7 +14,6 @@ from sync_pipeline.engine.normalize import normalize
 from sync_pipeline.errors import RecordError
 from sync_pipeline.values import checks
 from sync_pipeline.values.checks import InvalidValue
-from sync_pipeline.values.kinds import column_kind
 
 
 @pytest.mark.parametrize(
@@ -83,8 +82,7 @@ def _target(dialect: str) -> TargetTable:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("n", sa.Integer),
     )
-    kinds = {c.name: column_kind(c.type) for c in table.c}
-    return TargetTable(table, kinds, ("id",), Dialect.named(dialect))
+    return TargetTable.of(table, Dialect.named(dialect))
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False, min_value=-(2**31), max_value=2**31 - 1))

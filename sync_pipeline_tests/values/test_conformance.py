@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sync_pipeline.values.client import cast_value
 from sync_pipeline.values.coerce import coercer
 from sync_pipeline.values.declared import ColumnType
-from sync_pipeline.values.kinds import column_kind
+from sync_pipeline.values.kinds import ColumnKind
 from sync_pipeline.values.parse import CLIENT, DECLARED, LIBRARY
 
 REJECT = "reject"
@@ -88,7 +88,7 @@ def _outcome(read: Any) -> Any:
 
 @pytest.mark.parametrize(("probe", "type_", "declared", "expected", "why"), PROBES)
 def test_each_source_reads_the_probe_as_its_policy_says(probe, type_, declared, expected, why):
-    library = _outcome(lambda: coercer(column_kind(type_), type_)(probe))
+    library = _outcome(lambda: coercer(ColumnKind.of_sql(type_).kind, type_)(probe))
     files = _outcome(lambda: ColumnType(declared).read(probe))
     client = _outcome(lambda: cast_value(sa.Column("c", type_), probe, sized_ints=True))
     assert (library, files, client) == expected

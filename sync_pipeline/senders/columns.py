@@ -1,12 +1,15 @@
-"""Column selection, renaming and the hard-delete flag, shared by the SQL and file senders."""
+"""A sender's output columns, shared by the SQL and file senders: which source columns are read,
+what they are called, which one is the hard-delete flag, and how rows of Python values become
+Arrow chunks with a schema that stays the same across chunks."""
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 
 from sync_pipeline.errors import ConfigError, did_you_mean
-from sync_pipeline.senders.errors import BadValueError, SchemaDriftError
+from sync_pipeline.senders.errors import BadValueError, SchemaDriftError, SenderError
 from sync_pipeline.values.declared import ColumnType
 
 
@@ -78,3 +81,53 @@ class ColumnSelection:
             except ValueError as exc:
                 raise BadValueError(source, None, flag, f"row {i + 1} of chunk: {exc}") from None
         return {**columns, flag: values}
+
+
+class ChunkBuilder:
+    """Builds Arrow tables from column lists; an unknown type is inferred once, then kept."""
+
+    def __init__(self, names: Sequence[str], types: Mapping[str, pa.DataType | None]) -> None:
+        self.names = list(names)
+        self.types: dict[str, pa.DataType | None] = {n: types.get(n) for n in self.names}
+        self.inferred: set[str] = set()
+
+    def build(self, columns: Mapping[str, list[Any]], source: str) -> pa.Table:
+        return pa.Table.from_arrays(
+            [self._array(name, columns[name], source) for name in self.names], names=self.names
+        )
+
+    def _array(self, name: str, values: list[Any], source: str) -> pa.Array:
+        arrow = self.types[name]
+        prepared = _prepare(values, arrow)
+        try:
+            array = pa.array(prepared, type=arrow)
+        except _ARROW_ERRORS as exc:
+            if name not in self.inferred:
+                raise SenderError(
+                    f"{source}: column {name!r} cannot become {arrow}: {exc}"
+                ) from None
+            array = pa.array(prepared)  # wider than the first chunk's values: infer this chunk
+        if arrow is None and array.type != pa.null():
+            kept = array.type
+            if pa.types.is_decimal(kept):  # room for later chunks with more digits
+                kept = pa.decimal128(38, max(kept.scale, 10))
+                array = array.cast(kept)
+            self.types[name] = kept
+            self.inferred.add(name)
+        return array
+
+
+def _prepare(values: list[Any], arrow: pa.DataType | None) -> list[Any]:
+    if isinstance(arrow, pa.BaseExtensionType):  # JSON: text as given, parsed values dumped
+        return [v if v is None or isinstance(v, str) else json_text(v) for v in values]
+    if arrow == pa.string():
+        return [v if v is None or isinstance(v, str) else str(v) for v in values]
+    return values
+
+
+def json_text(value: Any) -> str:
+    """Canonical JSON text of a parsed value: sorted keys, no spaces, unicode kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+_ARROW_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError)
