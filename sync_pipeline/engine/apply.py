@@ -43,7 +43,7 @@ def apply_diff(run: ImportRun, diff: BatchDiff, *, lookup: bool = False) -> None
 def _write(run: ImportRun, views: Views) -> None:
     options = run.options
     inserts, updates, deletes = _inserts(run, views.inserts()), views.updates(), views.deletes()
-    if options.batch_mode == "column" and run.stamp is not None:
+    if run.plan.batch_mode == "column" and run.stamp is not None:
         run.stamps.append(views.unchanged())
     soft = options.delete_mode == "soft_delete"
     run.writer.write(

@@ -41,7 +41,7 @@ def finish(run: ImportRun) -> ImportResult:
             run.plan.target,
             run.options.batch_column,
             run.batch_id,
-            mode=run.options.batch_mode,
+            mode=run.plan.batch_mode,
             counts=run.counts,
             scope=_scope_text(run.plan.scope),
             now=run.now,
@@ -60,7 +60,7 @@ def finish(run: ImportRun) -> ImportResult:
 def _missing(run: ImportRun) -> int:
     """How many rows in scope the import did not see (recorded in the ledger in ledger mode)."""
     seen = run.seen
-    if run.options.batch_mode == "ledger" and seen.last is not None:
+    if run.plan.batch_mode == "ledger" and seen.last is not None:
         missing = _missing_ids(run)
         if run.batch_id is not None:
             target, column = run.plan.target, run.options.batch_column
