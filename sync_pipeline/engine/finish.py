@@ -43,7 +43,7 @@ def finish(run: ImportRun) -> ImportResult:
             run.batch_id,
             mode=run.plan.batch_mode,
             counts=run.counts,
-            scope=_scope_text(run.plan.scope),
+            scope=batches.scope_text(run.plan.scope),
             now=run.now,
             status="partial" if run.partial else "applied",
         )
@@ -135,10 +135,6 @@ def _fire(callbacks: tuple[Callback, ...], rows: list[dict[str, Any]], size: int
         chunk = rows[start : start + size]
         for callback in callbacks:
             callback(list(chunk))
-
-
-def _scope_text(scope: sa.ColumnElement[bool] | None) -> str | None:
-    return None if scope is None else str(scope.compile(compile_kwargs={"literal_binds": True}))
 
 
 def _tuples(table: pa.Table) -> list[tuple[Any, ...]]:
