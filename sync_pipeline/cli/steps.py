@@ -9,6 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from sync_pipeline.db.schema import reflect
+from sync_pipeline.engine import missing
 from sync_pipeline.engine.plan import scope_clause
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.syncs import runner, staging
@@ -40,23 +41,13 @@ def read_batch(spec: SyncSpec, scope: Scope | None) -> Iterator[Batch]:
 
 
 def latest_batch(engine: sa.Engine, spec: SyncSpec, scope: Scope | None) -> int | None:
-    """The newest batch id stamped on the target rows of the scope (None: no batch yet)."""
+    """The newest batch applied to the scope's target rows (None: no batch yet)."""
     if runner.reflect_target(engine, spec) is None:
         return None
     where = target_where(engine, spec, scope)
     with engine.connect() as conn:
         target = reflect(conn, spec.table)
-        if spec.batch_column not in target.table.c:
-            raise ConfigError(
-                f"sync {spec.name!r}: table {spec.table!r} has no batch column "
-                f"{spec.batch_column!r}"
-            )
-        query = sa.select(sa.func.max(target.table.c[spec.batch_column]))
-        clause = scope_clause(target, where)
-        if clause is not None:
-            query = query.where(clause)
-        value = conn.execute(query).scalar()
-    return None if value is None else int(value)
+        return missing.latest_batch(conn, target, spec.batch_column, scope_clause(target, where))
 
 
 def check_sync(spec: SyncSpec) -> Iterator[tuple[str, bool]]:

@@ -41,7 +41,7 @@ def apply_diff(run: ImportRun, diff: BatchDiff, *, lookup: bool = False) -> None
 def _write(run: ImportRun, views: Views) -> None:
     options = run.options
     inserts, updates, deletes = views.inserts(), views.updates(), views.deletes()
-    if options.batch_mode == "column" and run.stamp is not None:
+    if run.plan.batch_mode == "column" and run.stamp is not None:
         run.stamps.append(views.unchanged())
     run.counts["unchanged"] += views.count("unchanged")
     run.counts["skipped"] += views.count("skipped")

@@ -134,6 +134,11 @@ def record_batch(
     )
 
 
+def scope_text(scope: sa.ColumnElement[bool] | None) -> str | None:
+    """How the ledger records a batch's scope: the clause as SQL with its values inlined."""
+    return None if scope is None else str(scope.compile(compile_kwargs={"literal_binds": True}))
+
+
 def missing_condition(
     conn: sa.Connection, target: TargetTable, column: str, batch_id: int
 ) -> sa.ColumnElement[bool]:

@@ -40,9 +40,9 @@ def finish(run: ImportRun) -> ImportResult:
             run.plan.target,
             run.options.batch_column,
             run.batch_id,
-            mode=run.options.batch_mode,
+            mode=run.plan.batch_mode,
             counts=run.counts,
-            scope=_scope_text(run.plan.scope),
+            scope=batches.scope_text(run.plan.scope),
             now=run.now,
             status="partial" if run.partial else "applied",
         )
@@ -59,7 +59,7 @@ def finish(run: ImportRun) -> ImportResult:
 def _missing(run: ImportRun) -> int:
     """How many rows in scope the import did not see (recorded in the ledger in ledger mode)."""
     seen = run.seen
-    if run.options.batch_mode == "ledger" and seen.last is not None:
+    if run.plan.batch_mode == "ledger" and seen.last is not None:
         missing = _missing_ids(run)
         if run.batch_id is not None:
             target, column = run.plan.target, run.options.batch_column
@@ -134,10 +134,6 @@ def _fire(callbacks: tuple[Callback, ...], rows: list[dict[str, Any]], size: int
         chunk = rows[start : start + size]
         for callback in callbacks:
             callback(list(chunk))
-
-
-def _scope_text(scope: sa.ColumnElement[bool] | None) -> str | None:
-    return None if scope is None else str(scope.compile(compile_kwargs={"literal_binds": True}))
 
 
 def _tuples(table: pa.Table) -> list[tuple[Any, ...]]:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from sync_pipeline.db.connect import Target, read_connection, transaction
-from sync_pipeline.db.schema import reflect
+from sync_pipeline.db.schema import TargetTable, reflect
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.plan import scope_clause
 
@@ -65,3 +65,24 @@ def deletion_blocked(
     batch, from the ledger), or None when they may."""
     with read_connection(target) as conn:
         return batches.deletion_blocker(conn, reflect(conn, table), column, batch_id)
+
+
+def latest_batch(
+    conn: sa.Connection, target: TargetTable, column: str, scope: sa.ColumnElement[bool] | None
+) -> int | None:
+    """The newest batch of `target` for this scope: recorded in the ledger for exactly this
+    scope, or stamped on a row in it (a column-mode batch of a wider scope); None: no batch."""
+    found = []
+    ledger = batches.ledger_table(target.table.schema)
+    if sa.inspect(conn).has_table(ledger.name, schema=ledger.schema):
+        text = batches.scope_text(scope)
+        same = ledger.c.scope.is_(None) if text is None else ledger.c.scope == text
+        query = sa.select(sa.func.max(ledger.c.batch_id)).where(
+            ledger.c.table_name == target.name, ledger.c.batch_column == column, same
+        )
+        found.append(conn.execute(query).scalar())
+    if column in target.table.c:
+        stamped = sa.select(sa.func.max(target.table.c[column]))
+        found.append(conn.execute(stamped if scope is None else stamped.where(scope)).scalar())
+    ids = [int(i) for i in found if i is not None]
+    return max(ids) if ids else None

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sync_pipeline.db.schema import TargetTable
-from sync_pipeline.engine.spec import COPY, ImportOptions, KeyCallable
+from sync_pipeline.engine.spec import COPY, BatchMode, ImportOptions, KeyCallable
 from sync_pipeline.errors import ConfigError, SchemaError
 
 
@@ -55,13 +55,18 @@ class Plan:
         skip = set(self.target.primary_key) | {self.options.batch_column}
         return tuple(c for c in batch_columns if c not in skip)
 
+    @property
+    def batch_mode(self) -> BatchMode:
+        return self.options.batch_mode or default_batch_mode(bool(self.target.primary_key))
+
     def update_value(self, column: str) -> Any:
         fields = self.options.update_fields
         return COPY if fields is None else fields[column]
 
 
 def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
-    """Check every name in the options against the table; resolve the default key (the PK)."""
+    """Check every name in the options against the table; resolve the defaults that depend on
+    it: the key (the primary key) and the batch mode (`Plan.batch_mode`)."""
     fields = options.match_by or target.primary_key
     _check(target, options, fields)
     created, updated = (
@@ -85,6 +90,14 @@ def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
     )
 
 
+def default_batch_mode(has_primary_key: bool) -> BatchMode:
+    """The batch mode of a table: "ledger" when it has a primary key, so that a batch writes
+    only what changed and records the rows it did not see in the ledger, instead of rewriting
+    every seen row to stamp the batch id (at 1M rows that stamp alone costs about one COPY of
+    the batch). The ledger addresses rows by primary key: a table without one stays "column"."""
+    return "ledger" if has_primary_key else "column"
+
+
 def _check(target: TargetTable, options: ImportOptions, fields: tuple[str, ...]) -> None:
     if not fields and options.comparison_key is None and options.strategy != "append":
         raise SchemaError(
@@ -104,9 +117,10 @@ def _check(target: TargetTable, options: ImportOptions, fields: tuple[str, ...])
         pk = [f for f in options.update_fields if f in target.primary_key]
         if pk:
             raise ConfigError(f"update_if_exists cannot rewrite primary key column(s) {pk}")
-    if options.stamps and options.batch_mode == "column":
+    mode = options.batch_mode or default_batch_mode(bool(target.primary_key))
+    if options.stamps and mode == "column":
         target.column(options.batch_column, role="batch column")
-    if options.batch_mode == "ledger" and not target.primary_key:
+    if mode == "ledger" and not target.primary_key:
         raise ConfigError(f"batch_mode='ledger' needs a primary key on {target.name!r}")
     if options.delete_mode == "soft_delete" and options.delete_flag:
         target.column(options.soft_delete_column, role="soft-delete column")

@@ -89,5 +89,5 @@ class SeenRows:
         self.last = diff
         if diff.keys is not None and diff.keys.num_rows and self.plan.options.duplicates != "last":
             self.keys.append(diff.keys)
-        if self.plan.options.batch_mode == "ledger":
+        if self.plan.batch_mode == "ledger":
             self.ids.append(diff.seen(self.plan.identity))

@@ -60,7 +60,9 @@ class ImportOptions:
     comparators: Mapping[str, Comparator] = field(default_factory=dict)
     batch_id: int | Literal[False] | None = None
     batch_column: str = "last_batch_id"
-    batch_mode: BatchMode = "column"
+    # None: "ledger" when the table has a primary key (no rewrite of unchanged rows), else
+    # "column"; resolved against the table by `make_plan`
+    batch_mode: BatchMode | None = None
     null_keys: NullKeys = "insert"
     duplicates: Duplicates = "error"
     chunk_size: int | None = None
@@ -111,7 +113,8 @@ class ImportOptions:
         _one_of("null_keys", self.null_keys, NULL_KEYS)
         _one_of("duplicates", self.duplicates, DUPLICATES)
         _one_of("on_error", self.on_error, ON_ERROR)
-        _one_of("batch_mode", self.batch_mode, BATCH_MODES)
+        if self.batch_mode is not None:
+            _one_of("batch_mode", self.batch_mode, BATCH_MODES)
         _one_of("delete_mode", self.delete_mode, DELETE_MODES)
         for name in ("chunk_size", "callback_chunk_size"):
             size = getattr(self, name)

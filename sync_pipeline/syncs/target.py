@@ -7,6 +7,7 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
+from sync_pipeline.engine.plan import default_batch_mode
 from sync_pipeline.errors import SchemaError
 from sync_pipeline.senders.drift import AddColumn, reconcile_drift, sql_type_for
 from sync_pipeline.syncs.spec import SyncSpec
@@ -51,7 +52,8 @@ def ensure_table(engine: sa.Engine, spec: SyncSpec, schema: pa.Schema) -> None:
             table_for(spec, schema, db_schema or None, name).create(conn)
         return
     table = sa.Table(name, sa.MetaData(), schema=db_schema or None, autoload_with=engine)
-    if spec.options.get("batch_mode") != "ledger" and spec.batch_column not in table.c:
+    mode = spec.options.get("batch_mode") or default_batch_mode(bool(table.primary_key))
+    if mode == "column" and spec.batch_column not in table.c:
         alter = AddColumn(table, sa.Column(spec.batch_column, sa.BigInteger(), nullable=True))
         raise SchemaError(
             f"sync {spec.name!r}: target table {spec.table!r} has no batch column "

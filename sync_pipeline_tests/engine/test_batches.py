@@ -1,4 +1,5 @@
-"""semantics §3.5: batch ids on every seen row, per-table monotonic ids, missing_after_batch."""
+"""semantics §3.5: batch ids on every seen row (column mode), per-table monotonic ids,
+missing_after_batch, and the default batch mode (ledger with a primary key)."""
 
 import pytest
 import sqlalchemy as sa
@@ -28,12 +29,14 @@ def test_inserted_changed_unchanged_and_skipped_rows_are_all_stamped(two_tables)
         db.engine,
         "people",
         [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 3, "name": "c"}],
+        batch_mode="column",
     )
     second = import_records(
         db.engine,
         "people",
         [{"id": 1, "name": "a"}, {"id": 2, "name": "B"}, {"id": 4, "name": "d"}],
         "overwrite",
+        batch_mode="column",
     )
     assert (second.created, second.updated, second.unchanged, second.missing) == (1, 1, 1, 1)
     assert stamps(db) == {
@@ -42,7 +45,9 @@ def test_inserted_changed_unchanged_and_skipped_rows_are_all_stamped(two_tables)
         3: first.batch_id,
         4: second.batch_id,
     }
-    third = import_records(db.engine, "people", [{"id": 1, "name": "zzz"}], "skip")
+    third = import_records(
+        db.engine, "people", [{"id": 1, "name": "zzz"}], "skip", batch_mode="column"
+    )
     assert third.skipped == 1 and stamps(db)[1] == third.batch_id
 
 
@@ -77,19 +82,22 @@ def test_missing_after_batch_returns_rows_not_seen(two_tables):
     assert second.missing == 3
 
 
-def test_missing_after_batch_scoped_by_where(two_tables):
+@pytest.mark.parametrize(("mode", "outside"), [("column", [2, 4, 6]), ("ledger", [])])
+def test_missing_after_batch_scoped_by_where(two_tables, mode, outside):
+    """Column mode: rows outside the batch's scope carry an older id, so an unscoped question
+    counts them; ledger mode records only the rows in scope that the batch did not see."""
     db = two_tables
     rows = [{"id": i, "sku": f"s{i}", "tenant": "a" if i % 2 else "b"} for i in range(1, 7)]
-    import_records(db.engine, "products", rows)
+    import_records(db.engine, "products", rows, batch_mode=mode)
     tenant_a = [r for r in rows if r["tenant"] == "a" and r["id"] != 3]
-    batch = import_records(db.engine, "products", tenant_a, where={"tenant": "a"})
+    batch = import_records(db.engine, "products", tenant_a, where={"tenant": "a"}, batch_mode=mode)
     assert batch.missing == 1
     assert [
         r["id"]
         for r in missing_after_batch(db.engine, "products", batch.batch_id, where={"tenant": "a"})
     ] == [3]
     everywhere = missing_after_batch(db.engine, "products", batch.batch_id)
-    assert [r["id"] for r in everywhere] == [2, 3, 4, 6]
+    assert [r["id"] for r in everywhere] == sorted([3, *outside])
 
 
 def test_where_scopes_matching_too(two_tables):
@@ -129,4 +137,26 @@ def test_ledger_records_each_batch(two_tables):
     db = two_tables
     result = import_records(db.engine, "people", [{"id": 1}, {"id": 2}])
     [row] = db.execute("SELECT table_name, batch_id, created, mode FROM _sync_batches")
-    assert tuple(row) == ("people", result.batch_id, 2, "column")
+    assert tuple(row) == ("people", result.batch_id, 2, "ledger")  # the default, with a PK
+
+
+def test_the_default_batch_mode_is_ledger_with_a_primary_key_and_column_without(two_tables):
+    """Ledger by default: an unchanged row keeps its old id (no rewrite) and the batch still
+    knows what it did not see; a table without a primary key cannot be addressed by the ledger,
+    so it stays in column mode and every seen row is stamped."""
+    db = two_tables
+    first = import_records(db.engine, "people", [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])
+    second = import_records(db.engine, "people", [{"id": 1, "name": "a"}, {"id": 3, "name": "c"}])
+    assert stamps(db) == {1: first.batch_id, 2: first.batch_id, 3: second.batch_id}
+    assert [r["id"] for r in missing_after_batch(db.engine, "people", second.batch_id)] == [2]
+    db.execute("CREATE TABLE no_pk (code VARCHAR(10), last_batch_id BIGINT)")
+    import_records(db.engine, "no_pk", [{"code": "x"}], match_by="code")
+    again = import_records(db.engine, "no_pk", [{"code": "x"}], match_by="code")
+    assert db.execute("SELECT last_batch_id FROM no_pk") == [(again.batch_id,)]
+    modes = db.execute("SELECT table_name, mode FROM _sync_batches ORDER BY table_name, batch_id")
+    assert [tuple(r) for r in modes] == [
+        ("no_pk", "column"),
+        ("no_pk", "column"),
+        ("people", "ledger"),
+        ("people", "ledger"),
+    ]

@@ -115,6 +115,7 @@ def test_unchanged_row_gets_no_write_no_updated_at_bump_and_no_callback(shop):
         clock=lambda: FROZEN,
         on_updated=seen.append,
         on_inserted_or_updated=seen.append,
+        batch_mode="column",
     )
     after = shop.rows("products")[0]
     assert result.unchanged == 1 and seen == []

@@ -157,7 +157,7 @@ def test_a_diff_that_writes_nothing_stays_current_in_ledger_mode(db):
 def test_in_column_mode_the_stamp_makes_a_second_apply_stale(db):
     db.create(people())
     import_records(db.engine, "people", SEED)
-    same = BatchImport(db.engine, "people", "overwrite")
+    same = BatchImport(db.engine, "people", "overwrite", batch_mode="column")
     diff = same.preview(SEED)
     same.apply(diff)
     with pytest.raises(StaleDiffError, match=r"^5 row"):

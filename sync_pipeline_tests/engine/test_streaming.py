@@ -53,7 +53,12 @@ def test_only_the_rows_a_chunk_hits_are_read(ppl):
         if "FROM people" in s and "SELECT" in s and "max(" not in s and "count(" not in s
     ]
     if ppl.kind == "sqlite":  # Postgres reads through COPY, which the event does not see
-        assert reads and all(" IN (SELECT" in s for s in reads)
+        lookups = [s for s in reads if " IN (SELECT" in s]
+        # besides the look-ups, ledger mode reads the ids (only) of the rows no chunk saw
+        unseen = [
+            s for s in reads if s.startswith("SELECT people.id AS id \nFROM people \nWHERE NOT")
+        ]
+        assert lookups and sorted(lookups + unseen) == sorted(reads)
     assert ppl.rows("people")[1]["name"] == "x"
 
 

@@ -103,7 +103,9 @@ def test_kill_9_during_apply_leaves_before_or_after_and_a_rerun_converges(pg):
         state = _checksum(pg)
         assert state in (before, after), f"trial {trial}, seed {seed}: a half-applied batch"
         seen.add("after" if state == after else "before")
-        rerun = import_records(pg.engine, "people", AFTER, "overwrite", chunk_size=1000)
+        rerun = import_records(  # column mode: the stamps show that it saw every row
+            pg.engine, "people", AFTER, "overwrite", chunk_size=1000, batch_mode="column"
+        )
         assert _checksum(pg, stamps=False) == data, f"trial {trial}, seed {seed}: no convergence"
         stamped = pg.execute(
             "SELECT count(*) FROM people WHERE last_batch_id = :b", b=rerun.batch_id
