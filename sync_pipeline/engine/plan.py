@@ -46,6 +46,8 @@ class Plan:
     # Whether SQL equality on the match fields decides matching (no callables, no folding of
     # text), so rows can be looked up by key instead of reading the whole scope.
     exact_keys: bool
+    # "column" or "ledger": the option, else the table's default (`default_batch_mode`)
+    batch_mode: BatchMode
 
     def compared(self, batch_columns: tuple[str, ...]) -> tuple[str, ...]:
         """Columns a matched row may change: update_if_exists fields, else every incoming column
@@ -55,10 +57,6 @@ class Plan:
         skip = set(self.target.primary_key) | {self.options.batch_column}
         return tuple(c for c in batch_columns if c not in skip)
 
-    @property
-    def batch_mode(self) -> BatchMode:
-        return self.options.batch_mode or default_batch_mode(bool(self.target.primary_key))
-
     def update_value(self, column: str) -> Any:
         fields = self.options.update_fields
         return COPY if fields is None else fields[column]
@@ -66,9 +64,10 @@ class Plan:
 
 def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
     """Check every name in the options against the table; resolve the defaults that depend on
-    it: the key (the primary key) and the batch mode (`Plan.batch_mode`)."""
+    it: the key (the primary key) and the batch mode (`default_batch_mode`)."""
     fields = options.match_by or target.primary_key
-    _check(target, options, fields)
+    mode = options.batch_mode or default_batch_mode(bool(target.primary_key))
+    _check(target, options, fields, mode)
     created, updated = (
         (c if c in target.table.c else None for c in options.timestamps)
         if options.timestamps
@@ -86,7 +85,17 @@ def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
     )
     identity = target.primary_key or keys.fields
     return Plan(
-        target, options, keys, scope, created, updated, expressions, target.table, identity, exact
+        target,
+        options,
+        keys,
+        scope,
+        created,
+        updated,
+        expressions,
+        target.table,
+        identity,
+        exact,
+        mode,
     )
 
 
@@ -98,7 +107,9 @@ def default_batch_mode(has_primary_key: bool) -> BatchMode:
     return "ledger" if has_primary_key else "column"
 
 
-def _check(target: TargetTable, options: ImportOptions, fields: tuple[str, ...]) -> None:
+def _check(
+    target: TargetTable, options: ImportOptions, fields: tuple[str, ...], mode: BatchMode
+) -> None:
     if not fields and options.comparison_key is None and options.strategy != "append":
         raise SchemaError(
             f"table {target.name!r} has no primary key: "
@@ -117,7 +128,6 @@ def _check(target: TargetTable, options: ImportOptions, fields: tuple[str, ...])
         pk = [f for f in options.update_fields if f in target.primary_key]
         if pk:
             raise ConfigError(f"update_if_exists cannot rewrite primary key column(s) {pk}")
-    mode = options.batch_mode or default_batch_mode(bool(target.primary_key))
     if options.stamps and mode == "column":
         target.column(options.batch_column, role="batch column")
     if mode == "ledger" and not target.primary_key:
