@@ -1,5 +1,6 @@
 """Reading committed events in commit order, and a snapshot that lines up with the stream."""
 
+import gc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -10,7 +11,7 @@ from sync_pipeline.db.connect import Target, as_engine
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.schema import reflect
 from sync_pipeline.errors import ConfigError, SchemaError
-from sync_pipeline.events import schema
+from sync_pipeline.events import read_pg, schema
 from sync_pipeline.events.jsonvalues import Decoder, loads_rows
 from sync_pipeline.events.model import (
     EFFECT_CODES,
@@ -20,6 +21,8 @@ from sync_pipeline.events.model import (
     CursorTooOld,
     Position,
     Row,
+    change_event,
+    position,
 )
 
 
@@ -82,6 +85,8 @@ def read(
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise ConfigError(f"limit must be a positive integer or None, got {limit!r}")
     with _connection(target) as conn:
+        if Dialect.of(conn).lateral and not isinstance(as_engine(target), sa.Connection):
+            read_pg.tune(conn, local=True)  # our own transaction: rolled back when done
         return fetch(conn, Position.parse(after), tables, limit)
 
 
@@ -101,43 +106,46 @@ def fetch(
             f"the events after position {after} were pruned (kept: after {kept}); "
             "take a new events.snapshot() and continue from its cursor"
         )
-    rows = conn.execute(_page(Dialect.of(conn), after, tables, limit)).all()
-    kinds = kinds if kinds is not None else Kinds()
-    return _commits(rows, kinds.bind(conn), with_txid=Dialect.of(conn).txid)
+    dialect = Dialect.of(conn)
+    page = read_pg.page if dialect.lateral else _rows
+    kinds = (kinds if kinds is not None else Kinds()).bind(conn)
+    with _collector_paused():
+        return _commits(page(conn, after, tables, limit), kinds, with_txid=dialect.txid)
 
 
-def _page(
-    dialect: Dialect, after: Position, tables: Sequence[str] | None, limit: int | None
-) -> sa.Select[Any]:
-    """The events after `after` in (seq, n) order, at most `limit`.
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Decoding a page makes several container objects per event, none of them in a cycle; the
+    cyclic collector would run every 700 of them and walk what is alive each time (a third of
+    the decode). Paused, it runs once after the page."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
-    Postgres walks the commits in seq order and each one's events by the (txid, n) key (JOIN
-    LATERAL), so a page costs what it returns, not a sort of every event kept; SQLite joins.
-    """
+
+def _rows(
+    conn: sa.Connection, after: Position, tables: Sequence[str] | None, limit: int | None
+) -> list[list[Any]]:
+    """SQLite: the events after `after` in (seq, n) order, at most `limit`, shaped as the
+    Postgres page is: [seq, txid, n, table, effect, batch_id, pk, keys, changes]."""
     x, e = schema.tx, schema.events
-    texts = [sa.cast(e.c[c], sa.Text).label(c) for c in ("pk", "keys", "changes")]
-    cols = [e.c.n, e.c.table_name, e.c.effect, e.c.batch_id, *texts]
-    where = [e.c.txid == x.c.txid]
-    if tables is not None:
-        where.append(e.c.table_name.in_(list(tables)))
-    if dialect.lateral:
-        later = sa.or_(x.c.seq > after.seq, e.c.n > after.n)  # a filter: the index walks txid
-        inner = sa.select(*cols).where(*where, later).order_by(e.c.txid, e.c.n).limit(limit)
-        per_commit = inner.lateral("e")
-        return (
-            sa.select(x.c.seq, x.c.txid, *[per_commit.c[c.name] for c in cols])
-            .join_from(x, per_commit, sa.true())
-            .where(x.c.seq >= after.seq)
-            .order_by(x.c.seq, per_commit.c.n)
-            .limit(limit)
-        )
-    return (
-        sa.select(x.c.seq, x.c.txid, *cols)
-        .where(*where, x.c.seq >= after.seq)
+    stmt = (
+        sa.select(x.c.seq, x.c.txid, e.c.n, e.c.table_name, e.c.effect, e.c.batch_id)
+        .add_columns(e.c["pk"], e.c["keys"], e.c["changes"])
+        .where(e.c.txid == x.c.txid, x.c.seq >= after.seq)
         .where(sa.tuple_(x.c.seq, e.c.n) > sa.tuple_(after.seq, after.n))
         .order_by(x.c.seq, e.c.n)
         .limit(limit)
     )
+    if tables is not None:
+        stmt = stmt.where(e.c.table_name.in_(list(tables)))
+    rows = conn.execute(stmt).all()
+    data = loads_rows([r[6:] for r in rows])
+    return [[*r[:6], *d] for r, d in zip(rows, data, strict=True)]
 
 
 class Kinds:
@@ -161,33 +169,24 @@ class Kinds:
         return self.cache[table]
 
 
-def _commits(rows: Sequence[Any], kinds: Kinds, *, with_txid: bool) -> list[Commit]:
-    """Rows in (seq, n) order -> one Commit per seq; the JSON of the page decoded in one parse."""
-    data = loads_rows([(r.pk, r.keys, r.changes) for r in rows])
+def _commits(rows: list[list[Any]], kinds: Kinds, *, with_txid: bool) -> list[Commit]:
+    """Event rows in (seq, n) order -> one Commit per seq."""
     commits: list[Commit] = []
     group: list[ChangeEvent] = []
-    for i, row in enumerate(rows):
-        group.append(_event(row, data[i], kinds[row.table_name], with_txid))
-        if i + 1 == len(rows) or rows[i + 1].seq != row.seq:
+    decoders: dict[str, Decoder] = {}
+    for i, (seq, txid, n, table, code, batch_id, pk, keys, changes) in enumerate(rows):
+        decoder = decoders.get(table) or decoders.setdefault(table, kinds[table])
+        effect = EFFECT_CODES[code]
+        decoded = decoder.pairs(changes) if effect == "updated" else decoder.values(changes)
+        group.append(change_event(
+            position(seq, n), table, effect, decoder.values(pk), decoder.values(keys),
+            decoded, batch_id, txid if with_txid else None,
+        ))  # fmt: skip
+        if i + 1 == len(rows) or rows[i + 1][0] != seq:
             tables = tuple(dict.fromkeys(ev.table for ev in group))
-            commits.append(Commit(int(row.seq), group[0].txid, tables, tuple(group)))
+            commits.append(Commit(seq, group[0].txid, tables, tuple(group)))
             group = []
     return commits
-
-
-def _event(row: Any, data: list[Any], decoder: Decoder, with_txid: bool) -> ChangeEvent:
-    pk, keys, changes = data
-    effect = EFFECT_CODES[row.effect.strip()]
-    return ChangeEvent(
-        position=Position(int(row.seq), int(row.n)),
-        table=row.table_name,
-        effect=effect,
-        pk=decoder.values(pk),
-        keys=decoder.values(keys),
-        changes=decoder.pairs(changes) if effect == "updated" else decoder.values(changes),
-        batch_id=row.batch_id,
-        txid=int(row.txid) if with_txid else None,
-    )
 
 
 def snapshot(

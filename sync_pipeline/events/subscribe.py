@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sync_pipeline.db.connect import Target, as_engine
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.errors import ConfigError
-from sync_pipeline.events import schema
+from sync_pipeline.events import read_pg, schema
 from sync_pipeline.events.model import Commit, Position
 from sync_pipeline.events.read import Kinds, fetch
 from sync_pipeline.events.route import Authorize, Route
@@ -110,6 +110,8 @@ class Subscription:
             conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             if Dialect.of(conn).notify:
                 conn.exec_driver_sql(f"LISTEN {schema.NOTIFY_CHANNEL}")
+            if Dialect.of(conn).lateral:
+                read_pg.tune(conn, local=False)  # the subscription's own connection
             self._conn = conn
         return self._conn
 
