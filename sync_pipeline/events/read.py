@@ -3,6 +3,7 @@
 import gc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from sync_pipeline.events.model import (
     change_event,
     position,
 )
+from sync_pipeline.values.kinds import Kind
 
 
 @contextmanager
@@ -90,6 +92,17 @@ def read(
         return fetch(conn, Position.parse(after), tables, limit)
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page as read, not yet decoded: its JSON text (Postgres) or rows (SQLite), how many
+    events it holds and the position of the last one."""
+
+    text: str | None
+    rows: list[list[Any]]
+    count: int
+    last: Position | None
+
+
 def fetch(
     conn: sa.Connection,
     after: Position,
@@ -98,19 +111,35 @@ def fetch(
     kinds: "Kinds | None" = None,
 ) -> list[Commit]:
     """read() on an open connection (`kinds` may be kept across calls by a subscriber)."""
+    kinds = (kinds if kinds is not None else Kinds()).bind(conn)
+    return decode(fetch_page(conn, after, tables, limit), kinds, with_txid=Dialect.of(conn).txid)
+
+
+def fetch_page(
+    conn: sa.Connection, after: Position, tables: Sequence[str] | None, limit: int | None
+) -> Page:
+    """The events after `after`, at most `limit`, as read (decode them with `decode`)."""
     if not schema.installed(conn):
-        return []
+        return Page(None, [], 0, None)
     kept = horizon(conn)
     if after < kept:
         raise CursorTooOld(
             f"the events after position {after} were pruned (kept: after {kept}); "
             "take a new events.snapshot() and continue from its cursor"
         )
-    dialect = Dialect.of(conn)
-    page = read_pg.page if dialect.lateral else _rows
-    kinds = (kinds if kinds is not None else Kinds()).bind(conn)
+    if Dialect.of(conn).lateral:
+        text, count, last = read_pg.page(conn, after, tables, limit)
+        return Page(text, [], count, last)
+    rows = _rows(conn, after, tables, limit)
+    last = position(rows[-1][0], rows[-1][2]) if rows else None
+    return Page(None, rows, len(rows), last)
+
+
+def decode(page: Page, kinds: "Kinds", *, with_txid: bool) -> list[Commit]:
+    """A page's events -> one Commit per seq, in commit order."""
     with _collector_paused():
-        return _commits(page(conn, after, tables, limit), kinds, with_txid=dialect.txid)
+        rows = read_pg.rows(page.text) if page.text is not None else page.rows
+        return _commits(rows, kinds, with_txid=with_txid)
 
 
 @contextmanager
@@ -152,21 +181,29 @@ class Kinds:
     """A value decoder per table, from its column kinds reflected once (to decode exactly)."""
 
     def __init__(self) -> None:
-        self.conn: sa.Connection | None = None
+        self.bound: sa.Connection | sa.Engine | None = None
         self.cache: dict[str, Decoder] = {}
 
-    def bind(self, conn: sa.Connection) -> "Kinds":
-        self.conn = conn
+    def bind(self, bound: sa.Connection | sa.Engine) -> "Kinds":
+        """Reflect on this connection, or on a connection of its own from this engine."""
+        self.bound = bound
         return self
 
     def __getitem__(self, table: str) -> Decoder:
         if table not in self.cache:
-            assert self.conn is not None
+            assert self.bound is not None
             try:
-                self.cache[table] = Decoder(reflect(self.conn, table).kinds)
+                self.cache[table] = Decoder(self._kinds(self.bound, table))
             except (SchemaError, sa.exc.NoSuchTableError):
                 self.cache[table] = Decoder({})  # dropped since: values stay as stored
         return self.cache[table]
+
+    @staticmethod
+    def _kinds(bound: sa.Connection | sa.Engine, table: str) -> dict[str, Kind]:
+        if isinstance(bound, sa.Connection):
+            return reflect(bound, table).kinds
+        with bound.connect() as conn:
+            return reflect(conn, table).kinds
 
 
 def _commits(rows: list[list[Any]], kinds: Kinds, *, with_txid: bool) -> list[Commit]:

@@ -11,6 +11,7 @@ from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from sync_pipeline.events import schema
 from sync_pipeline.events.jsonvalues import loads
@@ -33,17 +34,25 @@ def tune(conn: sa.Connection, *, local: bool) -> None:
 
 def page(
     conn: sa.Connection, after: Position, tables: Sequence[str] | None, limit: int | None
-) -> list[list[Any]]:
-    """The events after `after` in (seq, n) order, at most `limit`, one list per event."""
-    text = conn.execute(_page(after, tables, limit)).scalar_one()
+) -> tuple[str | None, int, Position | None]:
+    """The events after `after` in (seq, n) order, at most `limit`: their JSON text (decode it
+    with `rows`), how many there are and the position of the last one."""
+    text, count, last = conn.execute(_page(after, tables, limit)).one()
+    return text, int(count), None if last is None else Position(int(last[0]), int(last[1]))
+
+
+def rows(text: str | None) -> list[list[Any]]:
+    """A page's JSON text -> one list per event, in (seq, n) order."""
     if text is None:
         return []
-    rows: list[list[Any]] = loads(text)
-    rows.sort(key=_BY_POSITION)  # already in order as aggregated; this makes it certain
-    return rows
+    decoded: list[list[Any]] = loads(text)
+    decoded.sort(key=_BY_POSITION)  # already in order as aggregated; this makes it certain
+    return decoded
 
 
-def _page(after: Position, tables: Sequence[str] | None, limit: int | None) -> sa.Select[Any]:
+def _page(
+    after: Position, tables: Sequence[str] | None, limit: int | None
+) -> sa.Select[str, int, Any]:
     x, e = schema.tx, schema.events
     inner = sa.select(e.c.n).where(
         e.c.txid == x.c.txid,
@@ -64,6 +73,8 @@ def _page(after: Position, tables: Sequence[str] | None, limit: int | None) -> s
         chosen.c.seq, chosen.c.txid, chosen.c.n, e.c.table_name, e.c.effect, e.c.batch_id,
         e.c["pk"], e.c["keys"], e.c["changes"],  # jsonb: nested as JSON values, not strings
     )  # fmt: skip
-    return sa.select(sa.cast(sa.func.json_agg(one), sa.Text)).join_from(
+    last = sa.func.max(postgresql.array([chosen.c.seq, chosen.c.n]))
+    text = sa.cast(sa.func.json_agg(one), sa.Text)
+    return sa.select(text, sa.func.count(), last).join_from(
         chosen, e, sa.and_(e.c.txid == chosen.c.txid, e.c.n == chosen.c.n)
     )
