@@ -36,6 +36,18 @@ class Position:
 
 
 START = Position(0, 0)
+_new = object.__new__
+_POSITION_SLOTS = tuple(Position.__dict__[f].__set__ for f in ("seq", "n"))
+
+
+def position(seq: int, n: int) -> Position:
+    """Position(seq, n) without the frozen dataclass's per-field object.__setattr__ (a read
+    makes one per event)."""
+    made = _new(Position)
+    set_seq, set_n = _POSITION_SLOTS
+    set_seq(made, seq)
+    set_n(made, n)
+    return made
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +80,36 @@ class ChangeEvent:
             "pk": dict(self.pk), "keys": dict(self.keys), "changes": changes,
             "batch_id": self.batch_id, "txid": self.txid,
         }  # fmt: skip
+
+
+_EVENT_SLOTS = tuple(
+    ChangeEvent.__dict__[f].__set__
+    for f in ("position", "table", "effect", "pk", "keys", "changes", "batch_id", "txid")
+)
+
+
+def change_event(
+    at: Position,
+    table: str,
+    effect: EventEffect,
+    pk: Mapping[str, Any],
+    keys: Mapping[str, Any],
+    changes: Mapping[str, Any],
+    batch_id: int | None,
+    txid: int | None,
+) -> ChangeEvent:
+    """ChangeEvent(...) made the way `position()` is: a read makes one per event."""
+    made = _new(ChangeEvent)
+    s_at, s_table, s_effect, s_pk, s_keys, s_changes, s_batch, s_txid = _EVENT_SLOTS
+    s_at(made, at)
+    s_table(made, table)
+    s_effect(made, effect)
+    s_pk(made, pk)
+    s_keys(made, keys)
+    s_changes(made, changes)
+    s_batch(made, batch_id)
+    s_txid(made, txid)
+    return made
 
 
 @dataclass(frozen=True, slots=True)

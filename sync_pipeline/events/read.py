@@ -1,7 +1,9 @@
 """Reading committed events in commit order, and a snapshot that lines up with the stream."""
 
+import gc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +12,7 @@ from sync_pipeline.db.connect import Target, as_engine
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.schema import reflect
 from sync_pipeline.errors import ConfigError, SchemaError
-from sync_pipeline.events import schema
+from sync_pipeline.events import read_pg, schema
 from sync_pipeline.events.jsonvalues import Decoder, loads_rows
 from sync_pipeline.events.model import (
     EFFECT_CODES,
@@ -20,7 +22,10 @@ from sync_pipeline.events.model import (
     CursorTooOld,
     Position,
     Row,
+    change_event,
+    position,
 )
+from sync_pipeline.values.kinds import Kind
 
 
 @contextmanager
@@ -82,7 +87,20 @@ def read(
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise ConfigError(f"limit must be a positive integer or None, got {limit!r}")
     with _connection(target) as conn:
+        if Dialect.of(conn).lateral and not isinstance(as_engine(target), sa.Connection):
+            read_pg.tune(conn, local=True)  # our own transaction: rolled back when done
         return fetch(conn, Position.parse(after), tables, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page as read, not yet decoded: its JSON text (Postgres) or rows (SQLite), how many
+    events it holds and the position of the last one."""
+
+    text: str | None
+    rows: list[list[Any]]
+    count: int
+    last: Position | None
 
 
 def fetch(
@@ -93,101 +111,119 @@ def fetch(
     kinds: "Kinds | None" = None,
 ) -> list[Commit]:
     """read() on an open connection (`kinds` may be kept across calls by a subscriber)."""
+    kinds = (kinds if kinds is not None else Kinds()).bind(conn)
+    return decode(fetch_page(conn, after, tables, limit), kinds, with_txid=Dialect.of(conn).txid)
+
+
+def fetch_page(
+    conn: sa.Connection, after: Position, tables: Sequence[str] | None, limit: int | None
+) -> Page:
+    """The events after `after`, at most `limit`, as read (decode them with `decode`)."""
     if not schema.installed(conn):
-        return []
+        return Page(None, [], 0, None)
     kept = horizon(conn)
     if after < kept:
         raise CursorTooOld(
             f"the events after position {after} were pruned (kept: after {kept}); "
             "take a new events.snapshot() and continue from its cursor"
         )
-    rows = conn.execute(_page(Dialect.of(conn), after, tables, limit)).all()
-    kinds = kinds if kinds is not None else Kinds()
-    return _commits(rows, kinds.bind(conn), with_txid=Dialect.of(conn).txid)
+    if Dialect.of(conn).lateral:
+        text, count, last = read_pg.page(conn, after, tables, limit)
+        return Page(text, [], count, last)
+    rows = _rows(conn, after, tables, limit)
+    last = position(rows[-1][0], rows[-1][2]) if rows else None
+    return Page(None, rows, len(rows), last)
 
 
-def _page(
-    dialect: Dialect, after: Position, tables: Sequence[str] | None, limit: int | None
-) -> sa.Select[Any]:
-    """The events after `after` in (seq, n) order, at most `limit`.
+def decode(page: Page, kinds: "Kinds", *, with_txid: bool) -> list[Commit]:
+    """A page's events -> one Commit per seq, in commit order."""
+    with _collector_paused():
+        rows = read_pg.rows(page.text) if page.text is not None else page.rows
+        return _commits(rows, kinds, with_txid=with_txid)
 
-    Postgres walks the commits in seq order and each one's events by the (txid, n) key (JOIN
-    LATERAL), so a page costs what it returns, not a sort of every event kept; SQLite joins.
-    """
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Decoding a page makes several container objects per event, none of them in a cycle; the
+    cyclic collector would run every 700 of them and walk what is alive each time (a third of
+    the decode). Paused, it runs once after the page."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _rows(
+    conn: sa.Connection, after: Position, tables: Sequence[str] | None, limit: int | None
+) -> list[list[Any]]:
+    """SQLite: the events after `after` in (seq, n) order, at most `limit`, shaped as the
+    Postgres page is: [seq, txid, n, table, effect, batch_id, pk, keys, changes]."""
     x, e = schema.tx, schema.events
-    texts = [sa.cast(e.c[c], sa.Text).label(c) for c in ("pk", "keys", "changes")]
-    cols = [e.c.n, e.c.table_name, e.c.effect, e.c.batch_id, *texts]
-    where = [e.c.txid == x.c.txid]
-    if tables is not None:
-        where.append(e.c.table_name.in_(list(tables)))
-    if dialect.lateral:
-        later = sa.or_(x.c.seq > after.seq, e.c.n > after.n)  # a filter: the index walks txid
-        inner = sa.select(*cols).where(*where, later).order_by(e.c.txid, e.c.n).limit(limit)
-        per_commit = inner.lateral("e")
-        return (
-            sa.select(x.c.seq, x.c.txid, *[per_commit.c[c.name] for c in cols])
-            .join_from(x, per_commit, sa.true())
-            .where(x.c.seq >= after.seq)
-            .order_by(x.c.seq, per_commit.c.n)
-            .limit(limit)
-        )
-    return (
-        sa.select(x.c.seq, x.c.txid, *cols)
-        .where(*where, x.c.seq >= after.seq)
+    stmt = (
+        sa.select(x.c.seq, x.c.txid, e.c.n, e.c.table_name, e.c.effect, e.c.batch_id)
+        .add_columns(e.c["pk"], e.c["keys"], e.c["changes"])
+        .where(e.c.txid == x.c.txid, x.c.seq >= after.seq)
         .where(sa.tuple_(x.c.seq, e.c.n) > sa.tuple_(after.seq, after.n))
         .order_by(x.c.seq, e.c.n)
         .limit(limit)
     )
+    if tables is not None:
+        stmt = stmt.where(e.c.table_name.in_(list(tables)))
+    rows = conn.execute(stmt).all()
+    data = loads_rows([r[6:] for r in rows])
+    return [[*r[:6], *d] for r, d in zip(rows, data, strict=True)]
 
 
 class Kinds:
     """A value decoder per table, from its column kinds reflected once (to decode exactly)."""
 
     def __init__(self) -> None:
-        self.conn: sa.Connection | None = None
+        self.bound: sa.Connection | sa.Engine | None = None
         self.cache: dict[str, Decoder] = {}
 
-    def bind(self, conn: sa.Connection) -> "Kinds":
-        self.conn = conn
+    def bind(self, bound: sa.Connection | sa.Engine) -> "Kinds":
+        """Reflect on this connection, or on a connection of its own from this engine."""
+        self.bound = bound
         return self
 
     def __getitem__(self, table: str) -> Decoder:
         if table not in self.cache:
-            assert self.conn is not None
+            assert self.bound is not None
             try:
-                self.cache[table] = Decoder(reflect(self.conn, table).kinds)
+                self.cache[table] = Decoder(self._kinds(self.bound, table))
             except (SchemaError, sa.exc.NoSuchTableError):
                 self.cache[table] = Decoder({})  # dropped since: values stay as stored
         return self.cache[table]
 
+    @staticmethod
+    def _kinds(bound: sa.Connection | sa.Engine, table: str) -> dict[str, Kind]:
+        if isinstance(bound, sa.Connection):
+            return reflect(bound, table).kinds
+        with bound.connect() as conn:
+            return reflect(conn, table).kinds
 
-def _commits(rows: Sequence[Any], kinds: Kinds, *, with_txid: bool) -> list[Commit]:
-    """Rows in (seq, n) order -> one Commit per seq; the JSON of the page decoded in one parse."""
-    data = loads_rows([(r.pk, r.keys, r.changes) for r in rows])
+
+def _commits(rows: list[list[Any]], kinds: Kinds, *, with_txid: bool) -> list[Commit]:
+    """Event rows in (seq, n) order -> one Commit per seq."""
     commits: list[Commit] = []
     group: list[ChangeEvent] = []
-    for i, row in enumerate(rows):
-        group.append(_event(row, data[i], kinds[row.table_name], with_txid))
-        if i + 1 == len(rows) or rows[i + 1].seq != row.seq:
+    decoders: dict[str, Decoder] = {}
+    for i, (seq, txid, n, table, code, batch_id, pk, keys, changes) in enumerate(rows):
+        decoder = decoders.get(table) or decoders.setdefault(table, kinds[table])
+        effect = EFFECT_CODES[code]
+        decoded = decoder.pairs(changes) if effect == "updated" else decoder.values(changes)
+        group.append(change_event(
+            position(seq, n), table, effect, decoder.values(pk), decoder.values(keys),
+            decoded, batch_id, txid if with_txid else None,
+        ))  # fmt: skip
+        if i + 1 == len(rows) or rows[i + 1][0] != seq:
             tables = tuple(dict.fromkeys(ev.table for ev in group))
-            commits.append(Commit(int(row.seq), group[0].txid, tables, tuple(group)))
+            commits.append(Commit(seq, group[0].txid, tables, tuple(group)))
             group = []
     return commits
-
-
-def _event(row: Any, data: list[Any], decoder: Decoder, with_txid: bool) -> ChangeEvent:
-    pk, keys, changes = data
-    effect = EFFECT_CODES[row.effect.strip()]
-    return ChangeEvent(
-        position=Position(int(row.seq), int(row.n)),
-        table=row.table_name,
-        effect=effect,
-        pk=decoder.values(pk),
-        keys=decoder.values(keys),
-        changes=decoder.pairs(changes) if effect == "updated" else decoder.values(changes),
-        batch_id=row.batch_id,
-        txid=int(row.txid) if with_txid else None,
-    )
 
 
 def snapshot(

@@ -78,21 +78,26 @@ class PgEvents(TableEvents):
         self._insert(self._record("D", w, w.c, w.c, sa.null()))
 
     def update(self, stage: sa.Table, match: Any, values: Mapping[str, Any]) -> None:
-        """Before the UPDATE: (old, new) of each changed column, from stage JOIN target."""
-        t = self.table
-        new = {c: _typed(t.c[c], v) for c, v in values.items()}
+        """Before the UPDATE: (old, new) of each changed column, from each stage row's target row.
+
+        The target row is looked up by key per stage row (a LATERAL the planner cannot flatten):
+        the statement costs what the chunk holds, not a scan of the whole table per chunk.
+        """
+        old = sa.select(self.table).where(*match).offset(0).lateral("old")
+        t = old.c
+        new = {c: _typed(t[c], v) for c, v in values.items()}
         changes: Any = _empty()
-        differs = {c: _comparable(t.c[c]).is_distinct_from(_comparable(v)) for c, v in new.items()}
+        differs = {c: _comparable(t[c]).is_distinct_from(_comparable(v)) for c, v in new.items()}
         for c, v in new.items():
             pair = sa.func.jsonb_build_object(
-                _text(c), sa.func.jsonb_build_array(t.c[c], v, type_=JSONB), type_=JSONB
+                _text(c), sa.func.jsonb_build_array(t[c], v, type_=JSONB), type_=JSONB
             )
             changes = changes.op("||", return_type=JSONB)(
                 sa.case((differs[c], pair), else_=_empty())
             )
-        keys = {k: new.get(k, t.c[k]) for k in self.keys}
-        pk = {p: t.c[p] for p in self.pk}
-        select = self._record("U", t.join(stage, sa.and_(*match)), pk, keys, changes)
+        keys = {k: new.get(k, t[k]) for k in self.keys}
+        pk = {p: t[p] for p in self.pk}
+        select = self._record("U", stage.join(old, sa.true()), pk, keys, changes)
         # Rows where some column differs: the typed comparisons again, not the JSON built twice.
         self._insert(select.where(sa.or_(sa.false(), *differs.values())))
 
@@ -103,7 +108,7 @@ def _comparable(expr: Any) -> Any:
     return sa.cast(expr, JSONB) if is_json else expr
 
 
-def _typed(column: sa.Column[Any], value: Any) -> Any:
+def _typed(column: sa.ColumnElement[Any], value: Any) -> Any:
     """Stage columns as they are; Python constants as a bound value of the column's type."""
     if isinstance(value, sa.ColumnElement):
         return value

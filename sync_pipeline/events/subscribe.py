@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from sync_pipeline.db.connect import Target, as_engine
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.errors import ConfigError
-from sync_pipeline.events import schema
+from sync_pipeline.events import read_pg, schema
+from sync_pipeline.events.ahead import ReadAhead
 from sync_pipeline.events.model import Commit, Position
-from sync_pipeline.events.read import Kinds, fetch
+from sync_pipeline.events.read import Kinds, decode, fetch_page
 from sync_pipeline.events.route import Authorize, Route
 
 
@@ -48,7 +49,8 @@ class Subscription:
         self._conn: sa.Connection | None = None
         self._buffer: deque[Commit] = deque()
         self._closed = False
-        self._kinds = Kinds()
+        self._kinds = Kinds().bind(self.engine)  # not the connection a read-ahead may use
+        self._ahead = ReadAhead()
         self._idle_version: int | None = None
         with self.engine.begin() as conn:
             check_where(conn, self.tables, where)
@@ -90,7 +92,8 @@ class Subscription:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return None
-            self._wait(self.poll_interval if left is None else min(left, self.poll_interval))
+            if not self._ahead.pending:  # else the next page is already on its way
+                self._wait(self.poll_interval if left is None else min(left, self.poll_interval))
         return None
 
     def ack(self, commit: Commit) -> None:
@@ -102,6 +105,7 @@ class Subscription:
 
     def close(self) -> None:
         self._closed = True
+        self._ahead.close()
         self._disconnect()
 
     def _connection(self) -> sa.Connection:
@@ -110,10 +114,13 @@ class Subscription:
             conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             if Dialect.of(conn).notify:
                 conn.exec_driver_sql(f"LISTEN {schema.NOTIFY_CHANNEL}")
+            if Dialect.of(conn).lateral:
+                read_pg.tune(conn, local=False)  # the subscription's own connection
             self._conn = conn
         return self._conn
 
     def _disconnect(self) -> None:
+        self._ahead.settle()
         if self._conn is not None:
             try:
                 self._conn.invalidate()
@@ -128,10 +135,14 @@ class Subscription:
             version = _data_version(conn)
             if version is not None and version == self._idle_version:
                 return  # SQLite: nobody committed since the last read found nothing new
-            page = fetch(conn, self.position, self.tables, self.page, self._kinds)
-            self._buffer.extend(page)
-            drained = sum(len(c.events) for c in page) < self.page
-            self._idle_version = version if drained else None
+            page = self._ahead.take(self.position) or fetch_page(
+                conn, self.position, self.tables, self.page
+            )
+            full = page.count >= self.page
+            if full and page.last is not None and Dialect.of(conn).lateral:
+                self._ahead.start(page.last, fetch_page, conn, page.last, self.tables, self.page)
+            self._buffer.extend(decode(page, self._kinds, with_txid=Dialect.of(conn).txid))
+            self._idle_version = None if full else version
         except sa.exc.DBAPIError:  # a lost connection: reconnect, LISTEN, read from the cursor
             self._disconnect()
 
