@@ -99,6 +99,10 @@ class ApplyError(SyncError):
         super().__init__(message)
 
 
+class RuleError(SyncError):
+    """A sync's validation rules failed on the batch; nothing was written."""
+
+
 class StaleDiffError(SyncError):
     """The target changed between computing a diff and applying it."""
 

@@ -8,7 +8,6 @@ import click
 
 from sync_pipeline.cli import render
 from sync_pipeline.cli.steps import Batch, check_sync, latest_batch, read_batch
-from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.errors import SyncError
 from sync_pipeline.progress import tqdm_progress
@@ -109,17 +108,12 @@ def run(ctx: click.Context, sync: str, partition: str | None) -> None:
 
 
 def _apply(spec: SyncSpec, batch: Batch) -> ImportResult:
-    def guard(diff: BatchDiff) -> None:
-        failed = [o for o in (rules.check_diff(r, diff) for r in spec.diff_rules) if not o.passed]
-        if failed:
-            detail = ", ".join(f"{o.rule} ({o.detail})" for o in failed)
-            raise click.ClickException(f"sync {spec.name!r}: {detail}; nothing written")
-
+    """Diff rules are judged by the runner on the whole batch (RuleError: nothing written)."""
     with (
         runner.target_engine(spec, target_default()) as engine,
         tqdm_progress() as progress,
     ):
-        return runner.apply(engine, spec, batch.staged, batch.scope, guard, progress=progress)
+        return runner.apply(engine, spec, batch.staged, batch.scope, progress=progress)
 
 
 @main.command()

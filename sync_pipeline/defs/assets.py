@@ -13,7 +13,7 @@ import dagster as dg
 
 from sync_pipeline.defs import metadata as md
 from sync_pipeline.defs.catalog import freshness_policy, labels, sender_key
-from sync_pipeline.defs.gates import diff_guard, revalidate
+from sync_pipeline.defs.gates import first_diff, revalidate
 from sync_pipeline.defs.io import StagingIOManager
 from sync_pipeline.defs.partitions import backfill_policy_for, partitions_for, scope_for
 from sync_pipeline.defs.resources import SqlDatabase
@@ -21,7 +21,8 @@ from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.engine.spec import Progress
 from sync_pipeline.engine.staged import drop_diff, load_diff, save_diff
 from sync_pipeline.errors import SyncError
-from sync_pipeline.syncs import rules, runner, staging
+from sync_pipeline.syncs import runner, staging
+from sync_pipeline.syncs.diff_rules import DiffTotals, check_diff
 from sync_pipeline.syncs.spec import SyncSpec
 from sync_pipeline.syncs.staging import StagedBatch
 
@@ -171,7 +172,8 @@ def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
             planned = runner.preview(engine, spec, normalized, scope)
         staged_at = io_manager.diff_dir(keys.diff, _partition_keys(context))
         save_diff(planned, staged_at)  # what `applied` writes, if the target still matches it
-        outcomes = [rules.check_diff(rule, planned) for rule in spec.diff_rules]
+        totals = DiffTotals.of(planned)
+        outcomes = [check_diff(rule, totals) for rule in spec.diff_rules]
         return dg.MaterializeResult(
             metadata={
                 **md.diff_metadata(planned),
@@ -214,7 +216,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         partition_keys = _partition_keys(context)
         staged = _staged_diff(context, io_manager, keys, partition_keys)
         seen: list[BatchDiff] = []  # the (first chunk's) diff the engine writes, for the preview
-        guard = diff_guard(spec, seen)
+        guard = first_diff(seen)
         with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
             progress = _log_progress(context, spec)
             if staged is None:  # no staged diff: plan and apply in one transaction

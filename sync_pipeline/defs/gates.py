@@ -11,24 +11,14 @@ from sync_pipeline.syncs.spec import SyncSpec
 from sync_pipeline.syncs.staging import StagedBatch
 
 
-def diff_guard(spec: SyncSpec, seen: list[BatchDiff]) -> runner.Guard:
-    """The diff rules again, on the diff the engine is about to write (inside its transaction);
-    the first such diff is kept in `seen` (a streamed batch has one per chunk: keeping them all
-    would hold the batch)."""
+def first_diff(seen: list[BatchDiff]) -> runner.Guard:
+    """A guard that keeps the first diff the engine is about to write, for the preview (a
+    streamed batch has one per chunk: keeping them all would hold the batch). The diff rules
+    are judged again by the runner, on the whole batch, inside the transaction."""
 
     def guard(planned: BatchDiff) -> None:
         if not seen:
             seen.append(planned)
-        failed = [
-            o for o in (rules.check_diff(r, planned) for r in spec.diff_rules) if not o.passed
-        ]
-        if failed:
-            raise dg.Failure(
-                description=(
-                    f"sync {spec.name!r}: {len(failed)} diff rule(s) failed, nothing written: "
-                    + ", ".join(f"{o.rule} ({o.detail})" for o in failed)
-                )
-            )
 
     return guard
 

@@ -151,7 +151,11 @@ def apply_planned(run: ImportRun, diff: BatchDiff) -> ImportResult:
 
 def finish_import(run: ImportRun) -> ImportResult:
     with stage(run, "finish"):
-        return finish(run)
+        result = finish(run)
+    with stage(run, "guard", users=True):  # the caller's last veto, before the commit
+        if run.options.before_commit is not None:
+            run.options.before_commit(result)
+    return result
 
 
 @contextmanager

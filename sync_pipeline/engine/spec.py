@@ -79,6 +79,9 @@ class ImportOptions:
     soft_delete_column: str = "deleted_at"
     timestamps: tuple[str, str] | None = ("created_at", "updated_at")
     guard: Callable[[Any], Any] | None = None  # sees each BatchDiff before it is written
+    # sees the ImportResult once everything is written, before the transaction commits;
+    # raising rolls the whole import back (a judgement on the whole of a streamed batch)
+    before_commit: Callable[[Any], Any] | None = None
     events: EventOptions | None = None  # record change events (off: no table, no statement)
     progress: Progress = no_progress  # called after each written chunk
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
@@ -129,6 +132,8 @@ class ImportOptions:
             raise ConfigError(f"batch_id must fit a 64-bit integer, got {self.batch_id}")
         if self.guard is not None and not callable(self.guard):
             raise ConfigError("guard must be a callable(diff) that raises to stop the write")
+        if self.before_commit is not None and not callable(self.before_commit):
+            raise ConfigError("before_commit must be a callable(result) that raises to roll back")
         if not callable(self.progress):
             raise ConfigError("progress must be a callable(done, total, phase)")
         if self.comparison_key is not None and not callable(self.comparison_key):

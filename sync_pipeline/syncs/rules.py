@@ -112,23 +112,6 @@ def passed(rule: Rule) -> RuleOutcome:
     return RuleOutcome(rule.name, True, 0, (), wording=describe(rule))
 
 
-def check_diff(rule: Rule, diff: Any) -> RuleOutcome:
-    """A diff rule on the engine's BatchDiff: guards against surprising change/delete ratios."""
-    if rule.kind == "max_changed_fraction":
-        bad, base, effect = diff.changed, diff.total, "changed"
-    else:
-        bad = diff.missing
-        base, effect = diff.changed + diff.unchanged + diff.skipped + diff.missing, "missing"
-    fraction = bad / base if base else 0.0
-    passed = fraction <= float(rule.fraction or 0.0)
-    sample = tuple(
-        repr(e.key) for e in _take((e for e in diff.entries() if e.effect == effect), SAMPLE_SIZE)
-    )
-    detail = f"{bad} of {base} rows {effect} ({fraction:.1%}, limit {rule.fraction:.1%})"
-    failures, shown = (0, ()) if passed else (bad, sample)
-    return RuleOutcome(rule.name, passed, failures, shown, detail, wording=describe(rule))
-
-
 def _single(exc: SchemaError) -> pd.DataFrame:
     """A non-lazy error (e.g. a custom check that raised) as a one-row failure table."""
     return pd.DataFrame({"index": [None], "failure_case": [str(exc)], "column": [None]})
@@ -208,15 +191,6 @@ def _plain(value: Any) -> Any:
 def _describe(cases: pd.DataFrame) -> str:
     parts = cases.get("check", pd.Series(dtype=str)).astype(str).unique().tolist()
     return "; ".join(parts[:5])
-
-
-def _take(items: Iterable[Any], n: int) -> list[Any]:
-    out: list[Any] = []
-    for item in items:
-        if len(out) >= n:
-            break
-        out.append(item)
-    return out
 
 
 def row_rules_for(spec: SyncSpec) -> tuple[Rule, ...]:

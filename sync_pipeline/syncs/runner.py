@@ -3,7 +3,7 @@ plan, apply. Batches travel as Arrow chunks (a `staging.Batch`), never as one ta
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -18,6 +18,7 @@ from sync_pipeline.engine.spec import Progress, no_progress
 from sync_pipeline.errors import ConfigError
 from sync_pipeline.senders import build_sender
 from sync_pipeline.senders.base import PartitionFilter, Sender
+from sync_pipeline.syncs.diff_rules import DiffJudge
 from sync_pipeline.syncs.options import import_kwargs, where_clause
 from sync_pipeline.syncs.scope import Scope, scope_clause
 from sync_pipeline.syncs.spec import SyncSpec
@@ -149,13 +150,25 @@ def importer(
     guard: Guard | None = None,
     progress: Progress = no_progress,
 ) -> BatchImport:
-    """The engine's BatchImport configured from the spec (the keywords the loader validated)."""
+    """The engine's BatchImport configured from the spec (the keywords the loader validated).
+
+    A sync with diff rules has them judged on the whole batch before the commit (`DiffJudge`);
+    `guard` still sees each diff the engine is about to write."""
+    judge = DiffJudge(spec) if spec.diff_rules else None
+
+    def guarded(diff: BatchDiff) -> None:
+        if guard is not None:
+            guard(diff)
+        if judge is not None:
+            judge.guard(diff)
+
     return BatchImport(
         engine,
         spec.table,
         spec.strategy,
         where=where_clause(spec.options.get("where"), scope_clause(engine, spec, scope)),
-        guard=guard,
+        guard=guarded if guard is not None or judge is not None else None,
+        before_commit=judge.before_commit if judge is not None else None,
         progress=progress,
         **import_kwargs(spec),
     )
@@ -175,20 +188,16 @@ def apply(
     guard: Guard | None = None,
     progress: Progress = no_progress,
 ) -> ImportResult:
-    """Write the batch in one transaction, streamed chunk by chunk; `guard` sees the diff
-    before it is written, `progress(done, total, phase)` hears of each written chunk.
-
-    Diff rules judge the diff of the whole batch (a fraction of it changed or missing), so a
-    sync that has them hands the engine the batch as one table; the others stream."""
+    """Write the batch in one transaction, streamed chunk by chunk; `guard` sees each diff
+    before it is written, `progress(done, total, phase)` hears of each written chunk; diff
+    rules are judged on the whole batch before the commit (RuleError rolls it back)."""
     ensure_table(engine, spec, batch.schema)
-    chunks = fit_to_target(engine, spec, batch)
-    records = _whole(chunks) if spec.diff_rules else chunks
-    return importer(engine, spec, scope, guard, progress).run(records)
+    rows = batch.num_rows  # the engine streams the chunks: tell progress the batch's size
 
+    def counted(done: int, total: int | None, phase: str) -> None:
+        progress(done, rows if total is None else total, phase)
 
-def _whole(chunks: Iterable[pa.Table]) -> pa.Table | list[pa.Table]:
-    tables = list(chunks)
-    return pa.concat_tables(tables, promote_options="permissive") if tables else []
+    return importer(engine, spec, scope, guard, counted).run(fit_to_target(engine, spec, batch))
 
 
 def apply_planned(

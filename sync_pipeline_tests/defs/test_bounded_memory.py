@@ -88,14 +88,19 @@ def sender(tmp_path: Path) -> str:
     return url
 
 
-def _defs(db: TestDb, sender_url: str, staging_dir: Path) -> dg.Definitions:
+def _defs(
+    db: TestDb, sender_url: str, staging_dir: Path, *diff_rules: dict[str, object]
+) -> dg.Definitions:
     config = {
         "name": "big",
         "sender": {"kind": "sql", "table": "src", "chunk_size": CHUNK},
         "table": "big",
         "match_by": ["id"],
         "strategy": "overwrite",
-        "rules": [{"name": "payload_present", "kind": "not_null", "columns": ["payload"]}],
+        "rules": [
+            {"name": "payload_present", "kind": "not_null", "columns": ["payload"]},
+            *diff_rules,
+        ],
     }
     resources = {
         "target_db": SqlDatabase(url=db.url),
@@ -130,6 +135,38 @@ def test_extract_normalize_checks_and_applied_hold_about_two_chunks(
     assert db.execute("SELECT COUNT(*) FROM big")[0][0] == CHUNK * CHUNKS
     assert chunk / 2 < staged.peak < STAGED_CHUNKS * chunk  # it sees a chunk, never the batch
     assert chunk / 2 < applied.peak < ENGINE_CHUNKS * chunk
+
+
+def test_applied_alone_judges_a_diff_rule_on_the_whole_batch_and_holds_a_chunk(
+    db: TestDb, sender: str, tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    """A diff rule judges the whole batch's diff, yet `applied` launched alone still streams:
+    each chunk's diff is counted as it is written, and the rule is judged before the commit."""
+    rule = {"name": "few_changes", "kind": "max_changed_fraction", "fraction": 0.5}
+    defs = _defs(db, sender, tmp_path / "staging", rule)
+    assert run(defs, "big_sync", instance, asset_selection=_step("extract", "normalized")).success
+    with watching() as applied:  # a first sync: every row new, none changed
+        assert run(defs, "big_sync", instance, asset_selection=_step("applied")).success
+    assert applied.peak < ENGINE_CHUNKS * _largest_chunk(tmp_path / "staging")
+    before = db.execute("SELECT COUNT(*), SUM(n) FROM big")
+    assert before == [(CHUNK * CHUNKS, sum(i * 7 for i in range(CHUNK * CHUNKS)))]
+
+    changed = CHUNK * CHUNKS * 6 // 10  # 60 % of the rows change at the sender
+    engine = sa.create_engine(sender)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE src SET n = n + 1 WHERE id < :k"), {"k": changed})
+    engine.dispose()
+    assert run(defs, "big_sync", instance, asset_selection=_step("extract", "normalized")).success
+    refused = run(defs, "big_sync", instance, asset_selection=_step("applied"))
+
+    assert not refused.success
+    [failure] = [e for e in refused.all_events if e.is_step_failure]
+    assert failure.step_failure_data is not None
+    assert (
+        f"RuleError: 1 diff rule(s) failed, nothing written: few_changes ({changed} of "
+        f"{CHUNK * CHUNKS} rows changed (60.0%, limit 50.0%))"
+    ) in str(failure.step_failure_data.error)
+    assert db.execute("SELECT COUNT(*), SUM(n) FROM big") == before  # rolled back, every chunk
 
 
 @pytest.mark.xfail(

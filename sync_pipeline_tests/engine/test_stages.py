@@ -5,6 +5,7 @@ StageError whose cause is the original (not a SyncError: Dagster may retry it); 
 guard exception passes unchanged.
 """
 
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
@@ -89,3 +90,28 @@ def test_an_error_while_planning_names_the_stage_and_no_batch(ppl):
     with pytest.raises(RecordError) as err:
         BatchImport(ppl.engine, "people").preview([{"id": 2, "age": "five"}])
     assert (err.value.stage, err.value.table, err.value.batch_id) == ("normalize", "people", None)
+
+
+def test_before_commit_sees_the_whole_streamed_import_and_raising_rolls_it_back(ppl):
+    """The judgement on a whole stream (a sync's diff rules): it runs once, after the last
+    chunk is written, with the import's totals; raising undoes every chunk and the ledger row."""
+    seen = []
+
+    def veto(result):
+        seen.append((result.created, result.updated, result.unchanged, result.missing))
+        raise ValueError("too many changes")
+
+    chunks = [
+        pa.Table.from_pylist([{"id": 1, "name": "A"}, {"id": 2, "name": "b"}]),
+        pa.Table.from_pylist([{"id": 3, "name": "c"}]),
+    ]
+    before = ppl.rows("people")
+    with pytest.raises(ValueError, match="too many changes"):
+        import_records(ppl.engine, "people", iter(chunks), "overwrite", before_commit=veto)
+    assert seen == [(2, 1, 0, 0)]
+    assert ppl.rows("people") == before
+    assert ppl.execute("SELECT count(*) FROM _sync_batches") == [(1,)]  # batch 1 only
+    kept = import_records(
+        ppl.engine, "people", iter(chunks), "overwrite", before_commit=seen.append
+    )
+    assert seen[-1] == kept and kept.created == 2 and len(ppl.rows("people")) == 3
