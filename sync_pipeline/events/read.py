@@ -146,7 +146,8 @@ def decode(page: Page, kinds: "Kinds", *, with_txid: bool) -> list[Commit]:
 def _collector_paused() -> Iterator[None]:
     """Decoding a page makes several container objects per event, none of them in a cycle; the
     cyclic collector would run every 700 of them and walk what is alive each time (a third of
-    the decode). Paused, it runs once after the page."""
+    the decode). It is paused while the page decodes and resumes after it (left off if the
+    process had turned it off)."""
     was_on = gc.isenabled()
     gc.disable()
     try:
