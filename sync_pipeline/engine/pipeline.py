@@ -23,7 +23,7 @@ from sync_pipeline.engine.normalize import Records, normalize_batch
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.run import ImportRun
-from sync_pipeline.engine.stale import check_current
+from sync_pipeline.engine.stale import baseline, check_current
 from sync_pipeline.errors import StageError, SyncError
 
 
@@ -101,23 +101,23 @@ def plan_batch(run: ImportRun, records: Records) -> BatchDiff:
     with stage(run, "normalize"):
         batch = normalize_batch(records, run.plan.target, run.options)
     with stage(run, "match"):
-        existing = _fetch_scope(run.conn, run.plan)
+        existing = _fetch_scope(run.conn, run.plan, versions=True)
         matched = match(run.plan, batch.table, existing, run.codes)
     with stage(run, "diff"):
         diff = compute_diff(run.plan, matched, existing, batch.deletes)
-    return replace(diff, errors=batch.errors)
+        return baseline(run.plan, replace(diff, errors=batch.errors), existing)
 
 
 def plan_all(run: ImportRun, batch: Records | None, chunks: Iterable[Records]) -> BatchDiff:
     """The diff of one batch, or of a stream of chunks as one diff (`BatchImport.plan`).
 
     A stream is normalized and matched chunk by chunk as it arrives, against the scope read
-    once: a planned diff keeps the rows it was planned against, for `apply` to check them.
+    once: a planned diff keeps what it was planned against, for `apply` to check (stale.py).
     """
     if batch is not None:
         return plan_batch(run, batch)
     with stage(run, "match"):
-        existing = _fetch_scope(run.conn, run.plan)
+        existing = _fetch_scope(run.conn, run.plan, versions=True)
         target_keys = target_keys_of(run.plan, existing, run.codes)
     parts: list[BatchDiff] = []
     for chunk in chunks:
@@ -134,7 +134,8 @@ def plan_all(run: ImportRun, batch: Records | None, chunks: Iterable[Records]) -
         return plan_batch(run, [])
     with stage(run, "diff"):
         touched = pa.concat_arrays([p.touched() for p in parts])
-        return combine(parts, existing, missing_rows(run.plan, existing, touched))
+        diff = combine(parts, existing, missing_rows(run.plan, existing, touched))
+        return baseline(run.plan, diff, existing)
 
 
 def apply_planned(run: ImportRun, diff: BatchDiff) -> ImportResult:
@@ -179,9 +180,11 @@ def read_existing(conn: sa.Connection, plan: Plan, batch: pa.Table, *, lookup: b
     return _fetch_scope(conn, plan)
 
 
-def _fetch_scope(conn: sa.Connection, plan: Plan) -> pa.Table:
-    """Every row in scope: one COPY, best when most of the scope is in the batch."""
-    return read_rows(conn, plan.table, plan.target.kinds, plan.scope, plan.expressions)
+def _fetch_scope(conn: sa.Connection, plan: Plan, *, versions: bool = False) -> pa.Table:
+    """Every row in scope: one COPY, best when most of the scope is in the batch (with their
+    versions, where the database keeps them, for a diff planned to be applied later)."""
+    table, kinds = plan.table, plan.target.kinds
+    return read_rows(conn, table, kinds, plan.scope, plan.expressions, versions=versions)
 
 
 def _fetch_by_keys(conn: sa.Connection, plan: Plan, batch: pa.Table) -> pa.Table:

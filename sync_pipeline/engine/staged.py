@@ -1,7 +1,8 @@
 """A BatchDiff on disk, to be applied later: its Arrow tables as IPC files, the rest as JSON.
 
-The tables keep their exact Arrow types (the target rows it was planned against included), so
-`BatchImport.apply` can both check that the diff is current and write it.
+The tables keep their exact Arrow types (what it was planned against included: `scope`, and the
+target rows it touches in `old`), so `BatchImport.apply` can both check that the diff is current
+and write it.
 """
 
 import json
@@ -15,8 +16,8 @@ import pyarrow as pa
 from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.errors import SyncError
 
-FORMAT = 1
-TABLES = ("rows", "old", "new", "changed_mask", "missing_rows", "keys")
+FORMAT = 2  # 2: a lean diff (stale.py), with `scope` and `columns`; `new` shares `rows`
+TABLES = ("rows", "old", "new", "changed_mask", "missing_rows", "keys", "scope")
 META = "diff.json"
 
 
@@ -25,11 +26,12 @@ def save_diff(diff: BatchDiff, directory: Path) -> None:
     tmp = directory.with_name(f"{directory.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
     try:
+        shared = _offered_as_is(diff)
         for name in TABLES:
             table: pa.Table | None = getattr(diff, name)
             if table is not None:
-                _write(tmp / f"{name}.arrow", table)
-        (tmp / META).write_text(json.dumps(_meta(diff), default=str))
+                _write(tmp / f"{name}.arrow", table.drop_columns(shared if name == "new" else []))
+        (tmp / META).write_text(json.dumps(_meta(diff, shared), default=str))
         if directory.exists():
             shutil.rmtree(directory)
         tmp.rename(directory)
@@ -53,6 +55,12 @@ def load_diff(directory: Path) -> BatchDiff | None:
         for name in TABLES
         if (directory / f"{name}.arrow").exists()
     }
+    if meta["new_from_rows"]:
+        rows, new = tables["rows"], tables["new"]
+        shared = set(meta["new_from_rows"])
+        tables["new"] = pa.table(
+            {c: (rows if c in shared else new).column(c) for c in meta["new_columns"]}
+        )
     return BatchDiff(
         table=meta["table"],
         key_fields=tuple(meta["key_fields"]),
@@ -62,6 +70,7 @@ def load_diff(directory: Path) -> BatchDiff | None:
         dropped=tuple((int(i), str(reason)) for i, reason in meta["dropped"]),
         errors=tuple((dict(record), str(reason)) for record, reason in meta["errors"]),
         counts=meta["counts"],
+        columns=tuple(meta["columns"]),
         **tables,
     )
 
@@ -71,7 +80,31 @@ def drop_diff(directory: Path) -> None:
     shutil.rmtree(directory, ignore_errors=True)
 
 
-def _meta(diff: BatchDiff) -> dict[str, Any]:
+def _offered_as_is(diff: BatchDiff) -> list[str]:
+    """Columns of `new` that are the batch's own columns in `rows` (the same memory): staged
+    once, in `rows`."""
+    return [
+        c
+        for c in diff.new.column_names
+        if c in diff.rows.column_names and _same(diff.new.column(c), diff.rows.column(c))
+    ]
+
+
+def _same(a: pa.ChunkedArray, b: pa.ChunkedArray) -> bool:
+    """Whether two columns are views of the same memory, chunk by chunk."""
+    return (
+        a.type == b.type
+        and a.num_chunks == b.num_chunks
+        and all(
+            (x.offset, len(x)) == (y.offset, len(y))
+            and [(buf.address, buf.size) if buf else None for buf in x.buffers()]
+            == [(buf.address, buf.size) if buf else None for buf in y.buffers()]
+            for x, y in zip(a.chunks, b.chunks, strict=True)
+        )
+    )
+
+
+def _meta(diff: BatchDiff, shared: list[str]) -> dict[str, Any]:
     """Everything but the tables; error records keep JSON values, others as text (report only)."""
     return {
         "format": FORMAT,
@@ -83,6 +116,9 @@ def _meta(diff: BatchDiff) -> dict[str, Any]:
         "dropped": [list(d) for d in diff.dropped],
         "errors": [[record, reason] for record, reason in diff.errors],
         "counts": dict(diff.counts),
+        "columns": list(diff.columns),
+        "new_columns": diff.new.column_names,
+        "new_from_rows": shared,
     }
 
 
@@ -92,5 +128,6 @@ def _write(path: Path, table: pa.Table) -> None:
 
 
 def _read(path: Path) -> pa.Table:
-    with pa.OSFile(str(path), "rb") as source:
+    """The table, its buffers mapped from the file rather than copied."""
+    with pa.memory_map(str(path), "r") as source:
         return pa.ipc.open_file(source).read_all()
