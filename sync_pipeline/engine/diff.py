@@ -19,6 +19,7 @@ Effect = Literal["added", "changed", "unchanged", "skipped", "deleted", "missing
 EFFECTS: tuple[Effect, ...] = get_args(Effect)
 
 _ROW, _EFFECT, _MATCH = "__row", "__effect", "__e"
+RENUMBERED = (_ROW, _MATCH)  # the columns of `rows` that `combine` and `lean` rewrite
 
 
 @dataclass(frozen=True, slots=True)

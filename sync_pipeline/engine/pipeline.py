@@ -5,7 +5,7 @@ the batch id once. A chunked import runs the first five stages per chunk and `fi
 `plan_all` stops after diff, `apply_planned` starts with a staleness check instead.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -96,7 +96,16 @@ def import_batch(run: ImportRun, records: Records, *, lookup: bool = False) -> B
     return diff
 
 
-def plan_batch(run: ImportRun, records: Records) -> BatchDiff:
+# Takes each planned part of a diff (a chunk's, or the batch's) and returns what to keep of it:
+# DiffWriter.part writes it to disk and keeps it mapped from there.
+Sink = Callable[[BatchDiff], BatchDiff]
+
+
+def _keep(part: BatchDiff) -> BatchDiff:
+    return part
+
+
+def plan_batch(run: ImportRun, records: Records, sink: Sink = _keep) -> BatchDiff:
     """normalize -> match -> diff: what the batch would do to the target (reads only)."""
     with stage(run, "normalize"):
         batch = normalize_batch(records, run.plan.target, run.options)
@@ -105,17 +114,20 @@ def plan_batch(run: ImportRun, records: Records) -> BatchDiff:
         matched = match(run.plan, batch.table, existing, run.codes)
     with stage(run, "diff"):
         diff = compute_diff(run.plan, matched, existing, batch.deletes)
-        return baseline(run.plan, replace(diff, errors=batch.errors), existing)
+        return baseline(run.plan, sink(replace(diff, errors=batch.errors)), existing)
 
 
-def plan_all(run: ImportRun, batch: Records | None, chunks: Iterable[Records]) -> BatchDiff:
-    """The diff of one batch, or of a stream of chunks as one diff (`BatchImport.plan`).
+def plan_all(
+    run: ImportRun, batch: Records | None, chunks: Iterable[Records], sink: Sink = _keep
+) -> BatchDiff:
+    """The diff of one batch, or of a stream of chunks as one diff (`BatchImport.preview`).
 
     A stream is normalized and matched chunk by chunk as it arrives, against the scope read
-    once: a planned diff keeps what it was planned against, for `apply` to check (stale.py).
+    once; each chunk's diff goes through `sink` as soon as it is planned. A planned diff keeps
+    what it was planned against, for `apply` to check (stale.py).
     """
     if batch is not None:
-        return plan_batch(run, batch)
+        return plan_batch(run, batch, sink)
     with stage(run, "match"):
         existing = _fetch_scope(run.conn, run.plan, versions=True)
         target_keys = target_keys_of(run.plan, existing, run.codes)
@@ -128,10 +140,10 @@ def plan_all(run: ImportRun, batch: Records | None, chunks: Iterable[Records]) -
             matched = match(run.plan, normalized.table, existing, run.codes, earlier, target_keys)
         with stage(run, "diff"):
             part = compute_diff(run.plan, matched, existing, normalized.deletes, missing=False)
-        parts.append(replace(part, errors=normalized.errors))
         run.seen.record(part, lookup=True)
+        parts.append(sink(replace(part, errors=normalized.errors)))
     if not parts:
-        return plan_batch(run, [])
+        return plan_batch(run, [], sink)
     with stage(run, "diff"):
         touched = pa.concat_arrays([p.touched() for p in parts])
         diff = combine(parts, existing, missing_rows(run.plan, existing, touched))
