@@ -31,6 +31,9 @@ class Dialect:
     sized_ints: bool = False  # int2/int4/int8 hold only their width (elsewhere: 64-bit)
     rowid_pk: bool = False  # a single INTEGER PRIMARY KEY is filled by the database (rowid)
     naive_timestamps: bool = False  # timestamps are stored without zone: compare in naive UTC
+    row_versions: bool = (
+        False  # every write to a row gives it a new version (xmin): see row_version
+    )
     bulk_chunk: int = 500  # rows per write chunk when the caller does not say
 
     @staticmethod
@@ -43,6 +46,18 @@ class Dialect:
     def named(name: str) -> "Dialect":
         """The capabilities of SQLAlchemy's dialect `name` (plain ones for a name unknown here)."""
         return next((d for d in (_POSTGRES, _SQLITE) if d.name == name), None) or Dialect(name)
+
+    def row_version(self, table: sa.Table) -> sa.ColumnElement[int] | None:
+        """Per row of `table`, an id of its version (None where the database keeps none).
+
+        Postgres: `xmin`, the id of the transaction that wrote this version of the row. Every
+        UPDATE writes a new version (a no-op one too), and a deleted and re-inserted row is a new
+        row; the same id comes back only after 2**32 transactions. No user column can take the
+        name of this system column."""
+        if not self.row_versions:
+            return None
+        xmin: sa.ColumnClause[Any] = sa.column("xmin", _selectable=table)  # qualified: `table.xmin`
+        return sa.cast(sa.cast(xmin, sa.Text), sa.BigInteger)
 
     def upsert(self, table: Any) -> postgresql.Insert | sqlite.Insert:
         """An INSERT that takes ON CONFLICT clauses (Postgres' or SQLite's spelling)."""
@@ -59,6 +74,7 @@ _POSTGRES = Dialect(
     snapshot_reads=True,
     lateral=True,
     sized_ints=True,
+    row_versions=True,
     bulk_chunk=50_000,
 )
 _SQLITE = Dialect(

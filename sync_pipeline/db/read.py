@@ -32,14 +32,31 @@ def read_rows(
     where: sa.ColumnElement[bool] | None = None,
     extra: Mapping[str, sa.ColumnElement[Any]] | None = None,
     columns: Sequence[str] | None = None,
+    *,
+    versions: bool = False,
 ) -> pa.Table:
-    """The rows in scope (all columns, or `columns`), plus `extra` labelled `__expr_<name>`
-    (labels.EXPRESSION)."""
+    """The rows in scope (all columns, or `columns`), plus `extra` labelled `__expr_<name>`;
+    with `versions`, also each row's version as `__version` where the database keeps one."""
     extra = dict(extra or {})
     cols = [c for c in table.columns if columns is None or c.name in columns]
+    version = Dialect.of(conn).row_version(table) if versions else None
+    if version is not None:
+        extra[labels.VERSION] = version
     if Dialect.of(conn).copy:
         return _read_postgres(conn, table, cols, kinds, where, extra)
     return _read_generic(conn, table, cols, kinds, where, extra)
+
+
+def _label(name: str) -> str:
+    """The name an `extra` column is read as: the version as it is, an expression prefixed."""
+    return name if name == labels.VERSION else labels.EXPRESSION + name
+
+
+def _typed(table: sa.Table, kinds: Mapping[str, Kind], name: str) -> "TypedColumn":
+    """(kind, SQL type) of an `extra` column: the column it is named after, or the version."""
+    if name == labels.VERSION:
+        return ("int", sa.BigInteger())
+    return (kinds[name], table.c[name].type)
 
 
 def _select(
@@ -48,7 +65,7 @@ def _select(
     extra: Mapping[str, sa.ColumnElement[Any]],
 ) -> sa.Select[Any]:
     selected = [c.label(c.name) for c in cols]
-    selected += [expr.label(labels.EXPRESSION + n) for n, expr in extra.items()]
+    selected += [expr.label(_label(n)) for n, expr in extra.items()]
     stmt = sa.select(*selected)
     return stmt.where(where) if where is not None else stmt
 
@@ -61,10 +78,9 @@ def _read_postgres(
     where: sa.ColumnElement[bool] | None,
     extra: Mapping[str, sa.ColumnElement[Any]],
 ) -> pa.Table:
-    names = [c.name for c in cols] + [labels.EXPRESSION + n for n in extra]
-    col_kinds = [kinds[c.name] for c in cols] + [kinds[n] for n in extra]
-    sa_types = [c.type for c in cols] + [table.c[n].type for n in extra]
-    typed = list(zip(col_kinds, sa_types, strict=True))
+    names = [c.name for c in cols] + [_label(n) for n in extra]
+    typed = [(kinds[c.name], c.type) for c in cols] + [_typed(table, kinds, n) for n in extra]
+    col_kinds = [k for k, _ in typed]
     parts = list(copy_chunks(conn, _select(cols, where, extra), typed))
     if not parts:
         return empty_table(names, typed)
@@ -208,8 +224,7 @@ def _read_generic(
     rows = result.fetchall()
     out = {}
     for i, name in enumerate(names):
-        base = name.removeprefix(labels.EXPRESSION)
-        kind, sa_type = kinds[base], table.c[base].type
+        kind, sa_type = _typed(table, kinds, name.removeprefix(labels.EXPRESSION))
         convert = coercer(kind, sa_type, stored=True)
         values = [convert(r[i]) for r in rows]
         out[name] = pa.array(values, type=arrow_type(kind, sa_type))

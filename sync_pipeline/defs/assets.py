@@ -19,7 +19,7 @@ from sync_pipeline.defs.partitions import backfill_policy_for, partitions_for, s
 from sync_pipeline.defs.resources import SqlDatabase
 from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.engine.spec import Progress
-from sync_pipeline.engine.staged import drop_diff, load_diff, save_diff
+from sync_pipeline.engine.staged import drop_diff, load_diff
 from sync_pipeline.errors import SyncError
 from sync_pipeline.syncs import runner, staging
 from sync_pipeline.syncs.diff_rules import DiffTotals, check_diff
@@ -168,10 +168,11 @@ def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
         io_manager: dg.ResourceParam[StagingIOManager],
     ) -> dg.MaterializeResult:
         scope = scope_for(context, spec)
-        with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
-            planned = runner.preview(engine, spec, normalized, scope)
         staged_at = io_manager.diff_dir(keys.diff, _partition_keys(context))
-        save_diff(planned, staged_at)  # what `applied` writes, if the target still matches it
+        with short_errors(spec), runner.target_engine(spec, target_db.url) as engine:
+            # staged chunk by chunk as it is planned: what `applied` writes, if the target
+            # still matches it
+            planned = runner.preview(engine, spec, normalized, scope, staged_at)
         totals = DiffTotals.of(planned)
         outcomes = [check_diff(rule, totals) for rule in spec.diff_rules]
         return dg.MaterializeResult(

@@ -4,6 +4,7 @@ import itertools
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -29,6 +30,7 @@ from sync_pipeline.engine.plan import make_plan, scope_clause
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.run import ImportRun
 from sync_pipeline.engine.spec import ImportOptions
+from sync_pipeline.engine.staged import DiffWriter
 from sync_pipeline.values.carried import decode_row
 
 
@@ -56,17 +58,33 @@ class BatchImport:
         fire_callbacks(run)
         return result
 
-    def preview(self, records: Records | Iterable[pa.Table | pd.DataFrame]) -> BatchDiff:
+    def preview(
+        self,
+        records: Records | Iterable[pa.Table | pd.DataFrame],
+        *,
+        staged_at: Path | None = None,
+    ) -> BatchDiff:
         """The diff `run` would apply, computed without writing anything.
 
         A stream of chunks is normalized and matched chunk by chunk against the scope, read
-        once; the diff holds the normalized rows that take part and the rows it was planned
-        against, so `apply` can check and write exactly it.
+        once; the diff holds the normalized rows that take part and what it was planned
+        against, so `apply` can check and write exactly it. With `staged_at`, each chunk's
+        part of the diff is written there as soon as it is planned (engine/staged.py, read it
+        back with `load_diff`), and the diff returned reads its records from there.
         """
         check_records(records)
         with read_connection(self.target) as conn:
             run = ImportRun(conn, make_plan(reflect(conn, self.table), self.options))
-            return plan_all(run, *_split_input(records))
+            if staged_at is None:
+                return plan_all(run, *_split_input(records))
+            writer = DiffWriter(staged_at)
+            try:
+                diff = plan_all(run, *_split_input(records), sink=writer.part)
+            except BaseException:
+                writer.abandon()
+                raise
+            writer.finish(diff)
+            return diff
 
     def plan(self, records: Records | Iterable[pa.Table | pd.DataFrame]) -> BatchDiff:
         """Deprecated name of `preview` (a `Plan` is the options resolved against the table)."""

@@ -6,9 +6,10 @@ typed views instead (`BatchDiff.views`): rows to insert, updates, deletes, rows 
 """
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -18,6 +19,7 @@ Effect = Literal["added", "changed", "unchanged", "skipped", "deleted", "missing
 EFFECTS: tuple[Effect, ...] = get_args(Effect)
 
 _ROW, _EFFECT, _MATCH = "__row", "__effect", "__e"
+RENUMBERED = (_ROW, _MATCH)  # the columns of `rows` that `combine` and `lean` rewrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +48,12 @@ class BatchDiff:
     """The diff of a batch against the target, before anything is written.
 
     `rows` holds the batch rows that take part (normalized columns plus the internal columns
-    above), `old` the target rows it was planned against. `new` holds the value offered to a
-    matched row for each compared column (written where it changes the row), `changed_mask` one
-    boolean column per compared column. `missing_rows` holds the target rows in scope that no
-    record matched.
+    above), `old` the target rows they match. `new` holds the value offered to a matched row for
+    each compared column (written where it changes the row), `changed_mask` one boolean column
+    per compared column. `missing_rows` holds the target rows in scope that no record matched.
+
+    A diff from `preview` is lean (see `lean`) and says what it was planned against: `scope`, the
+    identity of every row in scope, and `columns`, the target's columns then (stale.py).
     """
 
     table: str
@@ -66,6 +70,8 @@ class BatchDiff:
     dropped: tuple[tuple[int, str], ...] = ()
     errors: tuple[tuple[dict[str, Any], str], ...] = ()
     counts: Mapping[str, int] = field(default_factory=dict)
+    scope: pa.Table | None = None
+    columns: tuple[str, ...] = ()
 
     @property
     def added(self) -> int:
@@ -271,3 +277,22 @@ def combine(parts: list[BatchDiff], old: pa.Table, missing: pa.Table) -> BatchDi
         errors=tuple(e for p in parts for e in p.errors),
         counts=counts,
     )
+
+
+def lean(diff: BatchDiff, columns: list[str], sparse: frozenset[str]) -> BatchDiff:
+    """`diff` holding of the target only the rows its records match (renumbered), `columns` of
+    them; of a `sparse` column only the values of rows a record changes (no reader needs more)."""
+    at = pc.fill_null(diff.rows.column(_MATCH), -1).to_numpy()  # -1: the extra last row below
+    touched, changed = (np.zeros(diff.old.num_rows + 1, dtype=bool) for _ in range(2))
+    touched[at] = True
+    for flags in diff.changed_mask.columns:
+        changed[at[pc.fill_null(flags, False).to_numpy(zero_copy_only=False)]] = True
+    kept = np.flatnonzero(touched[:-1])
+    renumber = np.full(diff.old.num_rows + 1, -1, dtype=np.int64)
+    renumber[kept] = np.arange(len(kept))
+    every = pa.array(kept, type=pa.int64())
+    some = pa.array(kept, mask=~changed[kept], type=pa.int64())
+    old = pa.table({c: diff.old.column(c).take(some if c in sparse else every) for c in columns})
+    match = pa.array(renumber[at], mask=at < 0, type=pa.int64())
+    rows = diff.rows.set_column(diff.rows.schema.get_field_index(_MATCH), _MATCH, match)
+    return replace(diff, rows=rows, old=old)

@@ -5,7 +5,7 @@ the batch id once. A chunked import runs the first five stages per chunk and `fi
 `plan_all` stops after diff, `apply_planned` starts with a staleness check instead.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -23,7 +23,7 @@ from sync_pipeline.engine.normalize import Records, normalize_batch
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.run import ImportRun
-from sync_pipeline.engine.stale import check_current
+from sync_pipeline.engine.stale import baseline, check_current
 from sync_pipeline.errors import StageError, SyncError
 
 
@@ -96,28 +96,40 @@ def import_batch(run: ImportRun, records: Records, *, lookup: bool = False) -> B
     return diff
 
 
-def plan_batch(run: ImportRun, records: Records) -> BatchDiff:
+# Takes each planned part of a diff (a chunk's, or the batch's) and returns what to keep of it:
+# DiffWriter.part writes it to disk and keeps it mapped from there.
+Sink = Callable[[BatchDiff], BatchDiff]
+
+
+def _keep(part: BatchDiff) -> BatchDiff:
+    return part
+
+
+def plan_batch(run: ImportRun, records: Records, sink: Sink = _keep) -> BatchDiff:
     """normalize -> match -> diff: what the batch would do to the target (reads only)."""
     with stage(run, "normalize"):
         batch = normalize_batch(records, run.plan.target, run.options)
     with stage(run, "match"):
-        existing = _fetch_scope(run.conn, run.plan)
+        existing = _fetch_scope(run.conn, run.plan, versions=True)
         matched = match(run.plan, batch.table, existing, run.codes)
     with stage(run, "diff"):
         diff = compute_diff(run.plan, matched, existing, batch.deletes)
-    return replace(diff, errors=batch.errors)
+        return baseline(run.plan, sink(replace(diff, errors=batch.errors)), existing)
 
 
-def plan_all(run: ImportRun, batch: Records | None, chunks: Iterable[Records]) -> BatchDiff:
-    """The diff of one batch, or of a stream of chunks as one diff (`BatchImport.plan`).
+def plan_all(
+    run: ImportRun, batch: Records | None, chunks: Iterable[Records], sink: Sink = _keep
+) -> BatchDiff:
+    """The diff of one batch, or of a stream of chunks as one diff (`BatchImport.preview`).
 
     A stream is normalized and matched chunk by chunk as it arrives, against the scope read
-    once: a planned diff keeps the rows it was planned against, for `apply` to check them.
+    once; each chunk's diff goes through `sink` as soon as it is planned. A planned diff keeps
+    what it was planned against, for `apply` to check (stale.py).
     """
     if batch is not None:
-        return plan_batch(run, batch)
+        return plan_batch(run, batch, sink)
     with stage(run, "match"):
-        existing = _fetch_scope(run.conn, run.plan)
+        existing = _fetch_scope(run.conn, run.plan, versions=True)
         target_keys = target_keys_of(run.plan, existing, run.codes)
     parts: list[BatchDiff] = []
     for chunk in chunks:
@@ -128,13 +140,14 @@ def plan_all(run: ImportRun, batch: Records | None, chunks: Iterable[Records]) -
             matched = match(run.plan, normalized.table, existing, run.codes, earlier, target_keys)
         with stage(run, "diff"):
             part = compute_diff(run.plan, matched, existing, normalized.deletes, missing=False)
-        parts.append(replace(part, errors=normalized.errors))
         run.seen.record(part, lookup=True)
+        parts.append(sink(replace(part, errors=normalized.errors)))
     if not parts:
-        return plan_batch(run, [])
+        return plan_batch(run, [], sink)
     with stage(run, "diff"):
         touched = pa.concat_arrays([p.touched() for p in parts])
-        return combine(parts, existing, missing_rows(run.plan, existing, touched))
+        diff = combine(parts, existing, missing_rows(run.plan, existing, touched))
+        return baseline(run.plan, diff, existing)
 
 
 def apply_planned(run: ImportRun, diff: BatchDiff) -> ImportResult:
@@ -183,9 +196,11 @@ def read_existing(conn: sa.Connection, plan: Plan, batch: pa.Table, *, lookup: b
     return _fetch_scope(conn, plan)
 
 
-def _fetch_scope(conn: sa.Connection, plan: Plan) -> pa.Table:
-    """Every row in scope: one COPY, best when most of the scope is in the batch."""
-    return read_rows(conn, plan.table, plan.target.kinds, plan.scope, plan.expressions)
+def _fetch_scope(conn: sa.Connection, plan: Plan, *, versions: bool = False) -> pa.Table:
+    """Every row in scope: one COPY, best when most of the scope is in the batch (with their
+    versions, where the database keeps them, for a diff planned to be applied later)."""
+    table, kinds = plan.table, plan.target.kinds
+    return read_rows(conn, table, kinds, plan.scope, plan.expressions, versions=versions)
 
 
 def _fetch_by_keys(conn: sa.Connection, plan: Plan, batch: pa.Table) -> pa.Table:

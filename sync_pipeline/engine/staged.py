@@ -1,40 +1,87 @@
 """A BatchDiff on disk, to be applied later: its Arrow tables as IPC files, the rest as JSON.
 
-The tables keep their exact Arrow types (the target rows it was planned against included), so
-`BatchImport.apply` can both check that the diff is current and write it.
+The tables keep their exact Arrow types (what it was planned against included: `scope`, and the
+target rows it touches in `old`), so `BatchImport.apply` can both check that the diff is current
+and write it. They are read back mapped from the files, not copied.
+
+A diff is written as it is planned (`DiffWriter`): the tables of each part (one chunk of a
+stream: its records, the values they offer, which change, their keys) go to disk as soon as the
+part is planned, and the step keeps them mapped from there, so it holds about a part. What the
+whole diff rewrites of them (record positions, matched rows) is written at the end, with the
+rest.
 """
 
 import json
 import shutil
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from sync_pipeline.engine.diff import BatchDiff
+from sync_pipeline.engine.diff import RENUMBERED, BatchDiff
 from sync_pipeline.errors import SyncError
 
-FORMAT = 1
-TABLES = ("rows", "old", "new", "changed_mask", "missing_rows", "keys")
+FORMAT = 3  # 3: part by part; a lean diff (stale.py) with `scope` and `columns`
+PARTS = ("rows", "new", "changed_mask", "keys")  # one file per part: `rows.000000.arrow`, ...
+WHOLE = ("old", "missing_rows", "scope")
 META = "diff.json"
+INDEX = "rows.index.arrow"  # the RENUMBERED columns of the whole diff
+
+
+class DiffWriter:
+    """Writes a diff to `directory` part by part (`part`), then the rest (`finish`)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.tmp = directory.with_name(f"{directory.name}.tmp-{uuid.uuid4().hex[:8]}")
+        self.tmp.mkdir(parents=True)
+        self.parts = 0
+
+    def part(self, diff: BatchDiff) -> BatchDiff:
+        """Write one part's tables; the part back, its tables mapped from the files."""
+        shared = _offered_as_is(diff)
+        mapped: dict[str, pa.Table] = {}
+        for name in PARTS:
+            table: pa.Table | None = getattr(diff, name)
+            if table is not None:
+                path = self.tmp / f"{name}.{self.parts:06d}.arrow"
+                _write(path, table.drop_columns(shared if name == "new" else []))
+                mapped[name] = _read(path)
+        self.parts += 1
+        mapped["new"] = _with_shared(mapped["rows"], mapped["new"], diff.new.column_names, shared)
+        return replace(diff, **mapped)
+
+    def finish(self, diff: BatchDiff) -> None:
+        """Write what the whole diff (of the parts written) adds, and put it in place."""
+        try:
+            _write(self.tmp / INDEX, diff.rows.select(list(RENUMBERED)))
+            for name in WHOLE:
+                table: pa.Table | None = getattr(diff, name)
+                if table is not None:
+                    _write(self.tmp / f"{name}.arrow", table)
+            meta = {**_meta(diff), "parts": self.parts, "new_columns": diff.new.column_names}
+            (self.tmp / META).write_text(json.dumps(meta, default=str))
+            if self.directory.exists():
+                shutil.rmtree(self.directory)
+            self.tmp.rename(self.directory)
+        finally:
+            self.abandon()
+
+    def abandon(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def save_diff(diff: BatchDiff, directory: Path) -> None:
-    """Write `diff` as `directory`, replacing a diff staged there before."""
-    tmp = directory.with_name(f"{directory.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir(parents=True)
+    """Write `diff` as `directory` (as one part), replacing a diff staged there before."""
+    writer = DiffWriter(directory)
     try:
-        for name in TABLES:
-            table: pa.Table | None = getattr(diff, name)
-            if table is not None:
-                _write(tmp / f"{name}.arrow", table)
-        (tmp / META).write_text(json.dumps(_meta(diff), default=str))
-        if directory.exists():
-            shutil.rmtree(directory)
-        tmp.rename(directory)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        writer.part(diff)
+    except BaseException:
+        writer.abandon()
+        raise
+    writer.finish(diff)
 
 
 def load_diff(directory: Path) -> BatchDiff | None:
@@ -48,11 +95,7 @@ def load_diff(directory: Path) -> BatchDiff | None:
             f"the diff staged at {directory} has format {meta.get('format')!r}, not {FORMAT}: "
             "plan it again (under Dagster: materialize the diff asset again)"
         )
-    tables = {
-        name: _read(directory / f"{name}.arrow")
-        for name in TABLES
-        if (directory / f"{name}.arrow").exists()
-    }
+    tables = _tables(directory, meta)
     return BatchDiff(
         table=meta["table"],
         key_fields=tuple(meta["key_fields"]),
@@ -62,6 +105,7 @@ def load_diff(directory: Path) -> BatchDiff | None:
         dropped=tuple((int(i), str(reason)) for i, reason in meta["dropped"]),
         errors=tuple((dict(record), str(reason)) for record, reason in meta["errors"]),
         counts=meta["counts"],
+        columns=tuple(meta["columns"]),
         **tables,
     )
 
@@ -69,6 +113,57 @@ def load_diff(directory: Path) -> BatchDiff | None:
 def drop_diff(directory: Path) -> None:
     """Remove the diff staged as `directory`, if any."""
     shutil.rmtree(directory, ignore_errors=True)
+
+
+def _tables(directory: Path, meta: dict[str, Any]) -> dict[str, pa.Table]:
+    """The staged tables: the parts one after another, `rows` renumbered, `new` completed."""
+    tables = {}
+    for name in PARTS:
+        paths = [directory / f"{name}.{i:06d}.arrow" for i in range(meta["parts"])]
+        parts = [_read(p) for p in paths if p.exists()]
+        if parts:
+            tables[name] = pa.concat_tables(parts, promote_options="permissive")
+    rows, index = tables["rows"], _read(directory / INDEX)
+    for name in RENUMBERED:
+        rows = rows.set_column(rows.schema.get_field_index(name), name, index.column(name))
+    shared = [c for c in meta["new_columns"] if c not in tables["new"].column_names]
+    tables["rows"] = rows
+    tables["new"] = _with_shared(rows, tables["new"], meta["new_columns"], shared)
+    for name in WHOLE:
+        if (directory / f"{name}.arrow").exists():
+            tables[name] = _read(directory / f"{name}.arrow")
+    return tables
+
+
+def _offered_as_is(diff: BatchDiff) -> list[str]:
+    """Columns of `new` that are the batch's own columns in `rows` (the same memory): staged
+    once, in `rows`."""
+    return [
+        c
+        for c in diff.new.column_names
+        if c in diff.rows.column_names and _same(diff.new.column(c), diff.rows.column(c))
+    ]
+
+
+def _with_shared(rows: pa.Table, rest: pa.Table, order: list[str], shared: list[str]) -> pa.Table:
+    """`new` again: its `shared` columns taken from `rows`, the rest from `rest`."""
+    if not shared:
+        return rest
+    return pa.table({c: (rows if c in shared else rest).column(c) for c in order})
+
+
+def _same(a: pa.ChunkedArray, b: pa.ChunkedArray) -> bool:
+    """Whether two columns are views of the same memory, chunk by chunk."""
+    return (
+        a.type == b.type
+        and a.num_chunks == b.num_chunks
+        and all(
+            (x.offset, len(x)) == (y.offset, len(y))
+            and [(buf.address, buf.size) if buf else None for buf in x.buffers()]
+            == [(buf.address, buf.size) if buf else None for buf in y.buffers()]
+            for x, y in zip(a.chunks, b.chunks, strict=True)
+        )
+    )
 
 
 def _meta(diff: BatchDiff) -> dict[str, Any]:
@@ -83,6 +178,7 @@ def _meta(diff: BatchDiff) -> dict[str, Any]:
         "dropped": [list(d) for d in diff.dropped],
         "errors": [[record, reason] for record, reason in diff.errors],
         "counts": dict(diff.counts),
+        "columns": list(diff.columns),
     }
 
 
@@ -92,5 +188,6 @@ def _write(path: Path, table: pa.Table) -> None:
 
 
 def _read(path: Path) -> pa.Table:
-    with pa.OSFile(str(path), "rb") as source:
+    """The table, its buffers mapped from the file rather than copied."""
+    with pa.memory_map(str(path), "r") as source:
         return pa.ipc.open_file(source).read_all()

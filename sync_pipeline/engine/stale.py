@@ -1,19 +1,67 @@
-"""Is a planned BatchDiff still current? Compare the rows it was planned against with the target.
+"""Is a planned BatchDiff still current? What a diff keeps of the target it was planned
+against, and the check that the target still holds it.
 
-A diff was computed against the rows in scope (`BatchDiff.old`). It stays exact while the rows
-it matched hold the same values and the scope holds the same rows (missing-row detection and
-inserts depend on that set). Anything else makes it stale.
+A diff stays exact while the rows its records match are as they were and the scope holds the
+same rows (missing-row detection and inserts depend on that set); anything else makes it stale.
+So a planned diff keeps (`baseline`) the identity of every row in scope (`BatchDiff.scope`) and
+the target's columns (`BatchDiff.columns`); of the rows it touches, their version where the
+database keeps row versions (Postgres: `xmin`, read by the statement that read the rows, so from
+the same snapshot; in `scope`), else all their values (in `old`).
+
+`check_current` compares with the scope now. With versions and an identity that is never null (a
+primary key), in the database: the scope as planned is COPYed into a temporary table and joined
+with the table, so no row travels. Otherwise the scope is read (only identity and version, where
+there are versions) and compared here.
+
+A version changes with every write to a row, even one that leaves its values as they were: such
+a no-op update makes the diff stale where a comparison of values would not (a conservative error).
 """
 
+from dataclasses import replace
+
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from sync_pipeline.db import labels
+from sync_pipeline.db.copy import drop_stage, stage_values, work_memory_for
+from sync_pipeline.db.dialect import Dialect
+from sync_pipeline.db.labels import VERSION
 from sync_pipeline.db.read import read_rows
-from sync_pipeline.engine.diff import BatchDiff
+from sync_pipeline.engine.diff import BatchDiff, lean
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.errors import ConfigError, StaleDiffError
+
+_AGAIN = (
+    "nothing was written: plan the diff again (under Dagster: materialize the diff asset again)"
+)
+
+
+def baseline(plan: Plan, diff: BatchDiff, existing: pa.Table) -> BatchDiff:
+    """`diff`, planned against `existing` (the rows in scope), as `apply` needs it: lean, and
+    with what `check_current` compares. With versions, of the rows it touches only identity and
+    (for the rows a record changes) the compared values are kept."""
+    columns = [c.name for c in plan.table.columns]
+    identity = list(plan.identity)
+    scope = existing.select(identity)
+    if VERSION in existing.column_names:
+        touched = np.zeros(existing.num_rows, dtype=bool)
+        touched[diff.touched().to_numpy()] = True
+        untouched = pa.array(~touched, type=pa.bool_())
+        scope = scope.append_column(
+            VERSION, pc.if_else(untouched, pa.scalar(None, pa.int64()), existing.column(VERSION))
+        )
+        keys = dict.fromkeys([*identity, *plan.target.primary_key])
+        sparse = frozenset(c for c in diff.compared if c not in keys)
+        kept = [c for c in existing.column_names if c in keys or c in sparse]
+    else:
+        kept, sparse = columns, frozenset()
+    return replace(
+        lean(diff, kept, sparse),
+        missing_rows=diff.missing_rows.select(columns),
+        scope=scope,
+        columns=tuple(columns),
+    )
 
 
 def check_current(conn: sa.Connection, plan: Plan, diff: BatchDiff) -> None:
@@ -23,58 +71,122 @@ def check_current(conn: sa.Connection, plan: Plan, diff: BatchDiff) -> None:
             f"this diff was planned for {diff.table!r} matched by {list(diff.key_fields)}, not "
             f"for {plan.target.name!r} matched by {list(plan.keys.fields)}"
         )
+    if diff.scope is None:
+        raise ConfigError("apply() takes a diff from BatchImport.preview(); this one is not")
     columns = [c.name for c in plan.table.columns]
-    planned = {c for c in diff.old.column_names if not c.startswith(labels.EXPRESSION)}
-    if planned != set(columns):
+    if set(diff.columns) != set(columns):
         raise StaleDiffError(
             f"the columns of {plan.target.name!r} changed since the diff was planned "
-            f"({sorted(planned ^ set(columns))}); nothing was written: plan the diff again "
-            "(under Dagster: materialize the diff asset again)"
+            f"({sorted(set(diff.columns) ^ set(columns))}); {_AGAIN}"
         )
-    current = read_rows(conn, plan.table, plan.target.kinds, plan.scope)
-    n = changed_rows(diff.old.select(columns), current, plan.identity, diff.touched())
+    never_null = not any(plan.table.c[c].nullable for c in plan.identity)
+    if VERSION in diff.scope.column_names and never_null:
+        n = _count_in_database(conn, plan, diff.scope)
+    else:
+        n = _count_here(conn, plan, diff)
     if n:
         raise StaleDiffError(
-            f"{n} row(s) of {plan.target.name!r} changed since the diff was planned (values of "
-            "rows it touches, or rows added to or removed from its scope); nothing was written: "
-            "plan the diff again (under Dagster: materialize the diff asset again)"
+            f"{n} row(s) of {plan.target.name!r} changed since the diff was planned (rows it "
+            f"touches, or rows added to or removed from its scope); {_AGAIN}"
         )
+
+
+def _count_in_database(conn: sa.Connection, plan: Plan, planned: pa.Table) -> int:
+    """Rows in scope now or as `planned` (identity, version of a touched row) but not both, or
+    touched and of another version now: the planned scope staged, one full join, one count."""
+    identity, table = list(plan.identity), plan.table
+    version = Dialect.of(conn).row_version(table)
+    assert version is not None  # the diff holds versions: they came from this database
+    columns = [sa.Column(c, table.c[c].type) for c in identity]
+    stage = stage_values(conn, [*columns, sa.Column(VERSION, sa.BigInteger)], planned)
+    try:
+        read = sa.select(*[table.c[c] for c in identity], version.label(VERSION))
+        now = (read if plan.scope is None else read.where(plan.scope)).subquery()
+        joined = now.join(stage, sa.and_(*[now.c[c] == stage.c[c] for c in identity]), full=True)
+        was = stage.c[VERSION]
+        stale = sa.or_(
+            now.c[identity[0]].is_(None),  # removed from the scope
+            stage.c[identity[0]].is_(None),  # added to it
+            sa.and_(was.is_not(None), now.c[VERSION] != was),  # touched, and written since
+        )
+        count = sa.select(sa.func.count()).select_from(joined).where(stale)
+        with work_memory_for(conn, planned.num_rows):  # a hash join that does not spill
+            return int(conn.execute(count).scalar_one())
+    finally:
+        drop_stage(conn, stage)
+
+
+def _count_here(conn: sa.Connection, plan: Plan, diff: BatchDiff) -> int:
+    """The same count on the scope read now: identity and version, or every column."""
+    assert diff.scope is not None
+    identity = list(plan.identity)
+    versioned = VERSION in diff.scope.column_names
+    table, kinds = plan.table, plan.target.kinds
+    columns = identity if versioned else None
+    current = read_rows(conn, table, kinds, plan.scope, columns=columns, versions=versioned)
+    if versioned:
+        touched = diff.scope.filter(pc.is_valid(diff.scope.column(VERSION)))
+        return changed_rows(diff.scope, touched, current, plan.identity, [VERSION])
+    compared = [c.name for c in table.columns]
+    return changed_rows(diff.scope, diff.old, current, plan.identity, compared)
 
 
 def changed_rows(
-    planned: pa.Table, current: pa.Table, identity: tuple[str, ...], touched: pa.Array
+    scope: pa.Table,
+    touched: pa.Table,
+    current: pa.Table,
+    identity: tuple[str, ...],
+    compared: list[str],
 ) -> int:
-    """Rows added to or removed from the scope, plus touched rows whose values differ."""
-    left, right = _codes(planned, current, identity)
-    left = left.append_column("__p", pa.array(range(planned.num_rows), pa.int64()))
-    right = right.append_column("__c", pa.array(range(current.num_rows), pa.int64()))
-    keys = [c for c in left.column_names if c.startswith("__id")]
-    removed = left.join(right, keys=keys, join_type="left anti", use_threads=False).num_rows
-    added = right.join(left, keys=keys, join_type="left anti", use_threads=False).num_rows
-    left = left.filter(pc.is_in(left.column("__p"), value_set=touched))
-    pairs = left.join(right, keys=keys, join_type="inner", use_threads=False)
-    before = planned.take(pairs.column("__p"))
+    """Rows added to or removed from the `scope` (identities as planned), plus `touched` rows
+    (as planned, all in scope) whose `compared` columns differ now."""
+    planned, now, before = _codes([scope, current, touched], identity)
+    keys = now.column_names
+    now = now.append_column("__c", pa.array(range(current.num_rows), pa.int64()))
+    before = before.append_column("__p", pa.array(range(touched.num_rows), pa.int64()))
+    removed = planned.join(now, keys=keys, join_type="left anti", use_threads=False).num_rows
+    added = now.join(planned, keys=keys, join_type="left anti", use_threads=False).num_rows
+    pairs = before.join(now, keys=keys, join_type="inner", use_threads=False)
     after = current.take(pairs.column("__c"))
+    before = touched.take(pairs.column("__p"))
     differs = pa.array([False] * pairs.num_rows, pa.bool_())
-    for name in planned.column_names:
+    for name in compared:
         differs = pc.or_(differs, _differs(before.column(name), after.column(name)))
     return removed + added + int(pc.sum(differs).as_py() or 0)
 
 
-def _codes(
-    planned: pa.Table, current: pa.Table, identity: tuple[str, ...]
-) -> tuple[pa.Table, pa.Table]:
-    """Identity columns as integer codes shared by both tables (a null is a value of its own)."""
-    left, right = {}, {}
-    n = planned.num_rows
+def _codes(tables: list[pa.Table], identity: tuple[str, ...]) -> list[pa.Table]:
+    """Identity columns as integer codes shared by all `tables` (a null is a value of its own),
+    plus each row's occurrence of its identity in its table: rows of a repeated identity (a
+    null one, say) pair up one by one, so one more or one fewer of them counts."""
+    sizes = [t.num_rows for t in tables]
+    columns: list[dict[str, pa.Array]] = [{} for _ in tables]
     for i, name in enumerate(identity):
-        both = pa.concat_arrays(
-            [planned.column(name).combine_chunks(), current.column(name).combine_chunks()]
-        )
+        both = pa.concat_arrays([t.column(name).combine_chunks() for t in tables])
         codes = pc.fill_null(pc.dictionary_encode(both).indices.cast(pa.int64()), -1)
-        left[f"__id{i}"] = codes.slice(0, n)
-        right[f"__id{i}"] = codes.slice(n)
-    return pa.table(left), pa.table(right)
+        start = 0
+        for out, size in zip(columns, sizes, strict=True):
+            out[f"__id{i}"] = codes.slice(start, size)
+            start += size
+    for out in columns:
+        out["__n"] = _occurrence([c.to_numpy() for c in out.values()])
+    return [pa.table(c) for c in columns]
+
+
+def _occurrence(codes: list[np.ndarray]) -> pa.Array:
+    """Per row, how many rows before it (in a stable order) have the same codes."""
+    n = len(codes[0])
+    order = np.lexsort(codes[::-1])
+    ordered = [c[order] for c in codes]
+    same = np.ones(n, dtype=bool)  # as the row before it
+    for c in ordered:
+        same[1:] &= c[1:] == c[:-1]
+    starts = ~same
+    starts[:1] = True
+    index = np.arange(n)
+    occurrence = np.empty(n, dtype=np.int64)
+    occurrence[order] = index - np.maximum.accumulate(np.where(starts, index, 0))
+    return pa.array(occurrence, type=pa.int64())
 
 
 def _differs(before: pa.ChunkedArray, after: pa.ChunkedArray) -> pa.Array:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -174,10 +175,17 @@ def importer(
     )
 
 
-def preview(engine: sa.Engine, spec: SyncSpec, batch: Batch, scope: Scope | None) -> BatchDiff:
-    """Read-only: what applying this batch would do."""
+def preview(
+    engine: sa.Engine,
+    spec: SyncSpec,
+    batch: Batch,
+    scope: Scope | None,
+    staged_at: Path | None = None,
+) -> BatchDiff:
+    """Read-only: what applying this batch would do (staged at `staged_at` as it is planned)."""
     ensure_table(engine, spec, batch.schema)
-    return importer(engine, spec, scope).preview(fit_to_target(engine, spec, batch))
+    records = fit_to_target(engine, spec, batch)
+    return importer(engine, spec, scope).preview(records, staged_at=staged_at)
 
 
 def apply(

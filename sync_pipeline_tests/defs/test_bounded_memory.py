@@ -4,7 +4,8 @@ a probe watches Arrow's allocations (docs/semantics.md §3.6, docs/dagster.md "S
 
 Measured: extract, normalized and its checks peak at about 3 chunks (the chunk being read, its
 Parquet pages, the chunk being written); `applied` at about 5 (the engine's diff of one chunk
-carries its new rows, the old rows they hit and the key columns). Holding the batch would be 20.
+carries its new rows, the old rows they hit and the key columns); `diff` stages each chunk's part
+of the planned diff as it is planned and keeps it mapped from disk. Holding the batch would be 20.
 """
 
 import threading
@@ -169,14 +170,6 @@ def test_applied_alone_judges_a_diff_rule_on_the_whole_batch_and_holds_a_chunk(
     assert db.execute("SELECT COUNT(*), SUM(n) FROM big") == before  # rolled back, every chunk
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the engine plans a stream chunk by chunk, but the planned diff it stages holds the rows"
-        " that take part (here a first sync: every row is an insert) and the target rows they"
-        " were planned against, so `diff` holds the diff, not a chunk"
-    ),
-)
 def test_diff_memory_follows_the_chunk_too(
     db: TestDb, sender: str, tmp_path: Path, instance: dg.DagsterInstance
 ) -> None:

@@ -201,12 +201,13 @@ def test_a_diff_staged_on_disk_keeps_its_types_and_applies_like_the_original(db,
     save_diff(diff, tmp_path / "staged")
     loaded = load_diff(tmp_path / "staged")
     assert loaded is not None
-    for name in ("rows", "old", "new", "changed_mask", "missing_rows", "keys"):
+    for name in ("rows", "old", "new", "changed_mask", "missing_rows", "keys", "scope"):
         assert getattr(loaded, name).equals(getattr(diff, name), check_metadata=True), name
-    assert (loaded.table, loaded.compared, loaded.counts) == (
+    assert (loaded.table, loaded.compared, loaded.counts, loaded.columns) == (
         diff.table,
         diff.compared,
         diff.counts,
+        diff.columns,
     )
     result = imp.apply(loaded)
     assert (result.updated, result.unchanged) == (2, 1)

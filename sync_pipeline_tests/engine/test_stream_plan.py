@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 
 from sync_pipeline import BatchImport, StaleDiffError, import_records
+from sync_pipeline.engine.staged import load_diff
 from sync_pipeline_tests.engine.tables import people
 
 pytestmark = pytest.mark.integration
@@ -96,3 +97,34 @@ def test_duplicates_across_chunks_of_a_planned_stream_keep_the_first(seeded):
 def test_an_empty_stream_plans_an_empty_batch(seeded):
     diff = importer(seeded).preview(iter([]))
     assert diff.total == 0 and diff.missing == 6
+
+
+def test_a_stream_planned_to_a_folder_is_staged_chunk_by_chunk_and_applies_the_same(
+    seeded, tmp_path
+):
+    staged = importer(seeded).preview(chunks(BATCH), staged_at=tmp_path / "diff")
+    in_memory = importer(seeded).preview(chunks(BATCH))
+    assert sorted(p.name for p in (tmp_path / "diff").glob("rows.0*.arrow")) == [
+        "rows.000000.arrow",
+        "rows.000001.arrow",
+        "rows.000002.arrow",
+    ]  # one file per chunk of two records, written as each was planned
+    loaded = load_diff(tmp_path / "diff")
+    assert loaded is not None
+    for diff in (staged, loaded):
+        assert list(diff.entries()) == list(in_memory.entries())
+        for name in ("rows", "old", "new", "changed_mask", "missing_rows", "keys", "scope"):
+            assert getattr(diff, name).equals(getattr(in_memory, name)), name
+    applied = importer(seeded).apply(loaded)
+    ran = importer(seeded, "twin").run(chunks(BATCH))
+    assert [getattr(applied, c) for c in COUNTS] == [getattr(ran, c) for c in COUNTS]
+    assert seeded.rows("people") == seeded.rows("twin")
+
+
+def test_a_staged_stream_goes_stale_like_one_in_memory(seeded, tmp_path):
+    importer(seeded).preview(chunks(BATCH), staged_at=tmp_path / "diff")
+    seeded.execute("UPDATE people SET age = 50 WHERE id = 3")
+    before = seeded.rows("people")
+    with pytest.raises(StaleDiffError, match=r"^1 row\(s\) of 'people' changed"):
+        importer(seeded).apply(load_diff(tmp_path / "diff"))
+    assert seeded.rows("people") == before
