@@ -40,6 +40,28 @@ def read_rows(
     return _read_generic(conn, table, cols, kinds, where, extra)
 
 
+def scope_fits(
+    conn: sa.Connection, table: sa.Table, where: sa.ColumnElement[bool] | None, max_bytes: int
+) -> bool:
+    """Whether the rows in scope take at most `max_bytes` in Postgres (table size per row, from
+    its statistics, times the rows in scope, counted up to the limit: never a full count)."""
+    if not Dialect.of(conn).copy:
+        return False
+    name = conn.dialect.identifier_preparer.format_table(table)
+    per_row = sa.text(
+        "SELECT pg_table_size(c.oid)::float8 / greatest(c.reltuples, 1) "
+        "FROM pg_catalog.pg_class c WHERE c.oid = to_regclass(:name)"
+    )
+    size = conn.execute(per_row, {"name": name}).scalar()
+    limit = int(max_bytes // max(size or 1.0, 1.0))
+    if limit < 1:
+        return False
+    probe = sa.select(sa.literal(1)).select_from(table)
+    probe = probe.where(where) if where is not None else probe
+    rows = conn.execute(sa.select(sa.func.count()).select_from(probe.limit(limit + 1).subquery()))
+    return int(rows.scalar_one()) <= limit
+
+
 def _select(
     cols: Sequence[sa.Column[Any]],
     where: sa.ColumnElement[bool] | None,
