@@ -115,8 +115,10 @@ def _match(
     n = len(selection.keep)
     if ekeys is None or len(ekeys.valid) == 0 or n == 0:
         return pa.nulls(n, pa.int64())
-    if len(ekeys.columns) == 1 and unique(ekeys.columns[0]):
-        # one key column, unique in the target: a hash lookup gives each record its row
+    # one key column, unique in a target not much bigger than the batch: a hash lookup gives each
+    # record its row. Against a far bigger target (a stream's held scope) checking it unique and
+    # hashing it would cost more per unit than the join below, which hashes the unit instead.
+    if len(ekeys.columns) == 1 and len(ekeys.valid) <= 2 * n and unique(ekeys.columns[0]):
         probe = bkeys.columns[0].take(selection.keep)
         if probe.type != ekeys.columns[0].type:  # an absent (all-null) key field
             return pa.nulls(n, pa.int64())
@@ -126,7 +128,9 @@ def _match(
     right = ekeys.table("__t")
     if left.num_rows == 0 or right.num_rows == 0:
         return pa.nulls(n, pa.int64())
-    joined = left.join(right, keys=ekeys.names, join_type="inner", use_threads=False)
+    # the smaller side is the hash join's build side (Acero builds on the right)
+    first, second = (left, right) if left.num_rows >= right.num_rows else (right, left)
+    joined = first.join(second, keys=ekeys.names, join_type="inner", use_threads=False)
     b = joined.column("__b").to_numpy()
     e = joined.column("__t").to_numpy()
     if np.unique(b).size != b.size:
