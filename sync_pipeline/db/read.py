@@ -43,23 +43,25 @@ def read_rows(
 def scope_fits(
     conn: sa.Connection, table: sa.Table, where: sa.ColumnElement[bool] | None, max_bytes: int
 ) -> bool:
-    """Whether the rows in scope take at most `max_bytes` in Postgres (table size per row, from
-    its statistics, times the rows in scope, counted up to the limit: never a full count)."""
+    """Whether the rows in scope take at most `max_bytes` in Postgres: the whole table does, or
+    (a scope, the table analyzed) its rows in scope, counted up to the limit, times the table's
+    size per row. Never a full count."""
     if not Dialect.of(conn).copy:
         return False
     name = conn.dialect.identifier_preparer.format_table(table)
-    per_row = sa.text(
-        "SELECT pg_table_size(c.oid)::float8 / greatest(c.reltuples, 1) "
+    sizes = sa.text(
+        "SELECT pg_table_size(c.oid)::float8, c.reltuples::float8 "
         "FROM pg_catalog.pg_class c WHERE c.oid = to_regclass(:name)"
     )
-    size = conn.execute(per_row, {"name": name}).scalar()
-    limit = int(max_bytes // max(size or 1.0, 1.0))
-    if limit < 1:
+    size, tuples = conn.execute(sizes, {"name": name}).one()
+    if size <= max_bytes:
+        return True
+    if where is None or tuples <= 0:
         return False
-    probe = sa.select(sa.literal(1)).select_from(table)
-    probe = probe.where(where) if where is not None else probe
-    rows = conn.execute(sa.select(sa.func.count()).select_from(probe.limit(limit + 1).subquery()))
-    return int(rows.scalar_one()) <= limit
+    limit = int(max_bytes // (size / tuples))
+    probe = sa.select(sa.literal(1)).select_from(table).where(where).limit(limit + 1)
+    rows = conn.execute(sa.select(sa.func.count()).select_from(probe.subquery())).scalar_one()
+    return int(rows) <= limit
 
 
 def _select(

@@ -175,7 +175,7 @@ def stage(run: ImportRun, name: str, *, users: bool = False) -> Iterator[None]:
 
 # A stream whose scope takes at most this much (Postgres' size of it, about as much in Arrow) reads
 # it once and matches every unit against it: a look-up per unit costs about a scan of the target.
-HOLD_BYTES = 256 << 20
+HOLD_BYTES = 512 << 20
 
 
 def _existing(run: ImportRun, batch: pa.Table, *, lookup: bool) -> tuple[pa.Table, Keys | None]:

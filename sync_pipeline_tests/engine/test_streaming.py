@@ -5,6 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import BatchImport, import_records, missing_after_batch
+from sync_pipeline.db.read import scope_fits
 from sync_pipeline.engine import pipeline
 from sync_pipeline.errors import DuplicateKeyError
 from sync_pipeline_tests.engine.tables import people
@@ -165,3 +166,17 @@ def test_duplicates_last_look_each_unit_up_so_a_later_record_sees_the_earlier_wr
     assert reads == ["unit", "unit"]
     assert [r["name"] for r in held.rows("people") if r["id"] == 21] == ["late"]
     assert (result.created, result.updated) == (2, 1)
+
+
+def test_a_scope_is_held_when_postgres_puts_it_within_the_budget(pg):
+    table = people()
+    pg.create(table)
+    import_records(pg.engine, "people", [{"id": i, "name": f"n{i}"} for i in range(1, 11)])
+    pg.execute("ANALYZE people")
+    size = pg.execute("SELECT pg_table_size('people')")[0][0]
+    nine_rows = int(size / 10 * 9) + 1  # the table's size per row, times nine rows
+    with pg.engine.connect() as conn:
+        assert scope_fits(conn, table, None, size)  # the whole table fits: no count needed
+        assert not scope_fits(conn, table, None, size - 1)  # no scope: nothing to count
+        assert scope_fits(conn, table, table.c.id > 1, nine_rows)
+        assert not scope_fits(conn, table, table.c.id > 0, nine_rows)
