@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -54,7 +55,7 @@ class Keys:
     def table(self, index_name: str) -> pa.Table:
         """The complete keys with each row's position, ready for a join."""
         cols = {f"__k{i}": c for i, c in enumerate(self.columns)}
-        cols[index_name] = pa.array(range(len(self.valid)), type=pa.int64())
+        cols[index_name] = pa.array(np.arange(len(self.valid), dtype=np.int64))
         return pa.table(cols).filter(self.valid)
 
     @property

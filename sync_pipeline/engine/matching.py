@@ -44,7 +44,7 @@ def match(
     """
     if plan.options.strategy == "append":
         bkeys = Keys((), pa.array([False] * batch.num_rows, type=pa.bool_()))
-        selection = Selection(pa.array(range(batch.num_rows), type=pa.int64()), ())
+        selection = Selection(pa.array(np.arange(batch.num_rows, dtype=np.int64)), ())
         return Matched(batch, bkeys, selection, pa.nulls(batch.num_rows, pa.int64()))
     bkeys = build_keys(batch, plan.keys, plan.target.kinds, codes)
     selection = select_rows(plan, batch, bkeys)
@@ -104,7 +104,7 @@ def missing_rows(plan: Plan, existing: pa.Table, matched: pa.Array) -> pa.Table:
     """The target rows no record matched (`matched`: positions in `existing`, nulls ignored)."""
     if plan.options.strategy == "append":
         return existing.slice(0, 0)
-    positions = pa.array(range(existing.num_rows), type=pa.int64())
+    positions = pa.array(np.arange(existing.num_rows, dtype=np.int64))
     return existing.filter(pc.invert(pc.is_in(positions, value_set=pc.drop_null(matched))))
 
 

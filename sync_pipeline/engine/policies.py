@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -42,7 +43,7 @@ def select_rows(plan: Plan, batch: pa.Table, keys: Keys) -> Selection:
         losers = [i for i in ix if i != winner]
         dropped += [(i, f"duplicate key; kept record {winner}") for i in losers]
         drop.update(losers)
-    keep = pa.array(range(n), type=pa.int64())
+    keep = pa.array(np.arange(n, dtype=np.int64))
     if drop:
         keep = keep.filter(pc.invert(pc.is_in(keep, value_set=pa.array(sorted(drop), pa.int64()))))
     return Selection(keep, tuple(sorted(dropped)))
