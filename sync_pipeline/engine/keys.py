@@ -80,7 +80,7 @@ def build_keys(
         if not spec.case_sensitive and kinds.get(name) == "text":
             column = pa.array([fold(v) for v in column.to_pylist()], type=pa.string())
         columns.append(column)
-    valid = pa.array([True] * table.num_rows, type=pa.bool_())
+    valid = pa.repeat(pa.scalar(True), table.num_rows)
     for column in columns:
         valid = pc.and_(valid, pc.is_valid(column))
     return Keys(tuple(columns), valid)
