@@ -1,10 +1,9 @@
 """Read target rows into Arrow, typed like normalize.py types the batch.
 
-Postgres streams `COPY (SELECT ...) TO STDOUT` as CSV straight into pyarrow's CSV reader; other
+Postgres streams `COPY (SELECT ...) TO STDOUT` as CSV, in blocks, into pyarrow's CSV reader; other
 databases go through SQLAlchemy rows.
 """
 
-import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -15,6 +14,7 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from sync_pipeline.db import labels
+from sync_pipeline.db.copy import copy_out
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.values.coerce import coercer
 from sync_pipeline.values.kinds import Kind, arrow_type
@@ -57,6 +57,30 @@ def _typed(table: sa.Table, kinds: Mapping[str, Kind], name: str) -> "TypedColum
     if name == labels.VERSION:
         return ("int", sa.BigInteger())
     return (kinds[name], table.c[name].type)
+
+
+def scope_fits(
+    conn: sa.Connection, table: sa.Table, where: sa.ColumnElement[bool] | None, max_bytes: int
+) -> bool:
+    """Whether the rows in scope take at most `max_bytes` in Postgres: the whole table does, or
+    (a scope, the table analyzed) its rows in scope, counted up to the limit, times the table's
+    size per row. Never a full count."""
+    if not Dialect.of(conn).copy:
+        return False
+    name = conn.dialect.identifier_preparer.format_table(table)
+    sizes = sa.text(
+        "SELECT pg_table_size(c.oid)::float8, c.reltuples::float8 "
+        "FROM pg_catalog.pg_class c WHERE c.oid = to_regclass(:name)"
+    )
+    size, tuples = conn.execute(sizes, {"name": name}).one()
+    if size <= max_bytes:
+        return True
+    if where is None or tuples <= 0:
+        return False
+    limit = int(max_bytes // (size / tuples))
+    probe = sa.select(sa.literal(1)).select_from(table).where(where).limit(limit + 1)
+    rows = conn.execute(sa.select(sa.func.count()).select_from(probe.subquery())).scalar_one()
+    return int(rows) <= limit
 
 
 def _select(
@@ -140,38 +164,13 @@ def copy_chunks(
         true_values=["t"],
         false_values=["f"],
     )
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cur:
-        # The SELECT is compiled by SQLAlchemy; psycopg binds its parameters.
-        sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
-        with cur.copy(sql, compiled.params) as copy:
-            for block, longest in _blocks(copy, rows=max_rows):
-                part = _parse_block(block, longest, names, options)
-                yield pa.table(
-                    [_finish(part.column(i), k, t) for i, (k, t) in enumerate(typed)], names=names
-                )
-
-
-def _blocks(
-    copy: Any, size: int = 16 << 20, rows: int | None = None
-) -> Iterator[tuple[bytes, int]]:
-    """Postgres sends one row per COPY message: gather whole rows into blocks of ~16 MB (and at
-    most `rows` rows), with the length of their longest row, so the CSV is parsed as it arrives
-    and the raw text never sits in memory all at once."""
-    block = bytearray()
-    longest = count = 0
-    limit = rows or -1
-    for row in copy:
-        block += row
-        longest = max(longest, len(row))
-        count += 1
-        if len(block) >= size or count == limit:
-            yield bytes(block), longest
-            block.clear()
-            longest = count = 0
-    if block:
-        yield bytes(block), longest
+    # The SELECT is compiled by SQLAlchemy; psycopg binds its parameters.
+    sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
+    for block, longest in copy_out(conn, sql, compiled.params, rows=max_rows):
+        part = _parse_block(block, longest, names, options)
+        yield pa.table(
+            [_finish(part.column(i), k, t) for i, (k, t) in enumerate(typed)], names=names
+        )
 
 
 _PLAIN = pacsv.ParseOptions(newlines_in_values=False)
@@ -179,7 +178,7 @@ _QUOTED = pacsv.ParseOptions(newlines_in_values=True)
 
 
 def _parse_block(
-    block: bytes, longest: int, names: list[str], options: pacsv.ConvertOptions
+    block: bytearray, longest: int, names: list[str], options: pacsv.ConvertOptions
 ) -> pa.Table:
     """Parse a block of whole CSV rows.
 
@@ -191,7 +190,10 @@ def _parse_block(
     read = pacsv.ReadOptions(column_names=names, block_size=block_size)
     parse = _QUOTED if b'"' in block else _PLAIN
     return pacsv.read_csv(
-        io.BytesIO(block), read_options=read, parse_options=parse, convert_options=options
+        pa.BufferReader(pa.py_buffer(block)),
+        read_options=read,
+        parse_options=parse,
+        convert_options=options,
     )
 
 

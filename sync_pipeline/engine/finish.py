@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sync_pipeline.db.copy import drop_stage, stage_values, work_memory_for
 from sync_pipeline.db.read import read_rows
 from sync_pipeline.engine import batches
+from sync_pipeline.engine.matching import missing_rows
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.engine.run import ImportRun
 from sync_pipeline.errors import ApplyError
@@ -78,6 +79,9 @@ def _missing_ids(run: ImportRun) -> list[tuple[Any, ...]]:
     identity = list(plan.identity)
     if not seen.chunked:
         return _tuples(seen.last.missing_rows.select(identity))
+    if seen.scope is not None:  # a held scope: the rows of it no chunk touched
+        touched = pa.concat_arrays([pa.array([], pa.int64()), *seen.touched])
+        return _tuples(missing_rows(plan, seen.scope, touched).select(identity))
     # the database finds them: stage what the chunks saw, read only the rows it does not hold
     columns = [sa.Column(c, plan.table.c[c].type) for c in identity]
     stage = stage_values(run.conn, columns, pa.concat_tables(seen.ids))

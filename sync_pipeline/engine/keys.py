@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -45,7 +46,7 @@ class Keys:
     def table(self, index_name: str) -> pa.Table:
         """The complete keys with each row's position, ready for a join."""
         cols = {f"{labels.KEY}{i}": c for i, c in enumerate(self.columns)}
-        cols[index_name] = pa.array(range(len(self.valid)), type=pa.int64())
+        cols[index_name] = pa.array(np.arange(len(self.valid), dtype=np.int64))
         return pa.table(cols).filter(self.valid)
 
     @property
@@ -70,7 +71,7 @@ def build_keys(
         if not spec.case_sensitive and kinds.get(name) == "text":
             column = pa.array([fold(v) for v in column.to_pylist()], type=pa.string())
         columns.append(column)
-    valid = pa.array([True] * table.num_rows, type=pa.bool_())
+    valid = pa.repeat(pa.scalar(True), table.num_rows)
     for column in columns:
         valid = pc.and_(valid, pc.is_valid(column))
     return Keys(tuple(columns), valid)
@@ -133,7 +134,7 @@ def select_rows(plan: Plan, batch: pa.Table, keys: Keys) -> Selection:
         losers = [i for i in ix if i != winner]
         dropped += [(i, f"duplicate key; kept record {winner}") for i in losers]
         drop.update(losers)
-    keep = pa.array(range(n), type=pa.int64())
+    keep = pa.array(np.arange(n, dtype=np.int64))
     if drop:
         keep = keep.filter(pc.invert(pc.is_in(keep, value_set=pa.array(sorted(drop), pa.int64()))))
     return Selection(keep, tuple(sorted(dropped)))

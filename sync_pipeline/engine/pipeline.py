@@ -14,10 +14,11 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sync_pipeline.db.copy import drop_stage, stage_values
-from sync_pipeline.db.read import read_rows
+from sync_pipeline.db.read import read_rows, scope_fits
 from sync_pipeline.engine.apply import apply_diff
 from sync_pipeline.engine.diff import BatchDiff, combine
 from sync_pipeline.engine.finish import finish
+from sync_pipeline.engine.keys import Keys
 from sync_pipeline.engine.matching import compute_diff, match, missing_rows, target_keys_of
 from sync_pipeline.engine.normalize import Records, normalize_batch
 from sync_pipeline.engine.plan import Plan
@@ -83,10 +84,10 @@ def import_batch(run: ImportRun, records: Records, *, lookup: bool = False) -> B
     with stage(run, "normalize"):
         batch = normalize_batch(records, run.plan.target, run.options)
     with stage(run, "match"):
-        existing = read_existing(run.conn, run.plan, batch.table, lookup=lookup)
-        matched = match(run.plan, batch.table, existing, run.codes, run.seen.earlier_keys())
-    with stage(run, "diff"):
-        diff = compute_diff(run.plan, matched, existing, batch.deletes)
+        existing, keys = _existing(run, batch.table, lookup=lookup)
+        matched = match(run.plan, batch.table, existing, run.codes, run.seen.earlier_keys(), keys)
+    with stage(run, "diff"):  # a chunk of a held scope leaves its missing rows to finish
+        diff = compute_diff(run.plan, matched, existing, batch.deletes, missing=keys is None)
         diff = replace(diff, errors=batch.errors)
     with stage(run, "guard", users=True):  # the caller's veto: raising rolls everything back
         if run.options.guard is not None:
@@ -187,6 +188,25 @@ def stage(run: ImportRun, name: str, *, users: bool = False) -> Iterator[None]:
             exc.add_note(f"raised in stage {name!r} of table {run.table!r}, batch {run.batch_id}")
             raise
         raise StageError(name, run.table, run.batch_id, exc) from exc
+
+
+# A stream whose scope takes at most this much (Postgres' size of it, about as much in Arrow) reads
+# it once and matches every unit against it: a look-up per unit costs about a scan of the target.
+HOLD_BYTES = 512 << 20
+
+
+def _existing(run: ImportRun, batch: pa.Table, *, lookup: bool) -> tuple[pa.Table, Keys | None]:
+    """The target rows a batch is compared with, and their keys when already built (a held
+    scope). The first unit of a stream decides whether the stream holds its scope: with
+    duplicates "last" a key can come back in a later unit, whose row an earlier one wrote."""
+    seen, plan = run.seen, run.plan
+    first = lookup and seen.calls == 0 and plan.options.duplicates != "last"
+    if first and scope_fits(run.conn, plan.table, plan.scope, HOLD_BYTES):
+        scope = _fetch_scope(run.conn, plan)
+        seen.hold(scope, target_keys_of(plan, scope, run.codes))
+    if lookup and seen.scope is not None:
+        return seen.scope, seen.scope_keys
+    return read_existing(run.conn, plan, batch, lookup=lookup), None
 
 
 def read_existing(conn: sa.Connection, plan: Plan, batch: pa.Table, *, lookup: bool) -> pa.Table:

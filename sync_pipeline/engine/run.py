@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.diff import BatchDiff
-from sync_pipeline.engine.keys import KeyCodes
+from sync_pipeline.engine.keys import KeyCodes, Keys
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.writers import TableWriter, writer_for
 
@@ -69,7 +69,8 @@ class SeenRows:
     """Keys and target-row identities seen by the chunks of one import.
 
     Keys feed the duplicates policy across chunks; target-row identities feed ledger mode, whose
-    missing rows are the rows in scope that no chunk saw.
+    missing rows are the rows in scope that no chunk saw. A stream that holds its scope (read
+    once, see pipeline.py) keeps it here with its keys, and the positions each chunk touched.
     """
 
     def __init__(self, plan: Plan) -> None:
@@ -79,6 +80,12 @@ class SeenRows:
         self.calls = 0
         self.chunked = False
         self.last: BatchDiff | None = None
+        self.scope: pa.Table | None = None
+        self.scope_keys: Keys | None = None
+        self.touched: list[pa.Array] = []
+
+    def hold(self, scope: pa.Table, keys: Keys | None) -> None:
+        self.scope, self.scope_keys = scope, keys
 
     def earlier_keys(self) -> pa.Table | None:
         return pa.concat_tables(self.keys, promote_options="permissive") if self.keys else None
@@ -87,6 +94,8 @@ class SeenRows:
         self.calls += 1
         self.chunked = self.chunked or lookup or self.calls > 1
         self.last = diff
+        if self.scope is not None and diff.old is self.scope:
+            self.touched.append(diff.touched())
         if diff.keys is not None and diff.keys.num_rows and self.plan.options.duplicates != "last":
             self.keys.append(diff.keys)
         if self.plan.batch_mode == "ledger":

@@ -142,8 +142,8 @@ def changed_rows(
     (as planned, all in scope) whose `compared` columns differ now."""
     planned, now, before = _codes([scope, current, touched], identity)
     keys = now.column_names
-    now = now.append_column("__c", pa.array(range(current.num_rows), pa.int64()))
-    before = before.append_column("__p", pa.array(range(touched.num_rows), pa.int64()))
+    now = now.append_column("__c", pa.array(np.arange(current.num_rows, dtype=np.int64)))
+    before = before.append_column("__p", pa.array(np.arange(touched.num_rows, dtype=np.int64)))
     removed = planned.join(now, keys=keys, join_type="left anti", use_threads=False).num_rows
     added = now.join(planned, keys=keys, join_type="left anti", use_threads=False).num_rows
     pairs = before.join(now, keys=keys, join_type="inner", use_threads=False)

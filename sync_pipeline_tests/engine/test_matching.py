@@ -189,6 +189,26 @@ def test_several_target_rows_with_one_key_is_an_error(codes_db):
         import_records(codes_db.engine, "codes", [{"a": "R1"}], match_by="a", case_sensitive=False)
 
 
+def test_a_target_far_bigger_than_the_batch_is_matched_by_joining_on_the_batch(codes_db):
+    """The hash join then builds on the batch's keys (as for a unit of a stream's held scope)."""
+    seed = [{"a": f"k{i}", "label": "old"} for i in range(10)]
+    import_records(codes_db.engine, "codes", seed, match_by="a")
+    batch = [{"a": "k7", "label": "new"}, {"a": "k99", "label": "added"}]
+    result = import_records(codes_db.engine, "codes", batch, "merge", match_by="a")
+    assert (result.created, result.updated) == (1, 1)
+    assert [r for r in labels(codes_db) if r[2] != "old"] == [
+        ("k7", None, "new"),
+        ("k99", None, "added"),
+    ]
+
+
+def test_several_target_rows_with_one_key_in_a_far_bigger_target_is_an_error(codes_db):
+    seed = [{"a": f"k{i}"} for i in range(10)] + [{"a": "K3"}]
+    import_records(codes_db.engine, "codes", seed, match_by="a")
+    with pytest.raises(AmbiguousMatchError, match="matches 2 rows"):
+        import_records(codes_db.engine, "codes", [{"a": "k3"}], match_by="a", case_sensitive=False)
+
+
 def test_default_match_is_the_primary_key(db):
     db.create(people())
     import_records(db.engine, "people", [{"id": 1, "name": "a"}])

@@ -5,6 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from sync_pipeline import BatchImport, import_records, missing_after_batch
+from sync_pipeline.db.read import scope_fits
 from sync_pipeline.engine import pipeline
 from sync_pipeline.errors import DuplicateKeyError
 from sync_pipeline_tests.engine.tables import people
@@ -19,8 +20,10 @@ def chunks(rows, size):
 
 @pytest.fixture
 def ppl(db, monkeypatch):
-    # every chunk its own look-up unit, so the cross-chunk paths run (see the coalescing test)
+    # every chunk its own look-up unit, so the cross-chunk paths run (see the coalescing test),
+    # and no scope small enough to hold (see the held-scope tests)
     monkeypatch.setattr(pipeline, "LOOKUP_ROWS", 1)
+    monkeypatch.setattr(pipeline, "HOLD_BYTES", 0)
     db.create(people())
     import_records(db.engine, "people", [{"id": i, "name": f"n{i}"} for i in range(1, 11)])
     return db
@@ -110,3 +113,75 @@ def test_chunks_of_another_schema_start_a_unit_of_their_own():
 def test_an_iterator_of_mappings_is_one_batch(ppl):
     result = import_records(ppl.engine, "people", ({"id": i, "name": f"n{i}"} for i in (1, 2, 99)))
     assert (result.created, result.skipped) == (1, 2)
+
+
+@pytest.fixture
+def reads():
+    """What the stream read of the target: "scope" (all of it) or "unit" (one unit's rows)."""
+    return []
+
+
+@pytest.fixture
+def held(pg, monkeypatch, reads):
+    """Postgres with a scope small enough to hold: read once, every chunk matched against it."""
+    monkeypatch.setattr(pipeline, "LOOKUP_ROWS", 1)
+    pg.create(people())
+    import_records(pg.engine, "people", [{"id": i, "name": f"n{i}"} for i in range(1, 11)])
+    fetch, look_up = pipeline._fetch_scope, pipeline.read_existing
+    monkeypatch.setattr(pipeline, "_fetch_scope", lambda *a: reads.append("scope") or fetch(*a))
+    monkeypatch.setattr(
+        pipeline, "read_existing", lambda *a, **k: reads.append("unit") or look_up(*a, **k)
+    )
+    return pg
+
+
+@pytest.mark.parametrize("mode", ["column", "ledger"])
+def test_a_held_scope_is_read_once_and_gives_the_result_of_one_batch(held, reads, mode):
+    rows = [{"id": i, "name": f"n{i}" if i % 3 else "changed"} for i in range(3, 15)]
+    result = import_records(held.engine, "people", chunks(rows, 4), "overwrite", batch_mode=mode)
+    assert reads == ["scope"]
+    assert (result.created, result.updated, result.unchanged, result.missing) == (4, 3, 5, 2)
+    assert [r["id"] for r in missing_after_batch(held.engine, "people", result.batch_id)] == [1, 2]
+    assert [r["name"] for r in held.rows("people")][2:7] == ["changed", "n4", "n5", "changed", "n7"]
+
+
+def test_a_held_scope_counts_only_the_rows_in_scope_as_missing(held, reads):
+    rows = [{"id": i, "name": f"n{i}"} for i in (2, 3, 7, 20)]
+    above_one = sa.table("people", sa.column("id")).c.id > 1
+    result = import_records(
+        held.engine, "people", chunks(rows, 1), "overwrite", where=above_one, batch_mode="ledger"
+    )
+    assert reads == ["scope"]
+    assert (result.created, result.unchanged, result.missing) == (1, 3, 6)
+    missing = [r["id"] for r in missing_after_batch(held.engine, "people", result.batch_id)]
+    assert missing == [4, 5, 6, 8, 9, 10]
+
+
+def test_duplicates_first_across_chunks_of_a_held_scope_keep_the_early_record(held, reads):
+    rows = [{"id": 2, "name": "early"}, {"id": 21}, {"id": 2, "name": "late"}]
+    result = import_records(held.engine, "people", chunks(rows, 2), "overwrite", duplicates="first")
+    assert reads == ["scope"]
+    assert held.rows("people")[1]["name"] == "early"
+    assert (result.created, result.updated, result.skipped) == (1, 1, 1)
+
+
+def test_duplicates_last_look_each_unit_up_so_a_later_record_sees_the_earlier_write(held, reads):
+    rows = [{"id": 21, "name": "early"}, {"id": 22}, {"id": 21, "name": "late"}]
+    result = import_records(held.engine, "people", chunks(rows, 2), "overwrite", duplicates="last")
+    assert reads == ["unit", "unit"]
+    assert [r["name"] for r in held.rows("people") if r["id"] == 21] == ["late"]
+    assert (result.created, result.updated) == (2, 1)
+
+
+def test_a_scope_is_held_when_postgres_puts_it_within_the_budget(pg):
+    table = people()
+    pg.create(table)
+    import_records(pg.engine, "people", [{"id": i, "name": f"n{i}"} for i in range(1, 11)])
+    pg.execute("ANALYZE people")
+    size = pg.execute("SELECT pg_table_size('people')")[0][0]
+    nine_rows = int(size / 10 * 9) + 1  # the table's size per row, times nine rows
+    with pg.engine.connect() as conn:
+        assert scope_fits(conn, table, None, size)  # the whole table fits: no count needed
+        assert not scope_fits(conn, table, None, size - 1)  # no scope: nothing to count
+        assert scope_fits(conn, table, table.c.id > 1, nine_rows)
+        assert not scope_fits(conn, table, table.c.id > 0, nine_rows)
