@@ -173,8 +173,8 @@ def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
             # staged chunk by chunk as it is planned: what `applied` writes, if the target
             # still matches it
             planned = runner.preview(engine, spec, normalized, scope, staged_at)
-        totals = DiffTotals.of(planned)
-        outcomes = [check_diff(rule, totals) for rule in spec.diff_rules]
+        totals = DiffTotals.of(planned) if spec.diff_rules else None
+        outcomes = [check_diff(rule, totals) for rule in spec.diff_rules if totals is not None]
         return dg.MaterializeResult(
             metadata={
                 **md.diff_metadata(planned),

@@ -5,6 +5,7 @@ record's position), `__effect` and `__e` (the matched row's position in `old`). 
 typed views instead (`BatchDiff.views`): rows to insert, updates, deletes, rows left unchanged.
 """
 
+import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
@@ -130,30 +131,28 @@ class BatchDiff:
             matched = pa.concat_tables([matched, added])
         return matched
 
-    def entries(self, *, include_unchanged: bool = True) -> Iterator[DiffEntry]:
-        """Every record's entry in batch order, then the missing target rows."""
-        effects = self.rows.column(_EFFECT).to_pylist()
-        for i, effect in enumerate(effects):
-            if effect == "unchanged" and not include_unchanged:
-                continue
-            yield self._entry(i, effect)
+    def entries(
+        self, *, include_unchanged: bool = True, effect: str | None = None
+    ) -> Iterator[DiffEntry]:
+        """Every record's entry in batch order, then the missing target rows; or only those of
+        one `effect` (found by Arrow: an entry is decoded only when it is taken)."""
+        column = self.rows.column(_EFFECT)
+        wanted = pc.equal(column, effect) if effect else pc.not_equal(column, "unchanged")
+        if effect is None and include_unchanged:
+            yield from map(self._entry, range(len(column)), column.to_pylist())
+        elif effect != "missing":
+            at = pc.indices_nonzero(wanted.combine_chunks())
+            yield from map(self._entry, at.to_pylist(), column.take(at).to_pylist())
+        if effect not in (None, "missing"):
+            return
         for row in self.missing_rows.to_pylist():
             decoded = decode_row(row, self.kinds)
-            yield DiffEntry(
-                "missing",
-                self._tuple(decoded, self.key_fields),
-                self._tuple(decoded, self.pk_fields),
-                {},
-            )
+            key, pk = self._tuple(decoded, self.key_fields), self._tuple(decoded, self.pk_fields)
+            yield DiffEntry("missing", key, pk, {})
 
     def preview(self, n: int = 20) -> list[DiffEntry]:
         """The first n entries that are not unchanged (what a reviewer wants to see)."""
-        out = []
-        for entry in self.entries(include_unchanged=False):
-            out.append(entry)
-            if len(out) >= n:
-                break
-        return out
+        return list(itertools.islice(self.entries(include_unchanged=False), n))
 
     def _entry(self, i: int, effect: Effect) -> DiffEntry:
         row = decode_row(self.rows.slice(i, 1).to_pylist()[0], self.kinds)

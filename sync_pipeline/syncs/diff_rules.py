@@ -46,8 +46,7 @@ class DiffTotals:
         for effect, count in (("changed", diff.changed), ("missing", diff.missing)):
             room = SAMPLE_SIZE - len(self.samples[effect])
             if count and room > 0:
-                entries = diff.entries(include_unchanged=False)
-                keys = (repr(e.key) for e in entries if e.effect == effect)
+                keys = (repr(e.key) for e in diff.entries(effect=effect))
                 self.samples[effect] += itertools.islice(keys, room)
 
 

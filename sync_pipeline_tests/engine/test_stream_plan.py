@@ -58,6 +58,19 @@ def test_a_planned_stream_is_the_diff_of_the_whole_batch(seeded, frames):
     ]
 
 
+def test_the_entries_of_one_effect_are_those_of_the_whole_walk(seeded):
+    """`entries(effect=...)` finds one effect's entries by Arrow, in batch order: the same
+    entries a full walk yields for it (a rule's sample of keys comes from there)."""
+    streamed = importer(seeded).preview(chunks(BATCH))
+    every = list(streamed.entries())
+    for effect in ("added", "changed", "unchanged", "missing"):
+        assert list(streamed.entries(effect=effect)) == [e for e in every if e.effect == effect]
+    assert list(streamed.entries(include_unchanged=False)) == [
+        e for e in every if e.effect != "unchanged"
+    ]
+    assert len(list(streamed.entries(effect="missing"))) == 3
+
+
 def test_applying_a_planned_stream_writes_what_run_writes(seeded):
     diff = importer(seeded).preview(chunks(BATCH))
     applied = importer(seeded).apply(diff)
