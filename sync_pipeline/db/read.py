@@ -39,10 +39,11 @@ def read_rows(
     with `versions`, also each row's version as `__version` where the database keeps one."""
     extra = dict(extra or {})
     cols = [c for c in table.columns if columns is None or c.name in columns]
-    version = Dialect.of(conn).row_version(table) if versions else None
+    dialect = Dialect.of(conn)
+    version = dialect.row_version(table) if versions else None
     if version is not None:
         extra[labels.VERSION] = version
-    if Dialect.of(conn).copy:
+    if dialect.copy:
         return _read_postgres(conn, table, cols, kinds, where, extra)
     return _read_generic(conn, table, cols, kinds, where, extra)
 

@@ -21,8 +21,7 @@ from sync_pipeline.engine.diff import BatchDiff
 from sync_pipeline.engine.spec import Progress
 from sync_pipeline.engine.staged import drop_diff, load_diff
 from sync_pipeline.errors import SyncError
-from sync_pipeline.syncs import runner, staging
-from sync_pipeline.syncs.diff_rules import DiffTotals, check_diff
+from sync_pipeline.syncs import diff_rules, runner, staging
 from sync_pipeline.syncs.spec import SyncSpec
 from sync_pipeline.syncs.staging import StagedBatch
 
@@ -173,8 +172,7 @@ def _diff(spec: SyncSpec) -> dg.AssetsDefinition:
             # staged chunk by chunk as it is planned: what `applied` writes, if the target
             # still matches it
             planned = runner.preview(engine, spec, normalized, scope, staged_at)
-        totals = DiffTotals.of(planned) if spec.diff_rules else None
-        outcomes = [check_diff(rule, totals) for rule in spec.diff_rules if totals is not None]
+        outcomes = diff_rules.outcomes(spec, planned)
         return dg.MaterializeResult(
             metadata={
                 **md.diff_metadata(planned),

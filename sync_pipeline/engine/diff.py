@@ -132,15 +132,15 @@ class BatchDiff:
         return matched
 
     def entries(
-        self, *, include_unchanged: bool = True, effect: str | None = None
+        self, *, include_unchanged: bool = True, effect: Effect | None = None
     ) -> Iterator[DiffEntry]:
         """Every record's entry in batch order, then the missing target rows; or only those of
         one `effect` (found by Arrow: an entry is decoded only when it is taken)."""
         column = self.rows.column(_EFFECT)
-        wanted = pc.equal(column, effect) if effect else pc.not_equal(column, "unchanged")
         if effect is None and include_unchanged:
             yield from map(self._entry, range(len(column)), column.to_pylist())
         elif effect != "missing":
+            wanted = pc.equal(column, effect) if effect else pc.not_equal(column, "unchanged")
             at = pc.indices_nonzero(wanted.combine_chunks())
             yield from map(self._entry, at.to_pylist(), column.take(at).to_pylist())
         if effect not in (None, "missing"):

@@ -10,13 +10,13 @@ commits. A failed rule raises `RuleError`, and the whole import rolls back.
 import itertools
 from dataclasses import dataclass, field
 
-from sync_pipeline.engine.diff import BatchDiff
+from sync_pipeline.engine.diff import BatchDiff, Effect
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.errors import RuleError
 from sync_pipeline.syncs.rules import SAMPLE_SIZE, RuleOutcome, describe
 from sync_pipeline.syncs.spec import Rule, SyncSpec
 
-EFFECTS = ("changed", "missing")
+EFFECTS: tuple[Effect, ...] = ("changed", "missing")  # the effects diff rules count
 
 
 @dataclass(slots=True)
@@ -43,7 +43,8 @@ class DiffTotals:
         self.unchanged += diff.unchanged
         self.skipped += diff.skipped
         self.missing += diff.missing
-        for effect, count in (("changed", diff.changed), ("missing", diff.missing)):
+        for effect in EFFECTS:
+            count = getattr(diff, effect)
             room = SAMPLE_SIZE - len(self.samples[effect])
             if count and room > 0:
                 keys = (repr(e.key) for e in diff.entries(effect=effect))
@@ -64,8 +65,12 @@ def check_diff(rule: Rule, totals: DiffTotals) -> RuleOutcome:
     return RuleOutcome(rule.name, passed, failures, shown, detail, wording=describe(rule))
 
 
-def failed_rules(spec: SyncSpec, totals: DiffTotals) -> list[RuleOutcome]:
-    return [o for o in (check_diff(r, totals) for r in spec.diff_rules) if not o.passed]
+def outcomes(spec: SyncSpec, diff: BatchDiff) -> list[RuleOutcome]:
+    """Every diff rule of `spec` on one planned diff (no rules: nothing is counted)."""
+    if not spec.diff_rules:
+        return []
+    totals = DiffTotals.of(diff)
+    return [check_diff(rule, totals) for rule in spec.diff_rules]
 
 
 class DiffJudge:
@@ -80,7 +85,8 @@ class DiffJudge:
 
     def before_commit(self, result: ImportResult) -> None:
         self.totals.missing = result.missing  # a stream knows its missing rows only at the end
-        failed = failed_rules(self.spec, self.totals)
+        judged = (check_diff(rule, self.totals) for rule in self.spec.diff_rules)
+        failed = [o for o in judged if not o.passed]
         if failed:
             raise RuleError(
                 f"{len(failed)} diff rule(s) failed, nothing written: "
