@@ -1,13 +1,15 @@
 """Reflection and identifier checks: every outside name is matched against the real schema."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.errors import SchemaError, did_you_mean
+from sync_pipeline.values.coerce import stored_readers
 from sync_pipeline.values.kinds import ColumnKind, Kind
 
 
@@ -22,16 +24,16 @@ class TargetTable:
     primary_key: tuple[str, ...]
     kinds: dict[str, Kind]
     arrow: dict[str, pa.DataType]  # the Arrow type each column's values are carried in
+    readers: dict[str, Callable[[Any], Any]]  # a stored value (or None) in its carried form
 
     @classmethod
     def of(cls, table: sa.Table, dialect: Dialect) -> "TargetTable":
         pk = tuple(c.name for c in table.primary_key.columns)
-        kinds: dict[str, Kind] = {}
-        arrow: dict[str, pa.DataType] = {}
-        for column in table.columns:  # the type ladder once per column, for the whole import
-            kind = ColumnKind.of_sql(column.type)
-            kinds[column.name], arrow[column.name] = kind.kind, kind.arrow
-        return cls(table, dialect, table.fullname, pk, kinds, arrow)
+        # the type ladder and the parsers once per column, for the whole import
+        ladder = {column.name: ColumnKind.of_sql(column.type) for column in table.columns}
+        kinds: dict[str, Kind] = {name: kind.kind for name, kind in ladder.items()}
+        arrow = {name: kind.arrow for name, kind in ladder.items()}
+        return cls(table, dialect, table.fullname, pk, kinds, arrow, stored_readers(ladder))
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -237,7 +237,7 @@ def missing_after_batch(
         if scope is not None:
             clause = sa.and_(clause, scope)
         order = [t.table.c[p] for p in t.primary_key]
-        rows = read_rows(conn, t.table, t.kinds, clause)
+        rows = read_rows(conn, t, clause)
         out = [decode_row(r, t.kinds) for r in rows.to_pylist()]
     if order:
         out.sort(key=lambda r: tuple((v is None, v) for v in (r[p] for p in t.primary_key)))

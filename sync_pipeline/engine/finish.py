@@ -88,7 +88,7 @@ def _missing_ids(run: ImportRun) -> list[tuple[Any, ...]]:
     try:
         unseen = ~sa.exists().where(*[stage.c[c] == plan.table.c[c] for c in identity])
         where = unseen if plan.scope is None else sa.and_(plan.scope, unseen)
-        return _tuples(read_rows(run.conn, plan.table, plan.target.kinds, where, columns=identity))
+        return _tuples(read_rows(run.conn, plan.target, where, columns=identity))
     finally:
         drop_stage(run.conn, stage)
 

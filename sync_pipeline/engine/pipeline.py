@@ -219,8 +219,7 @@ def read_existing(conn: sa.Connection, plan: Plan, batch: pa.Table, *, lookup: b
 def _fetch_scope(conn: sa.Connection, plan: Plan, *, versions: bool = False) -> pa.Table:
     """Every row in scope: one COPY, best when most of the scope is in the batch (with their
     versions, where the database keeps them, for a diff planned to be applied later)."""
-    table, kinds = plan.table, plan.target.kinds
-    return read_rows(conn, table, kinds, plan.scope, plan.expressions, versions=versions)
+    return read_rows(conn, plan.target, plan.scope, plan.expressions, versions=versions)
 
 
 def _fetch_by_keys(conn: sa.Connection, plan: Plan, batch: pa.Table) -> pa.Table:
@@ -231,7 +230,7 @@ def _fetch_by_keys(conn: sa.Connection, plan: Plan, batch: pa.Table) -> pa.Table
     fields = list(plan.keys.fields)
     present = [f for f in fields if f in batch.column_names]
     if len(present) < len(fields) or batch.num_rows == 0:
-        return read_rows(conn, plan.table, plan.target.kinds, sa.false(), plan.expressions)
+        return read_rows(conn, plan.target, sa.false(), plan.expressions)
     keys = batch.select(fields)
     valid = (
         pc.and_kleene(*[pc.is_valid(keys.column(f)) for f in fields])
@@ -248,6 +247,6 @@ def _fetch_by_keys(conn: sa.Connection, plan: Plan, batch: pa.Table) -> pa.Table
             else sa.tuple_(*target_cols).in_(sa.select(*[staged.c[f] for f in fields]))
         )
         where = hit if plan.scope is None else sa.and_(plan.scope, hit)
-        return read_rows(conn, plan.table, plan.target.kinds, where, plan.expressions)
+        return read_rows(conn, plan.target, where, plan.expressions)
     finally:
         drop_stage(conn, staged)

@@ -121,9 +121,8 @@ def _count_here(conn: sa.Connection, plan: Plan, diff: BatchDiff) -> int:
     assert diff.scope is not None
     identity = list(plan.identity)
     versioned = VERSION in diff.scope.column_names
-    table, kinds = plan.table, plan.target.kinds
-    columns = identity if versioned else None
-    current = read_rows(conn, table, kinds, plan.scope, columns=columns, versions=versioned)
+    table, columns = plan.table, identity if versioned else None
+    current = read_rows(conn, plan.target, plan.scope, columns=columns, versions=versioned)
     if versioned:
         touched = diff.scope.filter(pc.is_valid(diff.scope.column(VERSION)))
         return changed_rows(diff.scope, touched, current, plan.identity, [VERSION])
