@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.errors import SchemaError, did_you_mean
-from sync_pipeline.values.coerce import stored_readers
 from sync_pipeline.values.kinds import ColumnKind, Kind
+from sync_pipeline.values.parse import stored_readers
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +29,12 @@ class TargetTable:
     @classmethod
     def of(cls, table: sa.Table, dialect: Dialect) -> "TargetTable":
         pk = tuple(c.name for c in table.primary_key.columns)
-        # the type ladder and the parsers once per column, for the whole import
-        ladder = {column.name: ColumnKind.of_sql(column.type) for column in table.columns}
-        kinds: dict[str, Kind] = {name: kind.kind for name, kind in ladder.items()}
-        arrow = {name: kind.arrow for name, kind in ladder.items()}
+        ladder: dict[str, ColumnKind] = {}
+        kinds: dict[str, Kind] = {}
+        arrow: dict[str, pa.DataType] = {}
+        for column in table.columns:  # the type ladder once per column, for the whole import
+            kind = ladder[column.name] = ColumnKind.of_sql(column.type)
+            kinds[column.name], arrow[column.name] = kind.kind, kind.arrow
         return cls(table, dialect, table.fullname, pk, kinds, arrow, stored_readers(ladder))
 
     @property

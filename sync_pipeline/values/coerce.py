@@ -4,7 +4,7 @@ Values are brought to the form the engine carries them in (see values/kinds.py):
 to the column's scale, datetimes as UTC, JSON/UUID/unbounded numerics as canonical text.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -32,16 +32,6 @@ def coercer(
     read = parser(
         column if column.kind == kind else replace(column, kind=kind), STORED if stored else LIBRARY
     )
-    return _or_none(read)
-
-
-def stored_readers(columns: Mapping[str, ColumnKind]) -> dict[str, Callable[[Any], Any]]:
-    """Per column, what `coercer(..., stored=True)` returns: built once for a reflected table."""
-    parsers = {name: parser(column, STORED) for name, column in columns.items()}
-    return {name: _or_none(read) for name, read in parsers.items()}
-
-
-def _or_none(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda v: None if is_null(v) else read(v)
 
 
