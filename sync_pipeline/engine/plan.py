@@ -19,11 +19,13 @@ class KeyRecipe:
     callables: Mapping[str, KeyCallable] = field(default_factory=dict)
     case_sensitive: bool = True
     comparison_key: Callable[[Mapping[str, Any]], Any] | None = None
+    # Keys that need per-row Python (user callables); otherwise they are vectorized.
+    in_python: bool = field(init=False)
 
-    @property
-    def in_python(self) -> bool:
-        """Keys that need per-row Python (user callables); otherwise they are vectorized."""
-        return bool(self.callables) or self.comparison_key is not None
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "in_python", bool(self.callables) or self.comparison_key is not None
+        )
 
 
 @dataclass(frozen=True, slots=True)
