@@ -18,13 +18,12 @@ from sync_pipeline.db.copy import drop_stage, stage_values
 from sync_pipeline.db.read import read_rows, scope_fits
 from sync_pipeline.engine.apply import apply_diff
 from sync_pipeline.engine.diff import BatchDiff, combine
-from sync_pipeline.engine.finish import finish
 from sync_pipeline.engine.keys import Keys
 from sync_pipeline.engine.matching import compute_diff, match, missing_rows, target_keys_of
 from sync_pipeline.engine.normalize import Records, normalize_batch
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.results import ImportResult
-from sync_pipeline.engine.run import ImportRun
+from sync_pipeline.engine.run import ImportRun, finish
 from sync_pipeline.engine.stale import baseline, check_current
 from sync_pipeline.errors import StageError, SyncError
 
