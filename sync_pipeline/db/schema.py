@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.errors import SchemaError, did_you_mean
-from sync_pipeline.values.kinds import ColumnKind, Kind
+from sync_pipeline.values.kinds import ColumnKind, Kind, int_range
 from sync_pipeline.values.parse import stored_readers
 
 
@@ -25,6 +25,7 @@ class TargetTable:
     kinds: dict[str, Kind]
     arrow: dict[str, pa.DataType]  # the Arrow type each column's values are carried in
     readers: dict[str, Callable[[Any], Any]]  # a stored value (or None) in its carried form
+    bounds: dict[str, tuple[int, int]]  # per int column, the integers it holds (its width)
 
     @classmethod
     def of(cls, table: sa.Table, dialect: Dialect) -> "TargetTable":
@@ -32,10 +33,14 @@ class TargetTable:
         ladder: dict[str, ColumnKind] = {}
         kinds: dict[str, Kind] = {}
         arrow: dict[str, pa.DataType] = {}
+        bounds: dict[str, tuple[int, int]] = {}
         for column in table.columns:  # the type ladder once per column, for the whole import
             kind = ladder[column.name] = ColumnKind.of_sql(column.type)
             kinds[column.name], arrow[column.name] = kind.kind, kind.arrow
-        return cls(table, dialect, table.fullname, pk, kinds, arrow, stored_readers(ladder))
+            if kind.kind == "int":
+                bounds[column.name] = int_range(column.type, dialect.sized_ints)
+        readers = stored_readers(ladder)
+        return cls(table, dialect, table.fullname, pk, kinds, arrow, readers, bounds)
 
     @property
     def columns(self) -> tuple[str, ...]:

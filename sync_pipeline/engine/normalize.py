@@ -189,7 +189,7 @@ def _convert(name: str, values: Column | list[Any], target: TargetTable, row_at:
     if kind == "float":
         result = pc.if_else(pc.is_nan(result), pa.scalar(None, pa.float64()), result)
     if kind == "int":
-        _check_range(name, result, checks.int_range(col.type, target.dialect.sized_ints), row_at)
+        _check_range(name, result, target.bounds[name], row_at)
     if kind == "text":
         _check_text(name, result, getattr(col.type, "length", None), row_at)
     return result
