@@ -14,12 +14,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sync_pipeline.db import labels
 from sync_pipeline.values.carried import decode, decode_row
 
 Effect = Literal["added", "changed", "unchanged", "skipped", "deleted", "missing"]
 EFFECTS: tuple[Effect, ...] = get_args(Effect)
 
-_ROW, _EFFECT, _MATCH = "__row", "__effect", "__e"
+_ROW, _EFFECT, _MATCH = labels.ROW, labels.EFFECT, labels.MATCH
 RENUMBERED = (_ROW, _MATCH)  # the columns of `rows` that `combine` and `lean` rewrite
 
 

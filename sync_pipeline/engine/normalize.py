@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sync_pipeline.db import labels
 from sync_pipeline.db.schema import TargetTable
 from sync_pipeline.engine.spec import ImportOptions
 from sync_pipeline.errors import ConfigError, RecordError, did_you_mean
@@ -162,7 +163,7 @@ def _normalize_columns(
     return (
         pa.table(converted)
         if converted
-        else pa.table({"__rows": pa.nulls(count)}).drop_columns(["__rows"])
+        else pa.table({labels.PLACEHOLDER: pa.nulls(count)}).drop_columns([labels.PLACEHOLDER])
     )
 
 
