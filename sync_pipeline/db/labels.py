@@ -15,7 +15,8 @@ only has to stay clear of the table's own column names, which the double undersc
 - The writer's stage tables carry a row's identity as `__pk_<column>` and bound new values as
   `__v_<column>` (engine/writers.py).
 - The staleness check pairs current and planned rows by `__c` and `__p`, and hashes identities
-  into `__id0`, `__id1`, ... (engine/stale.py).
+  into `__id0`, `__id1`, ..., with each row's occurrence of its identity as `__n`
+  (engine/stale.py).
 """
 
 EXPRESSION = "__expr_"  # + the column whose update_if_exists expression the value is
@@ -31,4 +32,5 @@ VALUE = "__v_"  # + a column: a bound new value (writers)
 CURRENT = "__c"  # staleness check: a current row's position
 PLANNED = "__p"  # staleness check: a planned row's position
 ID = "__id"  # + a position: a part of a hashed identity (staleness check)
+OCCURRENCE = "__n"  # staleness check: which occurrence of its identity a row is
 PLACEHOLDER = "__"  # the one column of an empty table that must keep its row count

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from sync_pipeline.db import labels
 from sync_pipeline.db.copy import drop_stage, stage_values, work_memory_for
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.labels import VERSION
@@ -141,13 +142,15 @@ def changed_rows(
     (as planned, all in scope) whose `compared` columns differ now."""
     planned, now, before = _codes([scope, current, touched], identity)
     keys = now.column_names
-    now = now.append_column("__c", pa.array(np.arange(current.num_rows, dtype=np.int64)))
-    before = before.append_column("__p", pa.array(np.arange(touched.num_rows, dtype=np.int64)))
+    now = now.append_column(labels.CURRENT, pa.array(np.arange(current.num_rows, dtype=np.int64)))
+    before = before.append_column(
+        labels.PLANNED, pa.array(np.arange(touched.num_rows, dtype=np.int64))
+    )
     removed = planned.join(now, keys=keys, join_type="left anti", use_threads=False).num_rows
     added = now.join(planned, keys=keys, join_type="left anti", use_threads=False).num_rows
     pairs = before.join(now, keys=keys, join_type="inner", use_threads=False)
-    after = current.take(pairs.column("__c"))
-    before = touched.take(pairs.column("__p"))
+    after = current.take(pairs.column(labels.CURRENT))
+    before = touched.take(pairs.column(labels.PLANNED))
     differs = pa.array([False] * pairs.num_rows, pa.bool_())
     for name in compared:
         differs = pc.or_(differs, _differs(before.column(name), after.column(name)))
@@ -165,10 +168,10 @@ def _codes(tables: list[pa.Table], identity: tuple[str, ...]) -> list[pa.Table]:
         codes = pc.fill_null(pc.dictionary_encode(both).indices.cast(pa.int64()), -1)
         start = 0
         for out, size in zip(columns, sizes, strict=True):
-            out[f"__id{i}"] = codes.slice(start, size)
+            out[f"{labels.ID}{i}"] = codes.slice(start, size)
             start += size
     for out in columns:
-        out["__n"] = _occurrence([c.to_numpy() for c in out.values()])
+        out[labels.OCCURRENCE] = _occurrence([c.to_numpy() for c in out.values()])
     return [pa.table(c) for c in columns]
 
 
