@@ -19,6 +19,9 @@ only has to stay clear of the table's own column names, which the double undersc
   (engine/stale.py).
 """
 
+import pyarrow as pa
+
+PREFIX = "__"  # every helper column's name starts with it
 EXPRESSION = "__expr_"  # + the column whose update_if_exists expression the value is
 KEY = "__k"  # + the position of the key part (0, 1, ...)
 VERSION = "__version"  # a row's version (Postgres: xmin), from read_rows(versions=True)
@@ -33,4 +36,9 @@ CURRENT = "__c"  # staleness check: a current row's position
 PLANNED = "__p"  # staleness check: a planned row's position
 ID = "__id"  # + a position: a part of a hashed identity (staleness check)
 OCCURRENCE = "__n"  # staleness check: which occurrence of its identity a row is
-PLACEHOLDER = "__"  # the one column of an empty table that must keep its row count
+
+
+def no_columns(rows: int) -> pa.Table:
+    """A table of `rows` rows and no columns (Arrow keeps a row count only with a column: a
+    helper column is added, then dropped)."""
+    return pa.table({PREFIX: pa.nulls(rows)}).drop_columns([PREFIX])

@@ -162,7 +162,9 @@ class BatchDiff:
         e = self.rows.column(_MATCH)[i].as_py()
         if e is None:
             changes = {
-                k: (None, v) for k, v in row.items() if not k.startswith("__") and v is not None
+                k: (None, v)
+                for k, v in row.items()
+                if not k.startswith(labels.PREFIX) and v is not None
             }
             pk = self._tuple(row, self.pk_fields) if all(f in row for f in self.pk_fields) else None
             return DiffEntry(effect, key, pk, changes, record)

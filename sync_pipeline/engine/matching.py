@@ -187,11 +187,7 @@ def _compare(
 
 def _table(columns: dict[str, pa.Array], n: int) -> pa.Table:
     """A table of these columns that keeps its row count when there are none."""
-    return (
-        pa.table(columns)
-        if columns
-        else pa.table({labels.PLACEHOLDER: pa.nulls(n)}).drop_columns([labels.PLACEHOLDER])
-    )
+    return pa.table(columns) if columns else labels.no_columns(n)
 
 
 def _incoming(
@@ -245,8 +241,12 @@ def _from_callable(
     olds = existing.take(safe_e).to_pylist() if existing.num_rows else [{}] * len(records)
     out = []
     for i, (record, old) in enumerate(zip(records, olds, strict=True)):
-        record = decode_row({k: v for k, v in record.items() if not k.startswith("__")}, kinds)
-        snapshot = decode_row({k: v for k, v in old.items() if not k.startswith("__")}, kinds)
+        record = decode_row(
+            {k: v for k, v in record.items() if not k.startswith(labels.PREFIX)}, kinds
+        )
+        snapshot = decode_row(
+            {k: v for k, v in old.items() if not k.startswith(labels.PREFIX)}, kinds
+        )
         try:
             out.append(convert(fn(record.get(column), dict(snapshot), dict(record))))
         except CoercionError as exc:

@@ -160,11 +160,7 @@ def _normalize_columns(
                 row_at(first) if count else None,
             )
     converted = {n: _convert(n, v, target, row_at) for n, v in columns.items()}
-    return (
-        pa.table(converted)
-        if converted
-        else pa.table({labels.PLACEHOLDER: pa.nulls(count)}).drop_columns([labels.PLACEHOLDER])
-    )
+    return pa.table(converted) if converted else labels.no_columns(count)
 
 
 def _first_present(values: Column | list[Any]) -> int:
