@@ -36,9 +36,7 @@ class ImportRun:
         self.table = plan.target.name
         self.options = plan.options
         self.dialect = plan.target.dialect
-        self.writer: TableWriter = writer_for(
-            conn, self.dialect, plan.table, plan.identity, plan.target.kinds, self.options.events
-        )
+        self.writer: TableWriter  # made by `begin`, once the batch id is known
         self.codes = KeyCodes()
         self.counts = dict.fromkeys(COUNTS, 0)
         self.errors: list[tuple[dict[str, Any], str]] = []
@@ -57,21 +55,24 @@ class ImportRun:
         self.done = 0  # rows of the diffs written so far, for the progress callable
 
     def begin(self) -> None:
-        """Lock the table and take the batch id."""
-        batches.lock_table(self.conn, self.plan.target)
-        if self.options.stamps:
-            self.ledger = batches.ensure_ledger(self.conn, self.plan.target)
-            given = self.options.batch_id
+        """Lock the table, take the batch id, then make the writer (its events carry the id)."""
+        conn, plan, options = self.conn, self.plan, self.options
+        batches.lock_table(conn, plan.target)
+        if options.stamps:
+            self.ledger = batches.ensure_ledger(conn, plan.target)
+            given = options.batch_id
             self.batch_id = (
                 given
                 if isinstance(given, int)
-                else batches.next_batch_id(
-                    self.conn, self.plan.target, self.options.batch_column, self.ledger
-                )
+                else batches.next_batch_id(conn, plan.target, options.batch_column, self.ledger)
             )
+        if self.batch_id is not None and options.batch_column in plan.table.c:
+            self.stamp = (options.batch_column, self.batch_id)
+        kinds = plan.target.kinds
+        self.writer = writer_for(
+            conn, self.dialect, plan.table, plan.identity, kinds, options.events
+        )
         self.writer.event_batch_id(self.batch_id)
-        if self.batch_id is not None and self.options.batch_column in self.plan.table.c:
-            self.stamp = (self.options.batch_column, self.batch_id)
 
 
 class SeenRows:
