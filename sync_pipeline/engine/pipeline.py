@@ -254,7 +254,8 @@ def _fetch_by_keys(conn: sa.Connection, plan: Plan, batch: pa.Table) -> pa.Table
         else pc.is_valid(keys.column(fields[0]))
     )
     keys = keys.filter(valid).group_by(fields, use_threads=False).aggregate([])
-    staged = stage_values(conn, [sa.Column(f, plan.table.c[f].type) for f in fields], keys)
+    columns = [sa.Column(f, plan.table.c[f].type) for f in fields]
+    staged = stage_values(conn, plan.target.dialect, columns, keys)
     try:
         target_cols = [plan.table.c[f] for f in fields]
         hit = (

@@ -180,7 +180,7 @@ def _missing_ids(run: ImportRun) -> list[tuple[Any, ...]]:
         return _tuples(missing_rows(plan, seen.scope, touched).select(identity))
     # the database finds them: stage what the chunks saw, read only the rows it does not hold
     columns = [sa.Column(c, plan.table.c[c].type) for c in identity]
-    stage = stage_values(run.conn, columns, pa.concat_tables(seen.ids))
+    stage = stage_values(run.conn, run.dialect, columns, pa.concat_tables(seen.ids))
     try:
         unseen = ~sa.exists().where(*[stage.c[c] == plan.table.c[c] for c in identity])
         where = unseen if plan.scope is None else sa.and_(plan.scope, unseen)

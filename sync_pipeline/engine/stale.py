@@ -99,7 +99,8 @@ def _count_in_database(conn: sa.Connection, plan: Plan, planned: pa.Table) -> in
     version = Dialect.of(conn).row_version(table)
     assert version is not None  # the diff holds versions: they came from this database
     columns = [sa.Column(c, table.c[c].type) for c in identity]
-    stage = stage_values(conn, [*columns, sa.Column(VERSION, sa.BigInteger)], planned)
+    columns.append(sa.Column(VERSION, sa.BigInteger))
+    stage = stage_values(conn, plan.target.dialect, columns, planned)
     try:
         read = sa.select(*[table.c[c] for c in identity], version.label(VERSION))
         now = (read if plan.scope is None else read.where(plan.scope)).subquery()
