@@ -47,10 +47,10 @@ class ImportRun:
         # (column, batch id) that written rows carry (ledger mode: only if the column exists)
         self.stamp: tuple[str, int] | None = None
         self.ledger: sa.Table | None = None
+        self.seen = SeenRows(plan)
         self.now = self.options.clock()
         self.chunk_rows = self.options.chunk(self.dialect)  # rows per write
         self.callback_rows = self.options.callback_chunk(self.dialect)  # rows per callback call
-        self.seen = SeenRows(plan)
         self.stamps: list[pa.Table] = []  # seen rows whose data is not written (column mode)
         self.done = 0  # rows of the diffs written so far, for the progress callable
 
@@ -117,6 +117,7 @@ Callback = Callable[[list[dict[str, Any]]], Any]
 
 def finish(run: ImportRun) -> ImportResult:
     """Stamp the seen rows, count missing rows, write the ledger; callbacks fire later."""
+    txid = _txid(run)
     rows = sum(seen.num_rows for seen in run.stamps)
     if run.stamp is not None and rows:  # nothing to stamp: no statement, no work_mem
         try:
@@ -147,7 +148,7 @@ def finish(run: ImportRun) -> ImportResult:
         table=run.plan.target.name,
         errors=list(run.errors),
         batch_id=run.batch_id,
-        txid=_txid(run),
+        txid=txid,
         events=run.writer.events_written,
         **run.counts,
     )
