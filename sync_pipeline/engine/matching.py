@@ -201,7 +201,7 @@ def _incoming(
 ) -> pa.Array:
     """The value update_if_exists (or plain overwrite/merge) gives the column on a matched row."""
     n = rows.num_rows
-    how = plan.update_value(column)
+    how = plan.update_fields.get(column, COPY)
     kind = plan.target.kinds[column]
     if how is COPY:
         return (
