@@ -15,7 +15,6 @@ import sqlalchemy as sa
 
 from sync_pipeline.db import labels
 from sync_pipeline.db.copy import copy_out
-from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.schema import TargetTable
 from sync_pipeline.values.coerce import coercer
 from sync_pipeline.values.kinds import Kind, arrow_type
@@ -61,13 +60,14 @@ def _typed(target: TargetTable, name: str) -> "TypedColumn":
 
 
 def scope_fits(
-    conn: sa.Connection, table: sa.Table, where: sa.ColumnElement[bool] | None, max_bytes: int
+    conn: sa.Connection, target: TargetTable, where: sa.ColumnElement[bool] | None, max_bytes: int
 ) -> bool:
     """Whether the rows in scope take at most `max_bytes` in Postgres: the whole table does, or
     (a scope, the table analyzed) its rows in scope, counted up to the limit, times the table's
     size per row. Never a full count."""
-    if not Dialect.of(conn).copy:
+    if not target.dialect.copy:
         return False
+    table = target.table
     name = conn.dialect.identifier_preparer.format_table(table)
     sizes = sa.text(
         "SELECT pg_table_size(c.oid)::float8, c.reltuples::float8 "

@@ -217,7 +217,7 @@ def _existing(run: ImportRun, batch: pa.Table, *, lookup: bool) -> tuple[pa.Tabl
     duplicates "last" a key can come back in a later unit, whose row an earlier one wrote."""
     seen, plan = run.seen, run.plan
     first = lookup and seen.calls == 0 and plan.options.duplicates != "last"
-    if first and scope_fits(run.conn, plan.table, plan.scope, HOLD_BYTES):
+    if first and scope_fits(run.conn, plan.target, plan.scope, HOLD_BYTES):
         scope = _fetch_scope(run.conn, plan)
         seen.hold(scope, target_keys_of(plan, scope, run.codes))
     if lookup and seen.scope is not None:
@@ -254,10 +254,10 @@ def _fetch_by_keys(conn: sa.Connection, plan: Plan, batch: pa.Table) -> pa.Table
         else pc.is_valid(keys.column(fields[0]))
     )
     keys = keys.filter(valid).group_by(fields, use_threads=False).aggregate([])
-    columns = [sa.Column(f, plan.table.c[f].type) for f in fields]
+    target_cols = [plan.table.c[f] for f in fields]
+    columns = [sa.Column(f, c.type) for f, c in zip(fields, target_cols, strict=True)]
     staged = stage_values(conn, plan.target.dialect, columns, keys)
     try:
-        target_cols = [plan.table.c[f] for f in fields]
         hit = (
             target_cols[0].in_(sa.select(staged.c[fields[0]]))
             if len(fields) == 1
