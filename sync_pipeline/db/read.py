@@ -5,7 +5,7 @@ databases go through SQLAlchemy rows.
 """
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -166,11 +166,10 @@ def copy_chunks(
     )
     # The SELECT is compiled by SQLAlchemy; psycopg binds its parameters.
     sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
+    finish = [_finisher(k, t) for k, t in typed]  # once per read, not per block
     for block, longest in copy_out(conn, sql, compiled.params, rows=max_rows):
         part = _parse_block(block, longest, names, options)
-        yield pa.table(
-            [_finish(part.column(i), k, t) for i, (k, t) in enumerate(typed)], names=names
-        )
+        yield pa.table([f(part.column(i)) for i, f in enumerate(finish)], names=names)
 
 
 _PLAIN = pacsv.ParseOptions(newlines_in_values=False)
@@ -197,19 +196,26 @@ def _parse_block(
     )
 
 
-def _finish(col: pa.ChunkedArray, kind: Kind, sa_type: Any) -> pa.ChunkedArray | pa.Array:
+Finish = Callable[[pa.ChunkedArray], pa.ChunkedArray | pa.Array]
+
+
+def _finisher(kind: Kind, sa_type: Any) -> Finish:
+    """What turns a parsed CSV column of `kind` into its carried form."""
     typ = arrow_type(kind, sa_type)
     if kind == "datetime_tz":
-        return pc.assume_timezone(col, "UTC").cast(typ)
+        return lambda col: pc.assume_timezone(col, "UTC").cast(typ)
     if kind in _CSV_NATIVE:
-        return col
-    values = col.to_pylist()
+        return lambda col: col
     if kind == "bytes":
-        return pa.array([None if v is None else bytes.fromhex(v[2:]) for v in values], type=typ)
-    if kind == "json":
-        values = [None if v is None else json.loads(v) for v in values]
+        return lambda col: pa.array(
+            [None if v is None else bytes.fromhex(v[2:]) for v in col.to_pylist()], type=typ
+        )
     convert = coercer(kind, sa_type, stored=True)
-    return pa.array([convert(v) for v in values], type=typ)
+    if kind == "json":
+        return lambda col: pa.array(
+            [None if v is None else convert(json.loads(v)) for v in col.to_pylist()], type=typ
+        )
+    return lambda col: pa.array([convert(v) for v in col.to_pylist()], type=typ)
 
 
 def _read_generic(
