@@ -39,3 +39,25 @@ def test_no_function_is_over_50_lines() -> None:
                 if n > FUNCTION_LINES:
                     long[f"{path.relative_to(PACKAGE).as_posix()}:{node.name}"] = n
     assert long == {}
+
+
+def test_helper_column_names_are_spelled_only_in_db_labels() -> None:
+    """The helper columns that travel beside a table's own (`__e`, `__pk_`, `__expr_`, ...) are
+    named in db/labels.py; every other module of the data path takes them from there (dunders
+    are not such names)."""
+    spelled = {}
+    for path in _modules():
+        name = path.relative_to(PACKAGE).as_posix()
+        if name == "db/labels.py" or name.split("/")[0] not in {
+            "db",
+            "engine",
+            "senders",
+            "values",
+        }:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            text = node.value if isinstance(node, ast.Constant) else None
+            helper = isinstance(text, str) and text.startswith("__") and not text.endswith("__")
+            if helper or text == "__":
+                spelled[f"{name}:{node.lineno}"] = text
+    assert spelled == {}

@@ -114,10 +114,12 @@ def fill_stage(conn: sa.Connection, stage: sa.Table, data: pa.Table) -> None:
         conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(stage.name)}")
 
 
-def stage_values(conn: sa.Connection, columns: Sequence[sa.Column], data: pa.Table) -> sa.Table:
-    """A temporary table holding `data` (COPY on Postgres, executemany elsewhere); drop it with
-    `drop_stage` when done."""
-    if Dialect.of(conn).copy:
+def stage_values(
+    conn: sa.Connection, dialect: Dialect, columns: Sequence[sa.Column], data: pa.Table
+) -> sa.Table:
+    """A temporary table holding `data` (COPY where `dialect` has it, else executemany); drop it
+    with `drop_stage` when done."""
+    if dialect.copy:
         stage = create_stage(conn, columns)
         fill_stage(conn, stage, data)
         return stage

@@ -5,7 +5,7 @@ databases go through SQLAlchemy rows.
 """
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from sync_pipeline.db import labels
 from sync_pipeline.db.copy import copy_out
-from sync_pipeline.db.dialect import Dialect
+from sync_pipeline.db.schema import TargetTable
 from sync_pipeline.values.coerce import coercer
 from sync_pipeline.values.kinds import Kind, arrow_type
 
@@ -27,8 +27,7 @@ _CSV_NATIVE: frozenset[Kind] = frozenset(
 
 def read_rows(
     conn: sa.Connection,
-    table: sa.Table,
-    kinds: Mapping[str, Kind],
+    target: TargetTable,
     where: sa.ColumnElement[bool] | None = None,
     extra: Mapping[str, sa.ColumnElement[Any]] | None = None,
     columns: Sequence[str] | None = None,
@@ -36,16 +35,16 @@ def read_rows(
     versions: bool = False,
 ) -> pa.Table:
     """The rows in scope (all columns, or `columns`), plus `extra` labelled `__expr_<name>`;
-    with `versions`, also each row's version as `__version` where the database keeps one."""
+    with `versions`, also each row's version as `__version` where the database keeps one.
+    Values are typed by what `target` worked out at reflection (kinds, Arrow types, parsers)."""
     extra = dict(extra or {})
-    cols = [c for c in table.columns if columns is None or c.name in columns]
-    dialect = Dialect.of(conn)
-    version = dialect.row_version(table) if versions else None
+    cols = [c for c in target.table.columns if columns is None or c.name in columns]
+    version = target.dialect.row_version(target.table) if versions else None
     if version is not None:
         extra[labels.VERSION] = version
-    if dialect.copy:
-        return _read_postgres(conn, table, cols, kinds, where, extra)
-    return _read_generic(conn, table, cols, kinds, where, extra)
+    if target.dialect.copy:
+        return _read_postgres(conn, target, cols, where, extra)
+    return _read_generic(conn, target, cols, where, extra)
 
 
 def _label(name: str) -> str:
@@ -53,21 +52,22 @@ def _label(name: str) -> str:
     return name if name == labels.VERSION else labels.EXPRESSION + name
 
 
-def _typed(table: sa.Table, kinds: Mapping[str, Kind], name: str) -> "TypedColumn":
+def _typed(target: TargetTable, name: str) -> "TypedColumn":
     """(kind, SQL type) of an `extra` column: the column it is named after, or the version."""
     if name == labels.VERSION:
         return ("int", sa.BigInteger())
-    return (kinds[name], table.c[name].type)
+    return (target.kinds[name], target.table.c[name].type)
 
 
 def scope_fits(
-    conn: sa.Connection, table: sa.Table, where: sa.ColumnElement[bool] | None, max_bytes: int
+    conn: sa.Connection, target: TargetTable, where: sa.ColumnElement[bool] | None, max_bytes: int
 ) -> bool:
     """Whether the rows in scope take at most `max_bytes` in Postgres: the whole table does, or
     (a scope, the table analyzed) its rows in scope, counted up to the limit, times the table's
     size per row. Never a full count."""
-    if not Dialect.of(conn).copy:
+    if not target.dialect.copy:
         return False
+    table = target.table
     name = conn.dialect.identifier_preparer.format_table(table)
     sizes = sa.text(
         "SELECT pg_table_size(c.oid)::float8, c.reltuples::float8 "
@@ -97,14 +97,13 @@ def _select(
 
 def _read_postgres(
     conn: sa.Connection,
-    table: sa.Table,
+    target: TargetTable,
     cols: Sequence[sa.Column[Any]],
-    kinds: Mapping[str, Kind],
     where: sa.ColumnElement[bool] | None,
     extra: Mapping[str, sa.ColumnElement[Any]],
 ) -> pa.Table:
     names = [c.name for c in cols] + [_label(n) for n in extra]
-    typed = [(kinds[c.name], c.type) for c in cols] + [_typed(table, kinds, n) for n in extra]
+    typed = [(target.kinds[c.name], c.type) for c in cols] + [_typed(target, n) for n in extra]
     col_kinds = [k for k, _ in typed]
     parts = list(copy_chunks(conn, _select(cols, where, extra), typed))
     if not parts:
@@ -167,11 +166,10 @@ def copy_chunks(
     )
     # The SELECT is compiled by SQLAlchemy; psycopg binds its parameters.
     sql = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)"
+    finish = [_finisher(k, t) for k, t in typed]  # once per read, not per block
     for block, longest in copy_out(conn, sql, compiled.params, rows=max_rows):
         part = _parse_block(block, longest, names, options)
-        yield pa.table(
-            [_finish(part.column(i), k, t) for i, (k, t) in enumerate(typed)], names=names
-        )
+        yield pa.table([f(part.column(i)) for i, f in enumerate(finish)], names=names)
 
 
 _PLAIN = pacsv.ParseOptions(newlines_in_values=False)
@@ -198,37 +196,49 @@ def _parse_block(
     )
 
 
-def _finish(col: pa.ChunkedArray, kind: Kind, sa_type: Any) -> pa.ChunkedArray | pa.Array:
+Finish = Callable[[pa.ChunkedArray], pa.ChunkedArray | pa.Array]
+
+
+def _finisher(kind: Kind, sa_type: Any) -> Finish:
+    """What turns a parsed CSV column of `kind` into its carried form."""
     typ = arrow_type(kind, sa_type)
     if kind == "datetime_tz":
-        return pc.assume_timezone(col, "UTC").cast(typ)
+        return lambda col: pc.assume_timezone(col, "UTC").cast(typ)
     if kind in _CSV_NATIVE:
-        return col
-    values = col.to_pylist()
+        return lambda col: col
     if kind == "bytes":
-        return pa.array([None if v is None else bytes.fromhex(v[2:]) for v in values], type=typ)
-    if kind == "json":
-        values = [None if v is None else json.loads(v) for v in values]
+        return lambda col: pa.array(
+            [None if v is None else bytes.fromhex(v[2:]) for v in col.to_pylist()], type=typ
+        )
     convert = coercer(kind, sa_type, stored=True)
-    return pa.array([convert(v) for v in values], type=typ)
+    if kind == "json":
+        return lambda col: pa.array(
+            [None if v is None else convert(json.loads(v)) for v in col.to_pylist()], type=typ
+        )
+    return lambda col: pa.array([convert(v) for v in col.to_pylist()], type=typ)
 
 
 def _read_generic(
     conn: sa.Connection,
-    table: sa.Table,
+    target: TargetTable,
     cols: Sequence[sa.Column[Any]],
-    kinds: Mapping[str, Kind],
     where: sa.ColumnElement[bool] | None,
     extra: Mapping[str, sa.ColumnElement[Any]],
 ) -> pa.Table:
-    stmt = _select(cols, where, extra)
-    result = conn.execute(stmt)
+    """Rows through SQLAlchemy, each column read by the parser reflection built for it."""
+    result = conn.execute(_select(cols, where, extra))
     names = list(result.keys())
     rows = result.fetchall()
     out = {}
     for i, name in enumerate(names):
-        kind, sa_type = _typed(table, kinds, name.removeprefix(labels.EXPRESSION))
-        convert = coercer(kind, sa_type, stored=True)
-        values = [convert(r[i]) for r in rows]
-        out[name] = pa.array(values, type=arrow_type(kind, sa_type))
+        column = name.removeprefix(labels.EXPRESSION)
+        read, typ = (
+            (_VERSION_READ, pa.int64())
+            if column == labels.VERSION
+            else (target.readers[column], target.arrow[column])
+        )
+        out[name] = pa.array([read(r[i]) for r in rows], type=typ)
     return pa.table(out) if names else pa.table({})
+
+
+_VERSION_READ = coercer("int", sa.BigInteger(), stored=True)

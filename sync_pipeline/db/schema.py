@@ -1,14 +1,16 @@
 """Reflection and identifier checks: every outside name is matched against the real schema."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.errors import SchemaError, did_you_mean
-from sync_pipeline.values.kinds import ColumnKind, Kind
+from sync_pipeline.values.kinds import ColumnKind, Kind, int_range
+from sync_pipeline.values.parse import stored_readers
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,16 +24,23 @@ class TargetTable:
     primary_key: tuple[str, ...]
     kinds: dict[str, Kind]
     arrow: dict[str, pa.DataType]  # the Arrow type each column's values are carried in
+    readers: dict[str, Callable[[Any], Any]]  # a stored value (or None) in its carried form
+    bounds: dict[str, tuple[int, int]]  # per int column, the integers it holds (its width)
 
     @classmethod
     def of(cls, table: sa.Table, dialect: Dialect) -> "TargetTable":
         pk = tuple(c.name for c in table.primary_key.columns)
+        ladder: dict[str, ColumnKind] = {}
         kinds: dict[str, Kind] = {}
         arrow: dict[str, pa.DataType] = {}
+        bounds: dict[str, tuple[int, int]] = {}
         for column in table.columns:  # the type ladder once per column, for the whole import
-            kind = ColumnKind.of_sql(column.type)
+            kind = ladder[column.name] = ColumnKind.of_sql(column.type)
             kinds[column.name], arrow[column.name] = kind.kind, kind.arrow
-        return cls(table, dialect, table.fullname, pk, kinds, arrow)
+            if kind.kind == "int":
+                bounds[column.name] = int_range(column.type, dialect.sized_ints)
+        readers = stored_readers(ladder)
+        return cls(table, dialect, table.fullname, pk, kinds, arrow, readers, bounds)
 
     @property
     def columns(self) -> tuple[str, ...]:

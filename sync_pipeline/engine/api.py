@@ -16,7 +16,6 @@ from sync_pipeline.db.read import read_rows
 from sync_pipeline.db.schema import reflect, split_name
 from sync_pipeline.engine import batches
 from sync_pipeline.engine.diff import BatchDiff
-from sync_pipeline.engine.finish import fire_callbacks
 from sync_pipeline.engine.normalize import Records, check_records
 from sync_pipeline.engine.pipeline import (
     apply_planned,
@@ -28,7 +27,7 @@ from sync_pipeline.engine.pipeline import (
 )
 from sync_pipeline.engine.plan import make_plan, scope_clause
 from sync_pipeline.engine.results import ImportResult
-from sync_pipeline.engine.run import ImportRun
+from sync_pipeline.engine.run import ImportRun, fire_callbacks
 from sync_pipeline.engine.spec import ImportOptions
 from sync_pipeline.engine.staged import DiffWriter
 from sync_pipeline.values.carried import decode_row
@@ -237,7 +236,7 @@ def missing_after_batch(
         if scope is not None:
             clause = sa.and_(clause, scope)
         order = [t.table.c[p] for p in t.primary_key]
-        rows = read_rows(conn, t.table, t.kinds, clause)
+        rows = read_rows(conn, t, clause)
         out = [decode_row(r, t.kinds) for r in rows.to_pylist()]
     if order:
         out.sort(key=lambda r: tuple((v is None, v) for v in (r[p] for p in t.primary_key)))

@@ -16,10 +16,10 @@ from sync_pipeline.values.carried import decode_row
 
 def apply_diff(run: ImportRun, diff: BatchDiff, *, lookup: bool = False) -> None:
     """Write one diff (of a batch, or of one chunk), computed now or planned earlier."""
-    run.seen.record(diff, lookup=lookup)
     run.errors += [(dict(r), reason) for r, reason in diff.errors]
     run.counts["skipped"] += len(diff.dropped)
     run.partial = run.partial or bool(diff.dropped or diff.errors)
+    run.seen.record(diff, lookup=lookup)
     size = run.chunk_rows
     n = diff.rows.num_rows
     total = None if lookup else run.done + n  # a stream does not know its later chunks' size

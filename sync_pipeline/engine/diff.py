@@ -14,12 +14,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sync_pipeline.db import labels
 from sync_pipeline.values.carried import decode, decode_row
 
 Effect = Literal["added", "changed", "unchanged", "skipped", "deleted", "missing"]
 EFFECTS: tuple[Effect, ...] = get_args(Effect)
 
-_ROW, _EFFECT, _MATCH = "__row", "__effect", "__e"
+_ROW, _EFFECT, _MATCH = labels.ROW, labels.EFFECT, labels.MATCH
 RENUMBERED = (_ROW, _MATCH)  # the columns of `rows` that `combine` and `lean` rewrite
 
 
@@ -161,7 +162,9 @@ class BatchDiff:
         e = self.rows.column(_MATCH)[i].as_py()
         if e is None:
             changes = {
-                k: (None, v) for k, v in row.items() if not k.startswith("__") and v is not None
+                k: (None, v)
+                for k, v in row.items()
+                if not k.startswith(labels.PREFIX) and v is not None
             }
             pk = self._tuple(row, self.pk_fields) if all(f in row for f in self.pk_fields) else None
             return DiffEntry(effect, key, pk, changes, record)

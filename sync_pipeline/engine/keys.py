@@ -144,19 +144,23 @@ def _duplicate_groups(keys: Keys) -> list[list[int]]:
     """Positions of records sharing a complete key, per key, in sender order (cheap if none)."""
     if len(keys.columns) == 1 and unique(keys.columns[0]):
         return []
-    table = keys.table("__b")
+    table = keys.table(labels.BATCH_ROW)
     if table.num_rows == 0:
         return []
-    counts = table.group_by(keys.names, use_threads=False).aggregate([("__b", "count")])
-    if pc.max(counts.column("__b_count")).as_py() <= 1:
+    counts = table.group_by(keys.names, use_threads=False).aggregate([(labels.BATCH_ROW, "count")])
+    if pc.max(counts.column(f"{labels.BATCH_ROW}_count")).as_py() <= 1:
         return []
-    groups = table.group_by(keys.names, use_threads=False).aggregate([("__b", "list")])
-    return [sorted(ix) for ix in groups.column("__b_list").to_pylist() if len(ix) > 1]
+    groups = table.group_by(keys.names, use_threads=False).aggregate([(labels.BATCH_ROW, "list")])
+    return [
+        sorted(ix) for ix in groups.column(f"{labels.BATCH_ROW}_list").to_pylist() if len(ix) > 1
+    ]
 
 
 def kept_keys(keys: Keys, selection: Selection) -> pa.Table:
-    table = keys.table("__b")
-    return table.filter(pc.is_in(table.column("__b"), value_set=selection.keep)).select(keys.names)
+    table = keys.table(labels.BATCH_ROW)
+    return table.filter(pc.is_in(table.column(labels.BATCH_ROW), value_set=selection.keep)).select(
+        keys.names
+    )
 
 
 def drop_earlier(
@@ -166,14 +170,14 @@ def drop_earlier(
     With "last" the later record simply updates the row the earlier chunk wrote."""
     if plan.options.duplicates == "last":
         return selection
-    current = keys.table("__b")
-    current = current.filter(pc.is_in(current.column("__b"), value_set=selection.keep))
+    current = keys.table(labels.BATCH_ROW)
+    current = current.filter(pc.is_in(current.column(labels.BATCH_ROW), value_set=selection.keep))
     earlier = earlier.cast(current.select(keys.names).schema)
     # the chunk is the hash-join build side; earlier keys (possibly millions) are only probed
     again = earlier.join(current, keys=keys.names, join_type="right semi", use_threads=False)
     if again.num_rows == 0:
         return selection
-    positions = sorted(again.column("__b").to_pylist())
+    positions = sorted(again.column(labels.BATCH_ROW).to_pylist())
     if plan.options.duplicates == "error":
         raise DuplicateKeyError({_key_of(batch, plan, i): [i] for i in positions[:20]})
     keep = selection.keep.filter(

@@ -129,16 +129,16 @@ def _match(
         if probe.type != ekeys.columns[0].type:  # an absent (all-null) key field
             return pa.nulls(n, pa.int64())
         return pc.index_in(probe, value_set=ekeys.columns[0], skip_nulls=True).cast(pa.int64())
-    left = bkeys.table("__b")
-    left = left.filter(pc.is_in(left.column("__b"), value_set=selection.keep))
-    right = ekeys.table("__t")
+    left = bkeys.table(labels.BATCH_ROW)
+    left = left.filter(pc.is_in(left.column(labels.BATCH_ROW), value_set=selection.keep))
+    right = ekeys.table(labels.TARGET_ROW)
     if left.num_rows == 0 or right.num_rows == 0:
         return pa.nulls(n, pa.int64())
     # the smaller side is the hash join's build side (Acero builds on the right)
     first, second = (left, right) if left.num_rows >= right.num_rows else (right, left)
     joined = first.join(second, keys=ekeys.names, join_type="inner", use_threads=False)
-    b = joined.column("__b").to_numpy()
-    e = joined.column("__t").to_numpy()
+    b = joined.column(labels.BATCH_ROW).to_numpy()
+    e = joined.column(labels.TARGET_ROW).to_numpy()
     if np.unique(b).size != b.size:
         _raise_ambiguous(plan, existing, b, e)
     out = np.full(n, -1, dtype=np.int64)
@@ -187,7 +187,7 @@ def _compare(
 
 def _table(columns: dict[str, pa.Array], n: int) -> pa.Table:
     """A table of these columns that keeps its row count when there are none."""
-    return pa.table(columns) if columns else pa.table({"__": pa.nulls(n)}).drop_columns(["__"])
+    return pa.table(columns) if columns else labels.no_columns(n)
 
 
 def _incoming(
@@ -201,7 +201,7 @@ def _incoming(
 ) -> pa.Array:
     """The value update_if_exists (or plain overwrite/merge) gives the column on a matched row."""
     n = rows.num_rows
-    how = plan.update_value(column)
+    how = plan.update_fields.get(column, COPY)
     kind = plan.target.kinds[column]
     if how is COPY:
         return (
@@ -241,8 +241,12 @@ def _from_callable(
     olds = existing.take(safe_e).to_pylist() if existing.num_rows else [{}] * len(records)
     out = []
     for i, (record, old) in enumerate(zip(records, olds, strict=True)):
-        record = decode_row({k: v for k, v in record.items() if not k.startswith("__")}, kinds)
-        snapshot = decode_row({k: v for k, v in old.items() if not k.startswith("__")}, kinds)
+        record = decode_row(
+            {k: v for k, v in record.items() if not k.startswith(labels.PREFIX)}, kinds
+        )
+        snapshot = decode_row(
+            {k: v for k, v in old.items() if not k.startswith(labels.PREFIX)}, kinds
+        )
         try:
             out.append(convert(fn(record.get(column), dict(snapshot), dict(record))))
         except CoercionError as exc:

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sync_pipeline.db import labels
 from sync_pipeline.db.schema import TargetTable
 from sync_pipeline.engine.spec import ImportOptions
 from sync_pipeline.errors import ConfigError, RecordError, did_you_mean
@@ -159,11 +160,7 @@ def _normalize_columns(
                 row_at(first) if count else None,
             )
     converted = {n: _convert(n, v, target, row_at) for n, v in columns.items()}
-    return (
-        pa.table(converted)
-        if converted
-        else pa.table({"__rows": pa.nulls(count)}).drop_columns(["__rows"])
-    )
+    return pa.table(converted) if converted else labels.no_columns(count)
 
 
 def _first_present(values: Column | list[Any]) -> int:
@@ -189,7 +186,7 @@ def _convert(name: str, values: Column | list[Any], target: TargetTable, row_at:
     if kind == "float":
         result = pc.if_else(pc.is_nan(result), pa.scalar(None, pa.float64()), result)
     if kind == "int":
-        _check_range(name, result, checks.int_range(col.type, target.dialect.sized_ints), row_at)
+        _check_range(name, result, target.bounds[name], row_at)
     if kind == "text":
         _check_text(name, result, getattr(col.type, "length", None), row_at)
     return result

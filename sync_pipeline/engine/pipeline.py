@@ -1,13 +1,14 @@
 """One batch through the engine, top-down: normalize -> match -> diff -> guard -> apply -> finish.
 
-Each stage runs inside `stage(run, name)`, so an error leaving it names the stage, the table and
-the batch id once. A chunked import runs the first five stages per chunk and `finish` once;
-`plan_all` stops after diff, `apply_planned` starts with a staleness check instead.
+An orchestrator runs its stages inside one `Stage` block and names each stage as it starts it
+(`at.name = "match"`), so an error leaving a stage names the stage, the table and the batch id
+once. A chunked import runs the first five stages per chunk and `finish` once; `plan_all` stops
+after diff, `apply_planned` starts with a staleness check instead.
 """
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
+from types import TracebackType
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,13 +18,12 @@ from sync_pipeline.db.copy import drop_stage, stage_values
 from sync_pipeline.db.read import read_rows, scope_fits
 from sync_pipeline.engine.apply import apply_diff
 from sync_pipeline.engine.diff import BatchDiff, combine
-from sync_pipeline.engine.finish import finish
 from sync_pipeline.engine.keys import Keys
 from sync_pipeline.engine.matching import compute_diff, match, missing_rows, target_keys_of
 from sync_pipeline.engine.normalize import Records, normalize_batch
 from sync_pipeline.engine.plan import Plan
 from sync_pipeline.engine.results import ImportResult
-from sync_pipeline.engine.run import ImportRun
+from sync_pipeline.engine.run import ImportRun, finish
 from sync_pipeline.engine.stale import baseline, check_current
 from sync_pipeline.errors import StageError, SyncError
 
@@ -81,18 +81,18 @@ def import_batch(run: ImportRun, records: Records, *, lookup: bool = False) -> B
     With `lookup` (chunked imports) only the target rows the chunk's keys hit are read, when the
     keys allow it; otherwise the whole scope is read once.
     """
-    with stage(run, "normalize"):
+    with Stage(run, "normalize") as at:
         batch = normalize_batch(records, run.plan.target, run.options)
-    with stage(run, "match"):
+        at.name = "match"
         existing, keys = _existing(run, batch.table, lookup=lookup)
         matched = match(run.plan, batch.table, existing, run.codes, run.seen.earlier_keys(), keys)
-    with stage(run, "diff"):  # a chunk of a held scope leaves its missing rows to finish
+        at.name = "diff"  # a chunk of a held scope leaves its missing rows to finish
         diff = compute_diff(run.plan, matched, existing, batch.deletes, missing=keys is None)
         diff = replace(diff, errors=batch.errors)
-    with stage(run, "guard", users=True):  # the caller's veto: raising rolls everything back
-        if run.options.guard is not None:
+        if run.options.guard is not None:  # the caller's veto: raising rolls everything back
+            at.name, at.users = "guard", True
             run.options.guard(diff)
-    with stage(run, "apply"):
+        at.name, at.users = "apply", False
         apply_diff(run, diff, lookup=lookup)
     return diff
 
@@ -108,12 +108,12 @@ def _keep(part: BatchDiff) -> BatchDiff:
 
 def plan_batch(run: ImportRun, records: Records, sink: Sink = _keep) -> BatchDiff:
     """normalize -> match -> diff: what the batch would do to the target (reads only)."""
-    with stage(run, "normalize"):
+    with Stage(run, "normalize") as at:
         batch = normalize_batch(records, run.plan.target, run.options)
-    with stage(run, "match"):
+        at.name = "match"
         existing = _fetch_scope(run.conn, run.plan, versions=True)
         matched = match(run.plan, batch.table, existing, run.codes)
-    with stage(run, "diff"):
+        at.name = "diff"
         diff = compute_diff(run.plan, matched, existing, batch.deletes)
         return baseline(run.plan, sink(replace(diff, errors=batch.errors)), existing)
 
@@ -153,41 +153,57 @@ def plan_all(
 
 def apply_planned(run: ImportRun, diff: BatchDiff) -> ImportResult:
     """Apply a diff planned earlier: check it is still current, then guard, apply, finish."""
-    with stage(run, "check"):
+    with Stage(run, "check") as at:
         check_current(run.conn, run.plan, diff)
-    with stage(run, "guard", users=True):
         if run.options.guard is not None:
+            at.name, at.users = "guard", True
             run.options.guard(diff)
-    with stage(run, "apply"):
+        at.name, at.users = "apply", False
         apply_diff(run, diff)
     return finish_import(run)
 
 
 def finish_import(run: ImportRun) -> ImportResult:
-    with stage(run, "finish"):
+    with Stage(run, "finish") as at:
         result = finish(run)
-    with stage(run, "guard", users=True):  # the caller's last veto, before the commit
-        if run.options.before_commit is not None:
+        if run.options.before_commit is not None:  # the caller's last veto, before the commit
+            at.name, at.users = "guard", True
             run.options.before_commit(result)
     return result
 
 
-@contextmanager
-def stage(run: ImportRun, name: str, *, users: bool = False) -> Iterator[None]:
-    """Name the stage an error leaves, once: ours keep their type, anything else becomes a
-    StageError; a `users` stage (the guard) lets the caller's own exception through."""
-    try:
-        yield
-    except SyncError as exc:
-        exc.at(name, run.table, run.batch_id)
-        raise
-    except StageError:
-        raise
-    except Exception as exc:
-        if users:
+class Stage:
+    """The stage a block of an orchestrator is in (`name`, set as each stage starts).
+
+    An error leaving the block names that stage, once: ours keep their type, anything else
+    becomes a StageError; in a `users` stage (the caller's guard) the caller's own exception
+    goes through with a note."""
+
+    __slots__ = ("name", "run", "users")
+
+    def __init__(self, run: ImportRun, name: str, *, users: bool = False) -> None:
+        self.run, self.name, self.users = run, name, users
+
+    def __enter__(self) -> "Stage":
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        run, name = self.run, self.name
+        if isinstance(exc, SyncError):
+            exc.at(name, run.table, run.batch_id)
+        elif isinstance(exc, StageError) or not isinstance(exc, Exception):
+            return
+        elif self.users:
             exc.add_note(f"raised in stage {name!r} of table {run.table!r}, batch {run.batch_id}")
-            raise
-        raise StageError(name, run.table, run.batch_id, exc) from exc
+        else:
+            raise StageError(name, run.table, run.batch_id, exc) from exc
+
+
+def stage(run: ImportRun, name: str, *, users: bool = False) -> Stage:
+    """A block that is one stage from start to end."""
+    return Stage(run, name, users=users)
 
 
 # A stream whose scope takes at most this much (Postgres' size of it, about as much in Arrow) reads
@@ -201,7 +217,7 @@ def _existing(run: ImportRun, batch: pa.Table, *, lookup: bool) -> tuple[pa.Tabl
     duplicates "last" a key can come back in a later unit, whose row an earlier one wrote."""
     seen, plan = run.seen, run.plan
     first = lookup and seen.calls == 0 and plan.options.duplicates != "last"
-    if first and scope_fits(run.conn, plan.table, plan.scope, HOLD_BYTES):
+    if first and scope_fits(run.conn, plan.target, plan.scope, HOLD_BYTES):
         scope = _fetch_scope(run.conn, plan)
         seen.hold(scope, target_keys_of(plan, scope, run.codes))
     if lookup and seen.scope is not None:
@@ -219,8 +235,7 @@ def read_existing(conn: sa.Connection, plan: Plan, batch: pa.Table, *, lookup: b
 def _fetch_scope(conn: sa.Connection, plan: Plan, *, versions: bool = False) -> pa.Table:
     """Every row in scope: one COPY, best when most of the scope is in the batch (with their
     versions, where the database keeps them, for a diff planned to be applied later)."""
-    table, kinds = plan.table, plan.target.kinds
-    return read_rows(conn, table, kinds, plan.scope, plan.expressions, versions=versions)
+    return read_rows(conn, plan.target, plan.scope, plan.expressions, versions=versions)
 
 
 def _fetch_by_keys(conn: sa.Connection, plan: Plan, batch: pa.Table) -> pa.Table:
@@ -231,7 +246,7 @@ def _fetch_by_keys(conn: sa.Connection, plan: Plan, batch: pa.Table) -> pa.Table
     fields = list(plan.keys.fields)
     present = [f for f in fields if f in batch.column_names]
     if len(present) < len(fields) or batch.num_rows == 0:
-        return read_rows(conn, plan.table, plan.target.kinds, sa.false(), plan.expressions)
+        return read_rows(conn, plan.target, sa.false(), plan.expressions)
     keys = batch.select(fields)
     valid = (
         pc.and_kleene(*[pc.is_valid(keys.column(f)) for f in fields])
@@ -239,15 +254,16 @@ def _fetch_by_keys(conn: sa.Connection, plan: Plan, batch: pa.Table) -> pa.Table
         else pc.is_valid(keys.column(fields[0]))
     )
     keys = keys.filter(valid).group_by(fields, use_threads=False).aggregate([])
-    staged = stage_values(conn, [sa.Column(f, plan.table.c[f].type) for f in fields], keys)
+    target_cols = [plan.table.c[f] for f in fields]
+    columns = [sa.Column(f, c.type) for f, c in zip(fields, target_cols, strict=True)]
+    staged = stage_values(conn, plan.target.dialect, columns, keys)
     try:
-        target_cols = [plan.table.c[f] for f in fields]
         hit = (
             target_cols[0].in_(sa.select(staged.c[fields[0]]))
             if len(fields) == 1
             else sa.tuple_(*target_cols).in_(sa.select(*[staged.c[f] for f in fields]))
         )
         where = hit if plan.scope is None else sa.and_(plan.scope, hit)
-        return read_rows(conn, plan.table, plan.target.kinds, where, plan.expressions)
+        return read_rows(conn, plan.target, where, plan.expressions)
     finally:
         drop_stage(conn, staged)

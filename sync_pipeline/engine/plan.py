@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sync_pipeline.db.schema import TargetTable
-from sync_pipeline.engine.spec import COPY, BatchMode, ImportOptions, KeyCallable
+from sync_pipeline.engine.spec import BatchMode, ImportOptions, KeyCallable
 from sync_pipeline.errors import ConfigError, SchemaError
 
 
@@ -19,11 +19,13 @@ class KeyRecipe:
     callables: Mapping[str, KeyCallable] = field(default_factory=dict)
     case_sensitive: bool = True
     comparison_key: Callable[[Mapping[str, Any]], Any] | None = None
+    # Keys that need per-row Python (user callables); otherwise they are vectorized.
+    in_python: bool = field(init=False)
 
-    @property
-    def in_python(self) -> bool:
-        """Keys that need per-row Python (user callables); otherwise they are vectorized."""
-        return bool(self.callables) or self.comparison_key is not None
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "in_python", bool(self.callables) or self.comparison_key is not None
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,9 @@ class Plan:
     exact_keys: bool
     # "column" or "ledger": the option, else the table's default (`default_batch_mode`)
     batch_mode: BatchMode
+    # What update_if_exists gives each column it names: COPY (the incoming value), a constant,
+    # a callable or SQL (`expressions`); empty without update_if_exists (every column copies).
+    update_fields: Mapping[str, Any]
 
     def compared(self, batch_columns: tuple[str, ...]) -> tuple[str, ...]:
         """Columns a matched row may change: update_if_exists fields, else every incoming column
@@ -56,10 +61,6 @@ class Plan:
             return tuple(self.options.update_fields)
         skip = set(self.target.primary_key) | {self.options.batch_column}
         return tuple(c for c in batch_columns if c not in skip)
-
-    def update_value(self, column: str) -> Any:
-        fields = self.options.update_fields
-        return COPY if fields is None else fields[column]
 
 
 def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
@@ -96,6 +97,7 @@ def make_plan(target: TargetTable, options: ImportOptions) -> Plan:
         identity,
         exact,
         mode,
+        options.update_fields or {},
     )
 
 

@@ -85,11 +85,17 @@ class ImportOptions:
     events: EventOptions | None = None  # record change events (off: no table, no statement)
     progress: Progress = no_progress  # called after each written chunk
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    # worked out from the fields above when built (never passed):
+    stamps: bool = field(init=False)  # batch_id is not False: the batch is stamped and recorded
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stamps", self.batch_id is not False)
 
     @classmethod
     def from_kwargs(cls, strategy: str | None = None, **kwargs: Any) -> "ImportOptions":
         """Validate user options; raise ConfigError naming the option and the allowed values."""
-        unknown = set(kwargs) - set(cls.__dataclass_fields__) - {"update_if_exists"}
+        given = {name for name, f in cls.__dataclass_fields__.items() if f.init}
+        unknown = set(kwargs) - given - {"update_if_exists"}
         if unknown:
             raise ConfigError(f"unknown option(s): {', '.join(sorted(unknown))}")
         update_if_exists = kwargs.pop("update_if_exists", None)
@@ -141,10 +147,6 @@ class ImportOptions:
         for name, comparator in self.comparators.items():
             if not callable(comparator):
                 raise ConfigError(f"comparator for {name!r} must be a callable(new, old) -> bool")
-
-    @property
-    def stamps(self) -> bool:
-        return self.batch_id is not False
 
     def chunk(self, dialect: Dialect) -> int:
         """Rows per chunk: chunk_size, else the dialect's (large with COPY, 500 without)."""

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from sync_pipeline.db import labels
 from sync_pipeline.db.copy import drop_stage, stage_values, work_memory_for
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.labels import VERSION
@@ -98,7 +99,8 @@ def _count_in_database(conn: sa.Connection, plan: Plan, planned: pa.Table) -> in
     version = Dialect.of(conn).row_version(table)
     assert version is not None  # the diff holds versions: they came from this database
     columns = [sa.Column(c, table.c[c].type) for c in identity]
-    stage = stage_values(conn, [*columns, sa.Column(VERSION, sa.BigInteger)], planned)
+    columns.append(sa.Column(VERSION, sa.BigInteger))
+    stage = stage_values(conn, plan.target.dialect, columns, planned)
     try:
         read = sa.select(*[table.c[c] for c in identity], version.label(VERSION))
         now = (read if plan.scope is None else read.where(plan.scope)).subquery()
@@ -121,9 +123,8 @@ def _count_here(conn: sa.Connection, plan: Plan, diff: BatchDiff) -> int:
     assert diff.scope is not None
     identity = list(plan.identity)
     versioned = VERSION in diff.scope.column_names
-    table, kinds = plan.table, plan.target.kinds
-    columns = identity if versioned else None
-    current = read_rows(conn, table, kinds, plan.scope, columns=columns, versions=versioned)
+    table, columns = plan.table, identity if versioned else None
+    current = read_rows(conn, plan.target, plan.scope, columns=columns, versions=versioned)
     if versioned:
         touched = diff.scope.filter(pc.is_valid(diff.scope.column(VERSION)))
         return changed_rows(diff.scope, touched, current, plan.identity, [VERSION])
@@ -142,13 +143,15 @@ def changed_rows(
     (as planned, all in scope) whose `compared` columns differ now."""
     planned, now, before = _codes([scope, current, touched], identity)
     keys = now.column_names
-    now = now.append_column("__c", pa.array(np.arange(current.num_rows, dtype=np.int64)))
-    before = before.append_column("__p", pa.array(np.arange(touched.num_rows, dtype=np.int64)))
+    now = now.append_column(labels.CURRENT, pa.array(np.arange(current.num_rows, dtype=np.int64)))
+    before = before.append_column(
+        labels.PLANNED, pa.array(np.arange(touched.num_rows, dtype=np.int64))
+    )
     removed = planned.join(now, keys=keys, join_type="left anti", use_threads=False).num_rows
     added = now.join(planned, keys=keys, join_type="left anti", use_threads=False).num_rows
     pairs = before.join(now, keys=keys, join_type="inner", use_threads=False)
-    after = current.take(pairs.column("__c"))
-    before = touched.take(pairs.column("__p"))
+    after = current.take(pairs.column(labels.CURRENT))
+    before = touched.take(pairs.column(labels.PLANNED))
     differs = pa.array([False] * pairs.num_rows, pa.bool_())
     for name in compared:
         differs = pc.or_(differs, _differs(before.column(name), after.column(name)))
@@ -166,10 +169,10 @@ def _codes(tables: list[pa.Table], identity: tuple[str, ...]) -> list[pa.Table]:
         codes = pc.fill_null(pc.dictionary_encode(both).indices.cast(pa.int64()), -1)
         start = 0
         for out, size in zip(columns, sizes, strict=True):
-            out[f"__id{i}"] = codes.slice(start, size)
+            out[f"{labels.ID}{i}"] = codes.slice(start, size)
             start += size
     for out in columns:
-        out["__n"] = _occurrence([c.to_numpy() for c in out.values()])
+        out[labels.OCCURRENCE] = _occurrence([c.to_numpy() for c in out.values()])
     return [pa.table(c) for c in columns]
 
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from sync_pipeline.db import labels
 from sync_pipeline.db.copy import create_stage, fill_stage, truncate
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.engine.diff import Updates
@@ -21,7 +22,7 @@ from sync_pipeline.events.record_rows import RowEvents
 from sync_pipeline.events.recorders import recorder_for
 from sync_pipeline.values.carried import DECODED, decode_row
 
-_PK = "__pk_"  # stage columns holding the identity of the row to update
+_PK = labels.IDENTITY  # stage columns holding the identity of the row to update
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,7 @@ class TableWriter:
 
     def update(self, rows: pa.Table, constants: Mapping[str, Any]) -> None:
         values: dict[str, Any] = {
-            c: sa.bindparam(f"__v_{c}") for c in rows.column_names if not c.startswith(_PK)
+            c: sa.bindparam(labels.VALUE + c) for c in rows.column_names if not c.startswith(_PK)
         }
         values.update(constants)
         stmt = (
@@ -112,7 +113,8 @@ class TableWriter:
         if isinstance(self.events, RowEvents):
             self.events.update(*_split_pk(decoded, constants))
         params = [
-            {(k if k.startswith(_PK) else f"__v_{k}"): v for k, v in r.items()} for r in decoded
+            {(k if k.startswith(_PK) else labels.VALUE + k): v for k, v in r.items()}
+            for r in decoded
         ]
         self.conn.execute(stmt, params)
 

@@ -158,6 +158,7 @@ class SqlSender:
     ) -> Iterator[pa.Table]:
         src = self._source(conn)
         stmt, read = self._statement(src, partition, since)
+        where = f"{self.name} ({self._safe_url()})"
         out = self.selection.output_names(read)
         final = self.selection.final(out)
         overrides = self.selection.type_overrides()  # the delete flag is delivered as bool
@@ -168,7 +169,6 @@ class SqlSender:
             typed.append((kind.kind, src.c[column].type))
             wire[name] = kind.wire
         types = {**wire, **overrides}
-        where = f"{self.name} ({self._safe_url()})"
         self.pending_cursor = None
         if Dialect.of(conn).copy and all(w is not None for w in wire.values()):
             chunks = _copy_read(conn, stmt, typed, out, self.chunk_size)
@@ -245,8 +245,8 @@ def _bulk_read(
     source: str,
 ) -> Iterator[pa.Table]:
     """Chunks of at most chunk_size rows, fetched in bulk and built column by column."""
-    builder = ChunkBuilder(names, types)
     json_cols = [n for n in names if isinstance(types.get(n), pa.BaseExtensionType)]
+    builder = ChunkBuilder(names, types)
     result = conn.execution_options(yield_per=chunk_size).execute(stmt)
     for rows in result.partitions():
         columns = dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))

@@ -11,29 +11,14 @@ from collections.abc import Callable
 from decimal import Context, Decimal
 from typing import Any
 
-import sqlalchemy as sa
+from sync_pipeline.values.kinds import INT64
 
-INT64 = (-(2**63), 2**63 - 1)
 JSON_MAX_DEPTH = 256  # documented in README ("Values"); deeper JSON is refused, never truncated
-_INT_BITS: tuple[tuple[type[sa.types.TypeEngine[Any]], int], ...] = (
-    (sa.SmallInteger, 16),
-    (sa.BigInteger, 64),
-    (sa.Integer, 32),
-)
 _INFINITIES = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
 class InvalidValue(ValueError):
     """A value no column of its kind can hold; the message says why."""
-
-
-def int_range(type_: sa.types.TypeEngine[Any], sized: bool) -> tuple[int, int]:
-    """The integers a column holds: by its declared width when the database enforces widths
-    (`sized`: Postgres int2/int4/int8), else 64-bit (SQLite, or a database we do not know)."""
-    if not sized:
-        return INT64
-    bits = next((b for cls, b in _INT_BITS if isinstance(type_, cls)), 64)
-    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
 def check_int(value: int, bounds: tuple[int, int] = INT64) -> int:

@@ -10,8 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sync_pipeline.values import checks
-from sync_pipeline.values.kinds import ColumnKind
+from sync_pipeline.values.kinds import ColumnKind, int_range
 from sync_pipeline.values.parse import CLIENT, parser
 
 _BOOL = parser(ColumnKind("bool"), CLIENT)
@@ -21,11 +20,11 @@ def caster(column: sa.Column[Any], sized_ints: bool = False) -> Callable[[Any], 
     """The reader for one reflected column; unknown types take strings as they are.
 
     `sized_ints` sets the integer range: int2/int4/int8 when the database enforces the width
-    (Postgres), else 64-bit (SQLite or unknown); see checks.int_range.
+    (Postgres), else 64-bit (SQLite or unknown); see kinds.int_range.
     """
     if _is_mysql_bool(column.type):
         return lambda v: int(_BOOL(v))
-    bounds = checks.int_range(column.type, sized_ints)
+    bounds = int_range(column.type, sized_ints)
     return parser(ColumnKind.of_sql(column.type), CLIENT, bounds)
 
 

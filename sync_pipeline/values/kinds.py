@@ -28,6 +28,12 @@ TypeName = Literal[
 ]
 TYPE_NAMES: tuple[str, ...] = get_args(TypeName)
 _NUMERIC = re.compile(r"^numeric\((\d+),\s*(\d+)\)$")
+INT64 = (-(2**63), 2**63 - 1)
+_INT_BITS: tuple[tuple[type[sa.types.TypeEngine[Any]], int], ...] = (
+    (sa.SmallInteger, 16),
+    (sa.BigInteger, 64),
+    (sa.Integer, 32),
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,15 @@ class ColumnKind:
         if self.kind in ("datetime", "datetime_tz"):
             return sa.DateTime(timezone=self.kind == "datetime_tz")
         return _SQL[self.kind]()
+
+
+def int_range(type_: sa.types.TypeEngine[Any], sized: bool) -> tuple[int, int]:
+    """The integers a column holds: by its declared width when the database enforces widths
+    (`sized`: Postgres int2/int4/int8), else 64-bit (SQLite, or a database we do not know)."""
+    if not sized:
+        return INT64
+    bits = next((b for cls, b in _INT_BITS if isinstance(type_, cls)), 64)
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
 def arrow_type(kind: Kind, type_: sa.types.TypeEngine[Any]) -> pa.DataType:

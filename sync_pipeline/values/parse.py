@@ -11,12 +11,13 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
 from sync_pipeline.values import checks
+from sync_pipeline.values.carried import is_null
 from sync_pipeline.values.checks import INT64, InvalidValue
 from sync_pipeline.values.kinds import ColumnKind, Kind
 from sync_pipeline.values.tagged import decode_tagged_value, is_tagged
@@ -77,6 +78,16 @@ def parser(column: ColumnKind, policy: Policy, bounds: tuple[int, int] = INT64) 
         return read(value, column, policy, bounds)
 
     return parse
+
+
+def stored_readers(columns: Mapping[str, ColumnKind]) -> dict[str, Parser]:
+    """Per column, how a value read back from the database is carried (STORED; None for null),
+    built once per reflected table (db/schema.py) instead of once per read."""
+    return {name: _or_null(parser(column, STORED)) for name, column in columns.items()}
+
+
+def _or_null(read: Parser) -> Parser:
+    return lambda v: None if is_null(v) else read(v)
 
 
 def _int(v: Any, column: ColumnKind, policy: Policy, bounds: tuple[int, int]) -> int:

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from sync_pipeline import BatchImport, import_records, missing_after_batch
 from sync_pipeline.db.read import scope_fits
+from sync_pipeline.db.schema import reflect
 from sync_pipeline.engine import pipeline
 from sync_pipeline.errors import DuplicateKeyError
 from sync_pipeline_tests.engine.tables import people
@@ -181,7 +182,9 @@ def test_a_scope_is_held_when_postgres_puts_it_within_the_budget(pg):
     size = pg.execute("SELECT pg_table_size('people')")[0][0]
     nine_rows = int(size / 10 * 9) + 1  # the table's size per row, times nine rows
     with pg.engine.connect() as conn:
-        assert scope_fits(conn, table, None, size)  # the whole table fits: no count needed
-        assert not scope_fits(conn, table, None, size - 1)  # no scope: nothing to count
-        assert scope_fits(conn, table, table.c.id > 1, nine_rows)
-        assert not scope_fits(conn, table, table.c.id > 0, nine_rows)
+        target = reflect(conn, "people")
+        ids = target.table.c.id
+        assert scope_fits(conn, target, None, size)  # the whole table fits: no count needed
+        assert not scope_fits(conn, target, None, size - 1)  # no scope: nothing to count
+        assert scope_fits(conn, target, ids > 1, nine_rows)
+        assert not scope_fits(conn, target, ids > 0, nine_rows)

@@ -14,6 +14,7 @@ from sync_pipeline.engine.normalize import normalize
 from sync_pipeline.errors import RecordError
 from sync_pipeline.values import checks
 from sync_pipeline.values.checks import InvalidValue
+from sync_pipeline.values.kinds import int_range
 
 
 @pytest.mark.parametrize(
@@ -27,7 +28,7 @@ from sync_pipeline.values.checks import InvalidValue
     ],
 )
 def test_int_range_follows_the_column_width_where_the_database_enforces_it(type_, sized, bounds):
-    assert checks.int_range(type_, sized) == bounds
+    assert int_range(type_, sized) == bounds
 
 
 @pytest.mark.parametrize(
