@@ -210,7 +210,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         sender_db: SqlDatabase,
         io_manager: dg.ResourceParam[StagingIOManager],
     ) -> dg.MaterializeResult:
-        revalidate(spec, normalized)
+        revalidate(context, spec, normalized, keys.normalized)
         scope = scope_for(context, spec)
         partition_keys = _partition_keys(context)
         staged = _staged_diff(context, io_manager, keys, partition_keys)
