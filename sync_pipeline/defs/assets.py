@@ -89,7 +89,7 @@ def _extract(spec: SyncSpec) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=keys.extract,
-        kinds={spec.sender.kind, "parquet"},
+        kinds={spec.sender.kind, "arrow"},
         description=f"Records the `{spec.sender.kind}` sender delivers for sync `{spec.name}`.",
         retry_policy=EXTRACT_RETRY,
         deps=[sender_key(spec)],
@@ -118,7 +118,7 @@ def _normalized(spec: SyncSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.normalized,
         ins={"extract": dg.AssetIn(keys.extract)},
-        kinds={"parquet", "pandera"},
+        kinds={"arrow", "pandera"},
         description=(
             f"The batch in target columns with transforms applied, text cast to the target's "
             f"column types (inferred where the table has none); validation rules of "
