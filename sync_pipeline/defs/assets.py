@@ -4,6 +4,7 @@ Each body unpacks the context, calls a plain-Python step (sync_pipeline.syncs.ru
 the result into metadata. `applied` is the only asset that writes to the target.
 """
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -280,10 +281,19 @@ def _consume_staged(io_manager: StagingIOManager, key: dg.AssetKey, keys: list[s
         drop_diff(io_manager.diff_dir(key, part))
 
 
+PROGRESS_EVERY_S = 2.0
+
+
 def _log_progress(context: dg.AssetExecutionContext, spec: SyncSpec) -> Progress:
-    """The engine's progress callable: one log line per written chunk, so long runs show life."""
+    """The engine's progress: a log line after a written chunk, so long runs show life, but
+    at most every PROGRESS_EVERY_S and the last (each is a stored event: 0.3 s per 1M rows)."""
+    last = [-PROGRESS_EVERY_S]
 
     def progress(done: int, total: int | None, phase: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_EVERY_S and done != total:
+            return
+        last[0] = now
         of = f" of {total}" if total is not None else ""
         context.log.info(f"sync {spec.name!r}: {phase} {done}{of} rows")
 
