@@ -12,6 +12,7 @@ batch, and the job reads a staged batch three times).
 """
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -121,9 +122,17 @@ def stage(chunks: Iterable[pa.Table], location: str) -> StagedBatch:
         fs.rm(root, recursive=True)
     fs.makedirs(root, exist_ok=True)
     written = 0
-    for chunk in chunks:
-        _write(fs, f"{root}/{PART.format(written)}", chunk)
-        written += 1
+    # each chunk is written in a worker thread while the next one is produced (read, cast):
+    # writing releases the GIL, and at most one chunk waits for its write
+    with ThreadPoolExecutor(1, thread_name_prefix="stage-write") as pool:
+        pending: Future[None] | None = None
+        for chunk in chunks:
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(_write, fs, f"{root}/{PART.format(written)}", chunk)
+            written += 1
+        if pending is not None:
+            pending.result()
     if not written:
         _write(fs, f"{root}/{PART.format(0)}", pa.table({}))
     return StagedBatch((location,))
