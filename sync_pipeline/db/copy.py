@@ -53,7 +53,7 @@ BLOCK_BYTES = 16 << 20
 
 def copy_out(
     conn: sa.Connection, statement: str, params: Mapping[str, Any], rows: int | None = None
-) -> Iterator[tuple[bytearray, int]]:
+) -> Generator[tuple[bytearray, int], None, None]:
     """Run `COPY (...) TO STDOUT` and yield its rows gathered into blocks of ~16 MB (at most
     `rows` rows each), with the length of their longest row, so they are parsed as they arrive
     and the raw text never sits in memory all at once.

@@ -5,7 +5,7 @@ databases go through SQLAlchemy rows.
 """
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from typing import Any
@@ -180,7 +180,8 @@ def copy_chunks(
 
 
 def _parsed_ahead(
-    blocks: Iterator[tuple[bytearray, int]], parse: Callable[[bytearray, int], pa.Table]
+    blocks: Generator[tuple[bytearray, int], None, None],
+    parse: Callable[[bytearray, int], pa.Table],
 ) -> Iterator[pa.Table]:
     """Parse each block in a worker thread while the next one is gathered from the socket.
 

@@ -18,9 +18,9 @@ from typing import Protocol
 
 import fsspec
 import pyarrow as pa
-import pyarrow.ipc as ipc
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
+from pyarrow import ipc
 
 # Uncompressed: written and read at memory speed, a chunk read back takes its own size. The
 # price is disk: a staged batch takes about what it takes in memory.
