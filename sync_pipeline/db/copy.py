@@ -53,7 +53,7 @@ BLOCK_BYTES = 16 << 20
 
 def copy_out(
     conn: sa.Connection, statement: str, params: Mapping[str, Any], rows: int | None = None
-) -> Iterator[tuple[bytearray, int]]:
+) -> Generator[tuple[bytearray, int], None, None]:
     """Run `COPY (...) TO STDOUT` and yield its rows gathered into blocks of ~16 MB (at most
     `rows` rows each), with the length of their longest row, so they are parsed as they arrive
     and the raw text never sits in memory all at once.
@@ -107,10 +107,19 @@ def _finish_out(raw: psycopg.Connection[Any]) -> None:
             raise error_from_result(result, encoding=raw.info.encoding)
 
 
-def fill_stage(conn: sa.Connection, stage: sa.Table, data: pa.Table) -> None:
-    """COPY the data in, then ANALYZE a big stage so the planner joins it by hash, not loops."""
+# Stages with fewer rows are not analyzed: the planner estimates a fresh temporary table's rows
+# from its pages and already joins a few thousand rows through the target's index, the plan
+# ANALYZE would also give it; ANALYZE itself cost ~12 ms per 5,000-row chunk (0.5 s a batch).
+ANALYZE_ROWS = 50_000
+
+
+def fill_stage(
+    conn: sa.Connection, stage: sa.Table, data: pa.Table, *, joined: bool = True
+) -> None:
+    """COPY the data in, then ANALYZE a big stage that will be `joined`, so the planner joins it
+    by hash, not loops (a stage only read whole, e.g. rows to insert, needs no statistics)."""
     copy_into(conn, stage, data)
-    if data.num_rows >= 1000:
+    if joined and data.num_rows >= ANALYZE_ROWS:
         conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(stage.name)}")
 
 
@@ -146,7 +155,10 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, data: pa.Table) -> None:
 
 
 def truncate(conn: sa.Connection, stage: sa.Table) -> None:
-    conn.execute(sa.delete(stage))
+    """Empty a stage for its next chunk. TRUNCATE, not DELETE: a stage created in this
+    transaction is truncated in place, while DELETE left every earlier chunk's rows dead in it,
+    for each later chunk to scan again (100k updates in 20 chunks: 2.7 s -> 1.9 s in Postgres)."""
+    conn.exec_driver_sql(f"TRUNCATE {conn.dialect.identifier_preparer.quote(stage.name)}")
 
 
 def _csv_ready(column: pa.ChunkedArray) -> pa.Array:

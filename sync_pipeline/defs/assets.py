@@ -4,6 +4,7 @@ Each body unpacks the context, calls a plain-Python step (sync_pipeline.syncs.ru
 the result into metadata. `applied` is the only asset that writes to the target.
 """
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,7 +90,7 @@ def _extract(spec: SyncSpec) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=keys.extract,
-        kinds={spec.sender.kind, "parquet"},
+        kinds={spec.sender.kind, "arrow"},
         description=f"Records the `{spec.sender.kind}` sender delivers for sync `{spec.name}`.",
         retry_policy=EXTRACT_RETRY,
         deps=[sender_key(spec)],
@@ -118,7 +119,7 @@ def _normalized(spec: SyncSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.normalized,
         ins={"extract": dg.AssetIn(keys.extract)},
-        kinds={"parquet", "pandera"},
+        kinds={"arrow", "pandera"},
         description=(
             f"The batch in target columns with transforms applied, text cast to the target's "
             f"column types (inferred where the table has none); validation rules of "
@@ -210,7 +211,7 @@ def _applied(spec: SyncSpec, target_kind: str) -> dg.AssetsDefinition:
         sender_db: SqlDatabase,
         io_manager: dg.ResourceParam[StagingIOManager],
     ) -> dg.MaterializeResult:
-        revalidate(spec, normalized)
+        revalidate(context, spec, normalized, keys.normalized)
         scope = scope_for(context, spec)
         partition_keys = _partition_keys(context)
         staged = _staged_diff(context, io_manager, keys, partition_keys)
@@ -280,10 +281,19 @@ def _consume_staged(io_manager: StagingIOManager, key: dg.AssetKey, keys: list[s
         drop_diff(io_manager.diff_dir(key, part))
 
 
+PROGRESS_EVERY_S = 2.0
+
+
 def _log_progress(context: dg.AssetExecutionContext, spec: SyncSpec) -> Progress:
-    """The engine's progress callable: one log line per written chunk, so long runs show life."""
+    """The engine's progress: a log line after a written chunk, so long runs show life, but
+    at most every PROGRESS_EVERY_S and the last (each is a stored event: 0.3 s per 1M rows)."""
+    last = [-PROGRESS_EVERY_S]
 
     def progress(done: int, total: int | None, phase: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_EVERY_S and done != total:
+            return
+        last[0] = now
         of = f" of {total}" if total is not None else ""
         context.log.info(f"sync {spec.name!r}: {phase} {done}{of} rows")
 

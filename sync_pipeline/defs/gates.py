@@ -23,10 +23,16 @@ def first_diff(seen: list[BatchDiff]) -> runner.Guard:
     return guard
 
 
-def revalidate(spec: SyncSpec, batch: StagedBatch) -> None:
-    """Blocking checks gate only their own run; `applied` launched alone checks again (chunk by
-    chunk)."""
-    outcomes = check_chunks(rules.row_rules_for(spec), batch.chunks(), spec.key_columns)
+def revalidate(
+    context: dg.AssetExecutionContext, spec: SyncSpec, batch: StagedBatch, key: dg.AssetKey
+) -> None:
+    """Blocking checks gate only their own run; `applied` launched without them checks `batch`
+    (asset `key`) again, chunk by chunk. When they passed in this run, on the batch this run
+    staged, they are not repeated."""
+    row_rules = rules.row_rules_for(spec)
+    if not row_rules or _passed_in_run(context, key, [r.name for r in row_rules]):
+        return
+    outcomes = check_chunks(row_rules, batch.chunks(), spec.key_columns)
     failed = [o for o in outcomes if not o.passed]
     if failed:
         raise dg.Failure(
@@ -37,3 +43,16 @@ def revalidate(spec: SyncSpec, batch: StagedBatch) -> None:
             metadata={f"{o.rule}/failed_rows": o.failures for o in failed}
             | {f"{o.rule}/sample_keys": dg.MetadataValue.json(list(o.sample)) for o in failed},
         )
+
+
+def _passed_in_run(context: dg.AssetExecutionContext, key: dg.AssetKey, names: list[str]) -> bool:
+    """Every named check of `key` was evaluated in this run and passed (the checks, blocking,
+    stop the run's later steps when one fails; a run checks the batch it staged itself)."""
+    keys = [dg.AssetCheckKey(key, name) for name in names]
+    latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    return all(
+        (record := latest.get(key)) is not None
+        and record.run_id == context.run_id
+        and record.status.value == "SUCCEEDED"  # the status enum is not exported
+        for key in keys
+    )

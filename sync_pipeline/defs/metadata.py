@@ -23,7 +23,7 @@ _COUNTS = ("created", "updated", "unchanged", "skipped", "missing", "deleted")
 
 
 def batch_metadata(batch: StagedBatch, preview_rows: int = 5) -> dict[str, Any]:
-    """Row count and Arrow schema of a staged batch (from the Parquet footers) and its first
+    """Row count and Arrow schema of a staged batch (from the files' headers) and its first
     rows as a markdown preview (from the first chunk; the batch is never read whole)."""
     schema = batch.schema
     columns = [dg.TableColumn(f.name, str(f.type)) for f in schema]

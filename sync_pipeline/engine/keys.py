@@ -42,12 +42,19 @@ class Keys:
 
     columns: tuple[pa.Array, ...]
     valid: pa.Array
+    _tables: dict[str, pa.Table] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def table(self, index_name: str) -> pa.Table:
-        """The complete keys with each row's position, ready for a join."""
-        cols = {f"{labels.KEY}{i}": c for i, c in enumerate(self.columns)}
-        cols[index_name] = pa.array(np.arange(len(self.valid), dtype=np.int64))
-        return pa.table(cols).filter(self.valid)
+        """The complete keys with each row's position, ready for a join; built once per name
+        (a held scope's keys meet every chunk of a stream: 1M rows cost ~25 ms each time)."""
+        built = self._tables.get(index_name)
+        if built is None:
+            cols = {f"{labels.KEY}{i}": c for i, c in enumerate(self.columns)}
+            cols[index_name] = pa.array(np.arange(len(self.valid), dtype=np.int64))
+            built = self._tables[index_name] = pa.table(cols).filter(self.valid)
+        return built
 
     @property
     def names(self) -> list[str]:

@@ -174,13 +174,13 @@ class PostgresWriter(TableWriter):
             truncate(self.conn, stage)
         return stage
 
-    def _staged(self, data: pa.Table) -> sa.Table:
+    def _staged(self, data: pa.Table, *, joined: bool = True) -> sa.Table:
         stage = self._stage(data.column_names)
-        fill_stage(self.conn, stage, data)
+        fill_stage(self.conn, stage, data, joined=joined)
         return stage
 
     def insert(self, rows: pa.Table) -> None:
-        stage = self._staged(rows)
+        stage = self._staged(rows, joined=False)
         cols = rows.column_names
         stmt = sa.insert(self.table).from_select(cols, sa.select(*[stage.c[c] for c in cols]))
         if isinstance(self.events, PgEvents):

@@ -2,10 +2,11 @@
 a probe watches Arrow's allocations (docs/semantics.md §3.6, docs/dagster.md "Staging"; issue 10,
 "No step ever holds the whole batch").
 
-Measured: extract, normalized and its checks peak at about 3 chunks (the chunk being read, its
-Parquet pages, the chunk being written); `applied` at about 5 (the engine's diff of one chunk
-carries its new rows, the old rows they hit and the key columns); `diff` stages each chunk's part
-of the planned diff as it is planned and keeps it mapped from disk. Holding the batch would be 20.
+Measured: extract, normalized and its checks peak at about 3 chunks (the chunk being read, the
+next one being parsed, the chunk being written; a local staged chunk is read memory-mapped);
+`applied` at about 5 (the engine's diff of one chunk carries its new rows, the old rows they hit
+and the key columns); `diff` stages each chunk's part of the planned diff as it is planned and
+keeps it mapped from disk. Holding the batch would be 20.
 """
 
 import threading

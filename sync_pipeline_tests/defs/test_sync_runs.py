@@ -115,6 +115,49 @@ def test_applied_launched_alone_revalidates_before_writing(
     assert before[0] == 0
 
 
+def test_applied_without_the_checks_in_its_run_revalidates(
+    db: TestDb, location: Location, instance: dg.DagsterInstance
+) -> None:
+    """The batch staged and the checks left out of the run: `applied` checks it itself."""
+    keys = [dg.AssetKey(["orders", s]) for s in ("extract", "normalized", "diff", "applied")]
+    rules = dg.AssetSelection.checks_for_assets(keys[1])  # the row rules, on `normalized`
+    unchecked = dg.define_asset_job("unchecked", selection=dg.AssetSelection.assets(*keys) - rules)
+    defs = dg.Definitions.merge(location(), dg.Definitions(jobs=[unchecked]))
+    before = checksum(db, "orders", "order_id")
+
+    result = run(defs, "unchecked", instance, partition_key="2026-01-03")
+
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "orders__applied"
+    assert "validation rule(s) failed, nothing written" in str(failure.step_failure_data.error)
+    assert checksum(db, "orders", "order_id") == before
+
+
+def test_applied_does_not_repeat_the_checks_that_passed_in_its_run(
+    db: TestDb, location: Location, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks ran in the run and passed: `applied` reads the batch once, to write it."""
+    from sync_pipeline.defs import gates
+
+    checked: list[object] = []
+    monkeypatch.setattr(gates, "check_chunks", lambda *a: checked.append(a) or [])
+
+    result = run(location(), "orders_sync", instance, partition_key="2026-01-02")
+
+    assert result.success
+    assert checked == []
+    alone = run(
+        location(),
+        "orders_sync",
+        instance,
+        partition_key="2026-01-02",
+        asset_selection=[dg.AssetKey(["orders", "applied"])],
+    )
+    assert alone.success
+    assert len(checked) == 1  # launched alone, it checks again
+
+
 def test_partitioned_run_writes_only_its_day(
     db: TestDb, location: Location, instance: dg.DagsterInstance
 ) -> None:
