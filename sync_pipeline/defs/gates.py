@@ -52,7 +52,7 @@ def _passed_in_run(context: dg.AssetExecutionContext, key: dg.AssetKey, names: l
     latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
     return all(
         (record := latest.get(key)) is not None
-        and record.run_id == context.run_id
+        and record.run_id == context.run.run_id
         and record.status.value == "SUCCEEDED"  # the status enum is not exported
         for key in keys
     )
