@@ -58,7 +58,8 @@ class LookedUp:
         keys = dict.fromkeys([*self.plan.identity, *self.plan.target.primary_key, VERSION])
         sparse = frozenset(c for c in part.compared if c not in keys)
         kept = [c for c in part.old.column_names if c in keys or c in sparse]
-        return lean(part, kept, sparse)
+        none = part.missing_rows.schema.empty_table()  # not a slice: it would keep `old` alive
+        return replace(lean(part, kept, sparse), missing_rows=none)
 
     def diff(self) -> BatchDiff:
         """The whole diff: parts in order, their rows renumbered into one `old`, the missing rows
