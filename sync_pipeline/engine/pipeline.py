@@ -11,14 +11,13 @@ from dataclasses import replace
 from types import TracebackType
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from sync_pipeline.db.copy import drop_stage, stage_values
 from sync_pipeline.db.read import read_rows, scope_fits
 from sync_pipeline.engine.apply import apply_diff
 from sync_pipeline.engine.diff import BatchDiff, combine
 from sync_pipeline.engine.keys import Keys
+from sync_pipeline.engine.lookup import LookedUp, can_look_up, fetch_by_keys
 from sync_pipeline.engine.matching import compute_diff, match, missing_rows, target_keys_of
 from sync_pipeline.engine.normalize import Records, normalize_batch
 from sync_pipeline.engine.plan import Plan
@@ -130,6 +129,9 @@ def plan_all(
     if batch is not None:
         return plan_batch(run, batch, sink)
     with stage(run, "match"):
+        plan, conn = run.plan, run.conn
+        if can_look_up(conn, plan) and not scope_fits(conn, plan.target, plan.scope, HOLD_BYTES):
+            return _plan_looked_up(run, chunks, sink)
         existing = _fetch_scope(run.conn, run.plan, versions=True)
         target_keys = target_keys_of(run.plan, existing, run.codes)
     parts: list[BatchDiff] = []
@@ -149,6 +151,31 @@ def plan_all(
         touched = pa.concat_arrays([p.touched() for p in parts])
         diff = combine(parts, existing, missing_rows(run.plan, existing, touched))
         return baseline(run.plan, diff, existing)
+
+
+def _plan_looked_up(run: ImportRun, chunks: Iterable[Records], sink: Sink) -> BatchDiff:
+    """`plan_all` of a stream whose scope is too big to hold: each chunk against the target rows
+    its keys hit, the missing rows found in the database (lookup.py)."""
+    looked_up = LookedUp(run.conn, run.plan)
+    for unit in coalesce(chunks, LOOKUP_ROWS):  # a look-up costs about a scan: per unit
+        looked_up.parts.append(sink(_plan_chunk(run, looked_up, unit)))
+    if not looked_up.parts:  # an empty stream: one empty part
+        looked_up.parts.append(sink(_plan_chunk(run, looked_up, [])))
+    with stage(run, "diff"):
+        return looked_up.diff()
+
+
+def _plan_chunk(run: ImportRun, looked_up: LookedUp, chunk: Records) -> BatchDiff:
+    plan = run.plan
+    with stage(run, "normalize"):
+        normalized = normalize_batch(chunk, plan.target, run.options)
+    with stage(run, "match"):
+        existing = fetch_by_keys(run.conn, plan, normalized.table, versions=True)
+        matched = match(plan, normalized.table, existing, run.codes, run.seen.earlier_keys())
+    with stage(run, "diff"):
+        part = compute_diff(plan, matched, existing, normalized.deletes, missing=False)
+        run.seen.record(part, lookup=True)
+        return looked_up.lean(replace(part, errors=normalized.errors))
 
 
 def apply_planned(run: ImportRun, diff: BatchDiff) -> ImportResult:
@@ -228,7 +255,7 @@ def _existing(run: ImportRun, batch: pa.Table, *, lookup: bool) -> tuple[pa.Tabl
 def read_existing(conn: sa.Connection, plan: Plan, batch: pa.Table, *, lookup: bool) -> pa.Table:
     """The target rows a batch is compared with: those its keys hit, or the whole scope."""
     if lookup and plan.exact_keys and plan.options.strategy != "append":
-        return _fetch_by_keys(conn, plan, batch)
+        return fetch_by_keys(conn, plan, batch)
     return _fetch_scope(conn, plan)
 
 
@@ -236,34 +263,3 @@ def _fetch_scope(conn: sa.Connection, plan: Plan, *, versions: bool = False) -> 
     """Every row in scope: one COPY, best when most of the scope is in the batch (with their
     versions, where the database keeps them, for a diff planned to be applied later)."""
     return read_rows(conn, plan.target, plan.scope, plan.expressions, versions=versions)
-
-
-def _fetch_by_keys(conn: sa.Connection, plan: Plan, batch: pa.Table) -> pa.Table:
-    """Only the rows whose match fields equal a key of the batch (staged, then a semi-join).
-
-    Needs keys that SQL equality decides (`plan.exact_keys`); memory stays bounded by the batch.
-    """
-    fields = list(plan.keys.fields)
-    present = [f for f in fields if f in batch.column_names]
-    if len(present) < len(fields) or batch.num_rows == 0:
-        return read_rows(conn, plan.target, sa.false(), plan.expressions)
-    keys = batch.select(fields)
-    valid = (
-        pc.and_kleene(*[pc.is_valid(keys.column(f)) for f in fields])
-        if len(fields) > 1
-        else pc.is_valid(keys.column(fields[0]))
-    )
-    keys = keys.filter(valid).group_by(fields, use_threads=False).aggregate([])
-    target_cols = [plan.table.c[f] for f in fields]
-    columns = [sa.Column(f, c.type) for f, c in zip(fields, target_cols, strict=True)]
-    staged = stage_values(conn, plan.target.dialect, columns, keys)
-    try:
-        hit = (
-            target_cols[0].in_(sa.select(staged.c[fields[0]]))
-            if len(fields) == 1
-            else sa.tuple_(*target_cols).in_(sa.select(*[staged.c[f] for f in fields]))
-        )
-        where = hit if plan.scope is None else sa.and_(plan.scope, hit)
-        return read_rows(conn, plan.target, where, plan.expressions)
-    finally:
-        drop_stage(conn, staged)

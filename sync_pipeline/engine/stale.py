@@ -18,6 +18,8 @@ a no-op update makes the diff stale where a comparison of values would not (a co
 """
 
 from dataclasses import replace
+from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -81,7 +83,9 @@ def check_current(conn: sa.Connection, plan: Plan, diff: BatchDiff) -> None:
             f"({sorted(set(diff.columns) ^ set(columns))}); {_AGAIN}"
         )
     never_null = not any(plan.table.c[c].nullable for c in plan.identity)
-    if VERSION in diff.scope.column_names and never_null:
+    if (diff.scope.schema.metadata or {}).get(ROWS) is not None:
+        n = _count_by_fingerprint(conn, plan, diff.scope)
+    elif VERSION in diff.scope.column_names and never_null:
         n = _count_in_database(conn, plan, diff.scope)
     else:
         n = _count_here(conn, plan, diff)
@@ -116,6 +120,65 @@ def _count_in_database(conn: sa.Connection, plan: Plan, planned: pa.Table) -> in
             return int(conn.execute(count).scalar_one())
     finally:
         drop_stage(conn, stage)
+
+
+# A diff planned by looking rows up (lookup.py) keeps, in its `scope`'s schema metadata, the
+# scope's row count and the sum of its rows' identity hashes, as the database computed them.
+ROWS, HASH = b"sync_pipeline.scope_rows", b"sync_pipeline.scope_hash"
+
+
+def fingerprint(conn: sa.Connection, plan: Plan) -> dict[bytes, bytes]:
+    """The scope's row set in two numbers, computed in the database (one scan, nothing read)."""
+    table = plan.table
+    query = sa.select(sa.func.count(), _sum(_hash([table.c[c] for c in plan.identity])))
+    rows, hashed = conn.execute(query if plan.scope is None else query.where(plan.scope)).one()
+    return {ROWS: str(rows).encode(), HASH: str(hashed).encode()}
+
+
+def _hash(columns: list[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
+    text = [sa.cast(c, sa.Text) for c in columns]
+    joined = text[0] if len(text) == 1 else sa.func.concat_ws(sa.literal("\x1f"), *text)
+    return sa.func.hashtextextended(joined, 0)
+
+
+def _sum(
+    hashes: sa.ColumnElement[Any], where: sa.ColumnElement[bool] | None = None
+) -> sa.ColumnElement[Any]:
+    total = sa.func.sum(hashes)  # bigints sum up as numeric: no overflow
+    return sa.func.coalesce(total if where is None else total.filter(where), 0)
+
+
+def _count_by_fingerprint(conn: sa.Connection, plan: Plan, planned: pa.Table) -> int:
+    """Touched rows (`planned`: identity, version) gone from the scope or written since, plus
+    the other rows added to or removed from it: the count now against the planned count less the
+    touched rows gone (at least one when only the hash tells, e.g. one row removed, one added)."""
+    identity, table = list(plan.identity), plan.table
+    version = Dialect.of(conn).row_version(table)
+    assert version is not None  # the diff holds versions: they came from this database
+    columns = [sa.Column(c, table.c[c].type) for c in identity]
+    stage = stage_values(
+        conn, plan.target.dialect, [*columns, sa.Column(VERSION, sa.BigInteger)], planned
+    )
+    try:
+        read = sa.select(*[table.c[c] for c in identity], version.label(VERSION))
+        now = (read if plan.scope is None else read.where(plan.scope)).subquery()
+        on = sa.and_(*[now.c[c] == stage.c[c] for c in identity])
+        gone = now.c[identity[0]].is_(None)
+        query = sa.select(
+            sa.func.count().filter(gone),
+            sa.func.count().filter(sa.and_(~gone, now.c[VERSION] != stage.c[VERSION])),
+            _sum(_hash([stage.c[c] for c in identity]), gone),
+        ).select_from(stage.outerjoin(now, on))
+        with work_memory_for(conn, planned.num_rows):
+            removed, written, removed_hash = conn.execute(query).one()
+        rows, hashed = (fingerprint(conn, plan)[k] for k in (ROWS, HASH))
+    finally:
+        drop_stage(conn, stage)
+    meta = planned.schema.metadata
+    others = abs(int(rows) - (int(meta[ROWS]) - removed))
+    if not others and Decimal(hashed.decode()) + removed_hash != Decimal(meta[HASH].decode()):
+        others = 1
+    return int(removed) + int(written) + others
 
 
 def _count_here(conn: sa.Connection, plan: Plan, diff: BatchDiff) -> int:
