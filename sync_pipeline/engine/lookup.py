@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from sync_pipeline.db.copy import copy_into, create_stage, drop_stage, stage_values
+from sync_pipeline.db.copy import copy_into, create_stage, drop_stage
 from sync_pipeline.db.dialect import Dialect
 from sync_pipeline.db.labels import VERSION
 from sync_pipeline.db.read import read_rows
@@ -91,38 +91,3 @@ class LookedUp:
 
 def _columns(plan: Plan) -> tuple[str, ...]:
     return tuple(c.name for c in plan.table.columns)
-
-
-def fetch_by_keys(
-    conn: sa.Connection, plan: Plan, batch: pa.Table, *, versions: bool = False
-) -> pa.Table:
-    """Only the rows whose match fields equal a key of the batch (staged, then a semi-join).
-
-    Needs keys that SQL equality decides (`plan.exact_keys`); memory stays bounded by the batch.
-    """
-    fields = list(plan.keys.fields)
-    table = plan.table
-    present = [f for f in fields if f in batch.column_names]
-    if len(present) < len(fields) or batch.num_rows == 0:
-        return read_rows(conn, plan.target, sa.false(), plan.expressions, versions=versions)
-    keys = batch.select(fields)
-    valid = (
-        pc.and_kleene(*[pc.is_valid(keys.column(f)) for f in fields])
-        if len(fields) > 1
-        else pc.is_valid(keys.column(fields[0]))
-    )
-    keys = keys.filter(valid).group_by(fields, use_threads=False).aggregate([])
-    staged = stage_values(
-        conn, plan.target.dialect, [sa.Column(f, table.c[f].type) for f in fields], keys
-    )
-    try:
-        target_cols = [table.c[f] for f in fields]
-        hit = (
-            target_cols[0].in_(sa.select(staged.c[fields[0]]))
-            if len(fields) == 1
-            else sa.tuple_(*target_cols).in_(sa.select(*[staged.c[f] for f in fields]))
-        )
-        where = hit if plan.scope is None else sa.and_(plan.scope, hit)
-        return read_rows(conn, plan.target, where, plan.expressions, versions=versions)
-    finally:
-        drop_stage(conn, staged)

@@ -11,13 +11,15 @@ from dataclasses import replace
 from types import TracebackType
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from sync_pipeline.db.copy import drop_stage, stage_values
 from sync_pipeline.db.read import read_rows, scope_fits
 from sync_pipeline.engine.apply import apply_diff
 from sync_pipeline.engine.diff import BatchDiff, combine
 from sync_pipeline.engine.keys import Keys
-from sync_pipeline.engine.lookup import LookedUp, can_look_up, fetch_by_keys
+from sync_pipeline.engine.lookup import LookedUp, can_look_up
 from sync_pipeline.engine.matching import compute_diff, match, missing_rows, target_keys_of
 from sync_pipeline.engine.normalize import Records, normalize_batch
 from sync_pipeline.engine.plan import Plan
@@ -263,3 +265,36 @@ def _fetch_scope(conn: sa.Connection, plan: Plan, *, versions: bool = False) -> 
     """Every row in scope: one COPY, best when most of the scope is in the batch (with their
     versions, where the database keeps them, for a diff planned to be applied later)."""
     return read_rows(conn, plan.target, plan.scope, plan.expressions, versions=versions)
+
+
+def fetch_by_keys(
+    conn: sa.Connection, plan: Plan, batch: pa.Table, *, versions: bool = False
+) -> pa.Table:
+    """Only the rows whose match fields equal a key of the batch (staged, then a semi-join).
+
+    Needs keys that SQL equality decides (`plan.exact_keys`); memory stays bounded by the batch.
+    """
+    fields = list(plan.keys.fields)
+    table = plan.table
+    present = [f for f in fields if f in batch.column_names]
+    if len(present) < len(fields) or batch.num_rows == 0:
+        return read_rows(conn, plan.target, sa.false(), plan.expressions, versions=versions)
+    keys = batch.select(fields)
+    valid = pc.is_valid(keys.column(fields[0]))
+    for f in fields[1:]:  # a key with a null part matches nothing
+        valid = pc.and_(valid, pc.is_valid(keys.column(f)))
+    keys = keys.filter(valid).group_by(fields, use_threads=False).aggregate([])
+    staged = stage_values(
+        conn, plan.target.dialect, [sa.Column(f, table.c[f].type) for f in fields], keys
+    )
+    try:
+        target_cols = [table.c[f] for f in fields]
+        hit = (
+            target_cols[0].in_(sa.select(staged.c[fields[0]]))
+            if len(fields) == 1
+            else sa.tuple_(*target_cols).in_(sa.select(*[staged.c[f] for f in fields]))
+        )
+        where = hit if plan.scope is None else sa.and_(plan.scope, hit)
+        return read_rows(conn, plan.target, where, plan.expressions, versions=versions)
+    finally:
+        drop_stage(conn, staged)
