@@ -69,12 +69,15 @@ def _page(
         .limit(limit)
         .subquery("chosen")
     )
+    # Each chosen event is fetched by its key (a LATERAL the planner cannot flatten): a hash
+    # join would scan every stored event once per page.
+    found = sa.select(e).where(e.c.txid == chosen.c.txid, e.c.n == chosen.c.n).offset(0)
+    event = found.lateral("e")
+    f = event.c
     one = sa.func.json_build_array(
-        chosen.c.seq, chosen.c.txid, chosen.c.n, e.c.table_name, e.c.effect, e.c.batch_id,
-        e.c["pk"], e.c["keys"], e.c["changes"],  # jsonb: nested as JSON values, not strings
+        chosen.c.seq, chosen.c.txid, chosen.c.n, f.table_name, f.effect, f.batch_id,
+        f["pk"], f["keys"], f["changes"],  # jsonb: nested as JSON values, not strings
     )  # fmt: skip
     last = sa.func.max(postgresql.array([chosen.c.seq, chosen.c.n]))
     text = sa.cast(sa.func.json_agg(one), sa.Text)
-    return sa.select(text, sa.func.count(), last).join_from(
-        chosen, e, sa.and_(e.c.txid == chosen.c.txid, e.c.n == chosen.c.n)
-    )
+    return sa.select(text, sa.func.count(), last).join_from(chosen, event, sa.true())
