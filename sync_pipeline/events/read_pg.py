@@ -2,8 +2,8 @@
 
 The page is chosen by (seq, n) over narrow rows: the commits in seq order, each one's events
 by the (txid, n) primary key from the cursor on (JOIN LATERAL). Only the chosen events are then
-fetched by that key for their JSON (a LATERAL too) and sent as one `json_agg` text, one row per event shaped
-[seq, txid, n, table, effect, batch_id, pk, keys, changes], decoded in one parse.
+fetched by that key for their JSON (a LATERAL too) and sent as one `json_agg` text, one row per
+event shaped [seq, txid, n, table, effect, batch_id, pk, keys, changes], decoded in one parse.
 """
 
 from collections.abc import Sequence
