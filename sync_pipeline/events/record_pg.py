@@ -82,18 +82,20 @@ class PgEvents(TableEvents):
     ) -> None:
         """Run the UPDATE ... FROM stage and record (old, new) of each changed column, in one
         statement: `WITH u AS (UPDATE ... RETURNING new values, stage keys) INSERT INTO
-        _sync_events SELECT ... FROM u JOIN target old ON key`. All parts of one statement read
-        one snapshot, so `old` is each row as it was before this UPDATE; its lookup by key finds
-        the page the UPDATE has just read, so it costs little more than the UPDATE alone.
+        _sync_events SELECT ... FROM u JOIN LATERAL (target row by key) old`. All parts of one
+        statement read one snapshot, so `old` is each row as it was before this UPDATE; its
+        lookup finds the page the UPDATE has just read, instead of a statement of its own.
 
         `keys` maps each primary key column to the stage column naming the row to update (the
-        join uses it, so an UPDATE that changes a key column still finds its old row).
+        lookup uses it, so an UPDATE that changes a key column still finds its old row).
         """
         stage_keys = [keys[p].label(f"__k_{p}") for p in self.pk]
         returned = [self.table.c[c] for c in dict.fromkeys([*values, *self.keys])]
         u = statement.returning(*stage_keys, *returned).cte("u")
-        old = self.table.alias("old")
-        source = u.join(old, sa.and_(*[old.c[p] == u.c[f"__k_{p}"] for p in self.pk]))
+        # Per row of u by key (a LATERAL the planner cannot flatten), whatever u's row estimate.
+        match = [self.table.c[p] == u.c[f"__k_{p}"] for p in self.pk]
+        old = sa.select(self.table).where(*match).offset(0).lateral("old")
+        source = u.join(old, sa.true())
         differs = {c: _comparable(old.c[c]).is_distinct_from(_comparable(u.c[c])) for c in values}
         changes: Any = _empty()
         for c in values:
