@@ -69,7 +69,7 @@ class PgEvents(TableEvents):
     def insert(self, statement: sa.Insert) -> None:
         """Run the INSERT ... SELECT and record every row it wrote (ids the database made too)."""
         w = statement.returning(*self.table.c).cte("w")
-        row = json_object([(c.name, w.c[c.name]) for c in self.table.c])
+        row = sa.func.to_jsonb(w.table_valued(), type_=JSONB)  # the whole row in one call
         self._insert(self._record("I", w, w.c, w.c, row))
 
     def delete(self, statement: sa.Delete) -> None:
