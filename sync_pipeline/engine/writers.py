@@ -206,9 +206,11 @@ class PostgresWriter(TableWriter):
         stage = self._staged(rows)
         values: dict[str, Any] = {c: stage.c[c] for c in rows.column_names if not c.startswith(_PK)}
         values.update(constants)
-        if isinstance(self.events, PgEvents):
-            self.events.update(stage, self._pk_match(stage.c, _PK), values)
-        self.conn.execute(sa.update(self.table).where(*self._pk_match(stage.c, _PK)).values(values))
+        stmt = sa.update(self.table).where(*self._pk_match(stage.c, _PK)).values(values)
+        if isinstance(self.events, PgEvents):  # the same UPDATE, recording (old, new) it wrote
+            self.events.update(stmt, {p: stage.c[_PK + p] for p in self.pk}, values)
+        else:
+            self.conn.execute(stmt)
 
     def set_constant(
         self,
@@ -219,14 +221,16 @@ class PostgresWriter(TableWriter):
         record: bool = False,
     ) -> None:
         stage = self._staged(keys)
-        if record and isinstance(self.events, PgEvents):
-            self.events.update(stage, self._pk_match(stage.c), values)
         stmt = sa.update(self.table).where(*self._pk_match(stage.c))
         if only_if_different:
             stmt = stmt.where(
                 sa.or_(*[self.table.c[c].is_distinct_from(v) for c, v in values.items()])
             )
-        self.conn.execute(stmt.values(dict(values)))
+        stmt = stmt.values(dict(values))
+        if record and isinstance(self.events, PgEvents):
+            self.events.update(stmt, {p: stage.c[p] for p in self.pk}, values)
+        else:
+            self.conn.execute(stmt)
 
     def delete(self, keys: pa.Table) -> None:
         stage = self._staged(keys)

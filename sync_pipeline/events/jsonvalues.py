@@ -105,6 +105,12 @@ class Decoder:
         """Converts a freshly decoded dict in place (no copy) and returns it ({} for None)."""
         if not values:
             return {}
+        if len(values) < len(self.convert):  # e.g. a primary key: look its few columns up
+            for column, value in values.items():
+                convert = self.convert.get(column)
+                if convert is not None and value is not None:
+                    values[column] = convert(value)
+            return values
         for column, convert in self.convert.items():
             value = values.get(column)
             if value is not None:
@@ -113,14 +119,12 @@ class Decoder:
 
     def pairs(self, changes: dict[str, list[Any]] | None) -> dict[str, tuple[Any, Any]]:
         """An update's {column: [old, new]} as {column: (old, new)}, both converted."""
-        pairs: dict[str, tuple[Any, Any]] = {}
-        for column, (old, new) in (changes or {}).items():
-            convert = self.convert.get(column)
-            if convert is None:
-                pairs[column] = (old, new)
-            else:
-                pairs[column] = (
-                    None if old is None else convert(old),
-                    None if new is None else convert(new),
-                )
-        return pairs
+        if not changes:
+            return {}
+        convert = self.convert
+        return {
+            column: (old, new) if (f := convert.get(column)) is None else (
+                None if old is None else f(old), None if new is None else f(new)
+            )
+            for column, (old, new) in changes.items()
+        }  # fmt: skip

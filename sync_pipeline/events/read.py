@@ -208,19 +208,22 @@ class Kinds:
 
 
 def _commits(rows: list[list[Any]], kinds: Kinds, *, with_txid: bool) -> list[Commit]:
-    """Event rows in (seq, n) order -> one Commit per seq."""
+    """Event rows in (seq, n) order -> one Commit per seq (a loop run once per event: the
+    decoder is looked up when the table changes, and values needing no conversion are kept)."""
     commits: list[Commit] = []
     group: list[ChangeEvent] = []
-    decoders: dict[str, Decoder] = {}
+    current, decoder = None, Decoder({})
+    last = len(rows) - 1
     for i, (seq, txid, n, table, code, batch_id, pk, keys, changes) in enumerate(rows):
-        decoder = decoders.get(table) or decoders.setdefault(table, kinds[table])
-        effect = EFFECT_CODES[code]
-        decoded = decoder.pairs(changes) if effect == "updated" else decoder.values(changes)
+        if table != current:
+            current, decoder = table, kinds[table]
         group.append(change_event(
-            position(seq, n), table, effect, decoder.values(pk), decoder.values(keys),
-            decoded, batch_id, txid if with_txid else None,
+            position(seq, n), table, EFFECT_CODES[code], decoder.values(pk),
+            decoder.values(keys) if keys else {},
+            decoder.pairs(changes) if code == "U" else decoder.values(changes),
+            batch_id, txid if with_txid else None,
         ))  # fmt: skip
-        if i + 1 == len(rows) or rows[i + 1][0] != seq:
+        if i == last or rows[i + 1][0] != seq:
             tables = tuple(dict.fromkeys(ev.table for ev in group))
             commits.append(Commit(seq, group[0].txid, tables, tuple(group)))
             group = []

@@ -2,8 +2,8 @@
 
 The page is chosen by (seq, n) over narrow rows: the commits in seq order, each one's events
 by the (txid, n) primary key from the cursor on (JOIN LATERAL). Only the chosen events are then
-joined back for their JSON and sent as one `json_agg` text, one row per event shaped
-[seq, txid, n, table, effect, batch_id, pk, keys, changes], decoded in one parse.
+fetched by that key for their JSON (a LATERAL too) and sent as one `json_agg` text, one row per
+event shaped [seq, txid, n, table, effect, batch_id, pk, keys, changes], decoded in one parse.
 """
 
 from collections.abc import Sequence
@@ -69,12 +69,15 @@ def _page(
         .limit(limit)
         .subquery("chosen")
     )
+    # Each chosen event is fetched by its key (a LATERAL the planner cannot flatten): a hash
+    # join would scan every stored event once per page.
+    found = sa.select(e).where(e.c.txid == chosen.c.txid, e.c.n == chosen.c.n).offset(0)
+    event = found.lateral("e")
+    f = event.c
     one = sa.func.json_build_array(
-        chosen.c.seq, chosen.c.txid, chosen.c.n, e.c.table_name, e.c.effect, e.c.batch_id,
-        e.c["pk"], e.c["keys"], e.c["changes"],  # jsonb: nested as JSON values, not strings
+        chosen.c.seq, chosen.c.txid, chosen.c.n, f.table_name, f.effect, f.batch_id,
+        f["pk"], f["keys"], f["changes"],  # jsonb: nested as JSON values, not strings
     )  # fmt: skip
     last = sa.func.max(postgresql.array([chosen.c.seq, chosen.c.n]))
     text = sa.cast(sa.func.json_agg(one), sa.Text)
-    return sa.select(text, sa.func.count(), last).join_from(
-        chosen, e, sa.and_(e.c.txid == chosen.c.txid, e.c.n == chosen.c.n)
-    )
+    return sa.select(text, sa.func.count(), last).join_from(chosen, event, sa.true())

@@ -52,6 +52,8 @@ class Subscription:
         self._kinds = Kinds().bind(self.engine)  # not the connection a read-ahead may use
         self._ahead = ReadAhead()
         self._idle_version: int | None = None
+        self._woken = False  # Postgres: a notification came since the last read
+        self._read_at: float | None = None  # when the last read that found everything began
         with self.engine.begin() as conn:
             check_where(conn, self.tables, where)
             if consumer is not None:  # registered at once, so prune() keeps what it needs
@@ -128,13 +130,29 @@ class Subscription:
             except sa.exc.SQLAlchemyError:
                 pass
             self._conn = None
+        self._read_at = None  # a new connection LISTENs, then reads
+
+    def _quiet(self) -> bool:
+        """Postgres: nothing was notified since the last read, which found everything, and the
+        poll interval has not passed since. A commit notifies after it is visible (one missed
+        notification costs at most one poll interval), so reading now would find nothing; a
+        caller calling next() with short timeouts would otherwise query in a loop."""
+        conn, read_at = self._conn, self._read_at
+        return (
+            conn is not None and read_at is not None and Dialect.of(conn).notify
+            and not self._woken and not self._ahead.pending
+            and time.monotonic() - read_at < self.poll_interval
+        )  # fmt: skip
 
     def _fill(self) -> None:
+        if self._quiet():
+            return
         try:
             conn = self._connection()
             version = _data_version(conn)
             if version is not None and version == self._idle_version:
                 return  # SQLite: nobody committed since the last read found nothing new
+            self._woken, read_at = False, time.monotonic()  # notified from here on: read again
             page = self._ahead.take(self.position) or fetch_page(
                 conn, self.position, self.tables, self.page
             )
@@ -143,6 +161,7 @@ class Subscription:
                 self._ahead.start(page.last, fetch_page, conn, page.last, self.tables, self.page)
             self._buffer.extend(decode(page, self._kinds, with_txid=Dialect.of(conn).txid))
             self._idle_version = None if full else version
+            self._read_at = None if full else read_at
         except sa.exc.DBAPIError:  # a lost connection: reconnect, LISTEN, read from the cursor
             self._disconnect()
 
@@ -154,7 +173,7 @@ class Subscription:
         raw: Any = conn.connection.driver_connection
         try:
             for _ in raw.notifies(timeout=seconds, stop_after=1):
-                pass
+                self._woken = True
         except Exception:  # the wake-up only: a broken connection is re-made by the next read
             self._disconnect()
 

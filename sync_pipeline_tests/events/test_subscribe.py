@@ -138,3 +138,23 @@ def test_sqlite_idle_polls_do_not_read_the_event_tables(sqlite):
         write(sqlite, 1)
         assert ids(sub.next(timeout=WAIT)) == [1]
         sa.event.remove(sqlite.engine, "before_cursor_execute", count)
+
+
+def test_postgres_short_timeouts_read_only_when_notified_or_the_poll_interval_passed(pg):
+    pg.create(accounts())
+    events.install(pg.engine)
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if "json_agg" in statement:  # the page query (the write is counted out)
+            reads.append(statement)
+
+    with events.subscribe(pg.engine, ["accounts"], poll_interval=60.0) as sub:
+        sa.event.listen(pg.engine, "before_cursor_execute", count)
+        for _ in range(10):
+            assert sub.next(timeout=0.02) is None
+        assert len(reads) == 1  # the first read; since then nothing was notified
+        write(pg, 1)
+        assert ids(sub.next(timeout=WAIT)) == [1]  # the notification wakes it, not the poll
+        assert len(reads) == 2
+        sa.event.remove(pg.engine, "before_cursor_execute", count)
