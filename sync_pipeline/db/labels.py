@@ -13,7 +13,8 @@ only has to stay clear of the table's own column names, which the double undersc
 - A BatchDiff's rows carry the batch row, the effect and the matched target row as `__row`,
   `__effect` and `__e` (engine/diff.py only).
 - The writer's stage tables carry a row's identity as `__pk_<column>` and bound new values as
-  `__v_<column>` (engine/writers.py).
+  `__v_<column>` (engine/writers.py); an update's event statement returns the same identity
+  names (events/record_pg.py).
 - The staleness check pairs current and planned rows by `__c` and `__p`, and hashes identities
   into `__id0`, `__id1`, ..., with each row's occurrence of its identity as `__n`
   (engine/stale.py).

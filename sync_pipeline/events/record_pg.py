@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from sync_pipeline.db import labels
 from sync_pipeline.events import schema
 from sync_pipeline.events.record import TableEvents, pg_txid, register
 
@@ -89,11 +90,11 @@ class PgEvents(TableEvents):
         `keys` maps each primary key column to the stage column naming the row to update (the
         lookup uses it, so an UPDATE that changes a key column still finds its old row).
         """
-        stage_keys = [keys[p].label(f"__k_{p}") for p in self.pk]
+        stage_keys = [keys[p].label(labels.IDENTITY + p) for p in self.pk]
         returned = [self.table.c[c] for c in dict.fromkeys([*values, *self.keys])]
         u = statement.returning(*stage_keys, *returned).cte("u")
         # Per row of u by key (a LATERAL the planner cannot flatten), whatever u's row estimate.
-        match = [self.table.c[p] == u.c[f"__k_{p}"] for p in self.pk]
+        match = [self.table.c[p] == u.c[labels.IDENTITY + p] for p in self.pk]
         old = sa.select(self.table).where(*match).offset(0).lateral("old")
         source = u.join(old, sa.true())
         differs = {c: _comparable(old.c[c]).is_distinct_from(_comparable(u.c[c])) for c in values}
