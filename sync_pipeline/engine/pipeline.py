@@ -169,12 +169,12 @@ def _plan_looked_up(run: ImportRun, chunks: Iterable[Records], sink: Sink) -> Ba
 
 def _plan_chunk(run: ImportRun, looked_up: LookedUp, chunk: Records) -> BatchDiff:
     plan = run.plan
-    with stage(run, "normalize"):
+    with Stage(run, "normalize") as at:
         normalized = normalize_batch(chunk, plan.target, run.options)
-    with stage(run, "match"):
+        at.name = "match"
         existing = fetch_by_keys(run.conn, plan, normalized.table, versions=True)
         matched = match(plan, normalized.table, existing, run.codes, run.seen.earlier_keys())
-    with stage(run, "diff"):
+        at.name = "diff"
         part = compute_diff(plan, matched, existing, normalized.deletes, missing=False)
         run.seen.record(part, lookup=True)
         return looked_up.lean(replace(part, errors=normalized.errors))
