@@ -17,6 +17,8 @@ A version changes with every write to a row, even one that leaves its values as 
 a no-op update makes the diff stale where a comparison of values would not (a conservative error).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -99,6 +101,26 @@ def check_current(conn: sa.Connection, plan: Plan, diff: BatchDiff) -> None:
 def _count_in_database(conn: sa.Connection, plan: Plan, planned: pa.Table) -> int:
     """Rows in scope now or as `planned` (identity, version of a touched row) but not both, or
     touched and of another version now: the planned scope staged, one full join, one count."""
+    with _planned_and_now(conn, plan, planned) as (stage, now):
+        first = plan.identity[0]
+        was = stage.c[VERSION]
+        stale = sa.or_(
+            now.c[first].is_(None),  # removed from the scope
+            stage.c[first].is_(None),  # added to it
+            sa.and_(was.is_not(None), now.c[VERSION] != was),  # touched, and written since
+        )
+        joined = now.join(stage, _same_identity(plan, now, stage), full=True)
+        count = sa.select(sa.func.count()).select_from(joined).where(stale)
+        return int(conn.execute(count).scalar_one())
+
+
+@contextmanager
+def _planned_and_now(
+    conn: sa.Connection, plan: Plan, planned: pa.Table
+) -> Iterator[tuple[sa.Table, sa.Subquery]]:
+    """The planned scope (identity, version) staged, and the scope now (identity, version) as a
+    subquery, for one join of the two under enough work memory that it does not spill; the stage
+    is dropped after."""
     identity, table = list(plan.identity), plan.table
     version = Dialect.of(conn).row_version(table)
     assert version is not None  # the diff holds versions: they came from this database
@@ -108,18 +130,14 @@ def _count_in_database(conn: sa.Connection, plan: Plan, planned: pa.Table) -> in
     try:
         read = sa.select(*[table.c[c] for c in identity], version.label(VERSION))
         now = (read if plan.scope is None else read.where(plan.scope)).subquery()
-        joined = now.join(stage, sa.and_(*[now.c[c] == stage.c[c] for c in identity]), full=True)
-        was = stage.c[VERSION]
-        stale = sa.or_(
-            now.c[identity[0]].is_(None),  # removed from the scope
-            stage.c[identity[0]].is_(None),  # added to it
-            sa.and_(was.is_not(None), now.c[VERSION] != was),  # touched, and written since
-        )
-        count = sa.select(sa.func.count()).select_from(joined).where(stale)
         with work_memory_for(conn, planned.num_rows):  # a hash join that does not spill
-            return int(conn.execute(count).scalar_one())
+            yield stage, now
     finally:
         drop_stage(conn, stage)
+
+
+def _same_identity(plan: Plan, now: sa.Subquery, stage: sa.Table) -> sa.ColumnElement[bool]:
+    return sa.and_(*[now.c[c] == stage.c[c] for c in plan.identity])
 
 
 # A diff planned by looking rows up (lookup.py) keeps, in its `scope`'s schema metadata, the
@@ -152,28 +170,15 @@ def _count_by_fingerprint(conn: sa.Connection, plan: Plan, planned: pa.Table) ->
     """Touched rows (`planned`: identity, version) gone from the scope or written since, plus
     the other rows added to or removed from it: the count now against the planned count less the
     touched rows gone (at least one when only the hash tells, e.g. one row removed, one added)."""
-    identity, table = list(plan.identity), plan.table
-    version = Dialect.of(conn).row_version(table)
-    assert version is not None  # the diff holds versions: they came from this database
-    columns = [sa.Column(c, table.c[c].type) for c in identity]
-    stage = stage_values(
-        conn, plan.target.dialect, [*columns, sa.Column(VERSION, sa.BigInteger)], planned
-    )
-    try:
-        read = sa.select(*[table.c[c] for c in identity], version.label(VERSION))
-        now = (read if plan.scope is None else read.where(plan.scope)).subquery()
-        on = sa.and_(*[now.c[c] == stage.c[c] for c in identity])
-        gone = now.c[identity[0]].is_(None)
+    with _planned_and_now(conn, plan, planned) as (stage, now):
+        gone = now.c[plan.identity[0]].is_(None)
         query = sa.select(
             sa.func.count().filter(gone),
             sa.func.count().filter(sa.and_(~gone, now.c[VERSION] != stage.c[VERSION])),
-            _sum(_hash([stage.c[c] for c in identity]), gone),
-        ).select_from(stage.outerjoin(now, on))
-        with work_memory_for(conn, planned.num_rows):
-            removed, written, removed_hash = conn.execute(query).one()
+            _sum(_hash([stage.c[c] for c in plan.identity]), gone),
+        ).select_from(stage.outerjoin(now, _same_identity(plan, now, stage)))
+        removed, written, removed_hash = conn.execute(query).one()
         rows, hashed = (fingerprint(conn, plan)[k] for k in (ROWS, HASH))
-    finally:
-        drop_stage(conn, stage)
     meta = planned.schema.metadata
     others = abs(int(rows) - (int(meta[ROWS]) - removed))
     if not others and Decimal(hashed.decode()) + removed_hash != Decimal(meta[HASH].decode()):
