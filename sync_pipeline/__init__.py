@@ -12,7 +12,7 @@ from sync_pipeline.engine.api import (
 )
 from sync_pipeline.engine.diff import BatchDiff, DiffEntry
 from sync_pipeline.engine.mutations import Writer, WriteRejected, WriteResult
-from sync_pipeline.engine.record_diff import RecordDiff, RecordDiffError, diff
+from sync_pipeline.engine.record_diff import RecordDiff, RecordDiffError, diff, diff_record
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.errors import (
     AmbiguousMatchError,
@@ -51,6 +51,7 @@ __all__ = [
     "Writer",
     "comparators",
     "diff",
+    "diff_record",
     "import_multiple",
     "import_records",
     "missing_after_batch",
