@@ -1,5 +1,6 @@
 """sync_pipeline: keep target tables in step with the records senders deliver."""
 
+import warnings
 from typing import Any
 
 from sync_pipeline.engine import comparators
@@ -12,7 +13,7 @@ from sync_pipeline.engine.api import (
 )
 from sync_pipeline.engine.diff import BatchDiff, DiffEntry
 from sync_pipeline.engine.mutations import Writer, WriteRejected, WriteResult
-from sync_pipeline.engine.record_diff import RecordDiff, RecordDiffError, diff, diff_record
+from sync_pipeline.engine.record_diff import RecordDiff, RecordDiffError, diff_record
 from sync_pipeline.engine.results import ImportResult
 from sync_pipeline.errors import (
     AmbiguousMatchError,
@@ -50,7 +51,6 @@ __all__ = [
     "WriteResult",
     "Writer",
     "comparators",
-    "diff",
     "diff_record",
     "import_multiple",
     "import_records",
@@ -59,7 +59,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """`SyncCollection` imports dagster, so it is imported on first use only."""
+    """`SyncCollection` imports dagster, so it is imported on first use only; `diff` is the
+    deprecated first name of `diff_record`."""
+    if name == "diff":
+        warnings.warn(
+            "sync_pipeline.diff() is renamed diff_record(); diff will be removed",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return diff_record
     if name == "SyncCollection":
         from sync_pipeline.defs.component import SyncCollection
 

@@ -5,7 +5,6 @@ Fields compare with the engine's equality (`compare.changed`: semantics ยง3.2, ย
 Nested child lists are matched by their own key; see docs/record_diff.md.
 """
 
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, get_args
@@ -111,22 +110,6 @@ def diff_record(
     """
     spec = _make_spec(key, children, comparators, "the record")
     return _diff(previous, current, spec, "record")
-
-
-def diff(
-    previous: Mapping[str, Any] | None,
-    current: Mapping[str, Any] | None,
-    key: KeySpec = ("id",),
-    children: ChildSpecs | None = None,
-    comparators: Mapping[str, Comparator] | None = None,
-) -> RecordDiff | None:
-    """Deprecated name of `diff_record` (a batch's diff is `BatchImport.preview`)."""
-    warnings.warn(
-        "sync_pipeline.diff() is renamed diff_record(); diff() will be removed",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return diff_record(previous, current, key, children, comparators)
 
 
 def _make_spec(

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync_pipeline import RecordDiff, diff, diff_record
+import sync_pipeline
+from sync_pipeline import RecordDiff, diff_record
 from sync_pipeline.engine.compare import values_equal
 from sync_pipeline.engine.record_diff import RECORD_EFFECTS, RecordDiffError
 from sync_pipeline.errors import SyncError
@@ -615,5 +616,5 @@ def test_effects_vocabulary():
 def test_diff_is_the_deprecated_name_of_diff_record() -> None:
     """`diff` was the first name; it warns and gives what `diff_record` gives."""
     with pytest.warns(DeprecationWarning, match="diff_record"):
-        d = diff(PET, {**PET, "name": "Rex"})
-    assert d == diff_record(PET, {**PET, "name": "Rex"})
+        diff = sync_pipeline.diff
+    assert diff(PET, {**PET, "name": "Rex"}) == diff_record(PET, {**PET, "name": "Rex"})
