@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sync_pipeline.engine.diff import BatchDiff, Updates, Views
 from sync_pipeline.engine.normalize import normalize
 from sync_pipeline.engine.run import ImportRun
+from sync_pipeline.engine.staged import release_pages
 from sync_pipeline.engine.writers import ChunkWrite
 from sync_pipeline.errors import ApplyError, ConfigError
 from sync_pipeline.values.carried import decode_row
@@ -25,6 +26,7 @@ def apply_diff(run: ImportRun, diff: BatchDiff, *, lookup: bool = False) -> None
     total = None if lookup else run.done + n  # a stream does not know its later chunks' size
     for number, start in enumerate(range(0, n, size), start=1):
         end = min(start + size, n)
+        release_pages()  # of a staged diff, what was read before this window need not stay
         try:
             _write(run, diff.views(run.plan.identity, start, end))
         except sa.exc.DBAPIError as exc:

@@ -104,15 +104,8 @@ class BatchDiff:
         return self.rows.num_rows + len(self.dropped) + len(self.errors)
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "added": self.added,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "skipped": self.skipped,
-            "deleted": self.deleted,
-            "missing": self.missing,
-            "errors": len(self.errors),
-        }
+        effects = ("added", "changed", "unchanged", "skipped", "deleted", "missing")
+        return {**{e: getattr(self, e) for e in effects}, "errors": len(self.errors)}
 
     def views(self, identity: tuple[str, ...], start: int = 0, stop: int | None = None) -> "Views":
         """What records `start` to `stop` ask of the writer, target rows addressed by `identity`."""
@@ -126,10 +119,9 @@ class BatchDiff:
     def seen(self, identity: tuple[str, ...]) -> pa.Table:
         """Identities of the target rows the records matched or insert (when they carry them)."""
         matched = _at(self.old, pc.drop_null(self.rows.column(_MATCH)), identity)
-        added = self.rows.filter(pc.equal(self.rows.column(_EFFECT), "added"))
-        if all(c in added.column_names for c in identity):
-            added = added.select(list(identity)).cast(matched.schema)
-            matched = pa.concat_tables([matched, added])
+        if all(c in self.rows.column_names for c in identity):  # only these columns are read
+            added = self.rows.select(list(identity)).filter(pc.equal(self.rows[_EFFECT], "added"))
+            matched = pa.concat_tables([matched, added.cast(matched.schema)])
         return matched
 
     def entries(
@@ -187,13 +179,17 @@ class Views:
     """Typed views of a slice of a diff, for the writer: no internal columns leave this module."""
 
     def __init__(self, diff: BatchDiff, identity: tuple[str, ...], start: int, n: int) -> None:
-        self.old = diff.old
         self.identity = identity
         self.rows = diff.rows.slice(start, n)
         self.new = diff.new.slice(start, n)
         self.changed = diff.changed_mask.slice(start, n)
         self.effect = self.rows.column(_EFFECT)
-        self.match = self.rows.column(_MATCH)
+        match = self.rows.column(_MATCH)
+        # The rows a window matches lie close together in a staged (looked-up) diff's `old`:
+        # only that range is read, not every chunk (a take would combine them all).
+        low = pc.min(match).as_py() or 0
+        self.old = diff.old.slice(low, (pc.max(match).as_py() or 0) - low + 1)
+        self.match = pc.subtract(match, low)
 
     def inserts(self) -> pa.Table:
         """The records that become new rows, with their normalized columns only."""

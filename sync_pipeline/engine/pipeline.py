@@ -6,9 +6,10 @@ once. A chunked import runs the first five stages per chunk and `finish` once; `
 after diff, `apply_planned` starts with a staleness check instead.
 """
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from types import TracebackType
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -52,11 +53,8 @@ LOOKUP_ROWS = 200_000
 
 
 def coalesce(chunks: Iterable[Records], rows: int) -> Iterator[Records]:
-    """A stream's Arrow chunks joined (without copying) into units of at least `rows` rows.
-
-    Memory stays bounded by the unit, whatever the batch size. A chunk of another kind (a
-    DataFrame) or of another schema ends the unit and starts its own.
-    """
+    """A stream's Arrow chunks joined (without copying) into units of at least `rows` rows, so
+    memory stays bounded by the unit; a DataFrame or a chunk of another schema ends the unit."""
     pending: list[pa.Table] = []
     count = 0
     for chunk in chunks:
@@ -77,11 +75,9 @@ def coalesce(chunks: Iterable[Records], rows: int) -> Iterator[Records]:
 
 
 def import_batch(run: ImportRun, records: Records, *, lookup: bool = False) -> BatchDiff:
-    """Diff one batch (or one chunk of a streamed batch) and write it.
-
-    With `lookup` (chunked imports) only the target rows the chunk's keys hit are read, when the
-    keys allow it; otherwise the whole scope is read once.
-    """
+    """Diff one batch (or one chunk of a streamed batch) and write it. With `lookup` (chunked
+    imports) only the target rows the chunk's keys hit are read, when the keys allow it;
+    otherwise the whole scope is read once."""
     with Stage(run, "normalize") as at:
         batch = normalize_batch(records, run.plan.target, run.options)
         at.name = "match"
@@ -99,11 +95,13 @@ def import_batch(run: ImportRun, records: Records, *, lookup: bool = False) -> B
 
 
 # Takes each planned part of a diff (a chunk's, or the batch's) and returns what to keep of it:
-# DiffWriter.part writes it to disk and keeps it mapped from there.
-Sink = Callable[[BatchDiff], BatchDiff]
+# DiffWriter.part writes it to disk and keeps it mapped from there. With `own_old` the part's
+# `old` is its own (looked up for it), not the scope all the parts share.
+class Sink(Protocol):
+    def __call__(self, part: BatchDiff, /, *, own_old: bool = False) -> BatchDiff: ...
 
 
-def _keep(part: BatchDiff) -> BatchDiff:
+def _keep(part: BatchDiff, *, own_old: bool = False) -> BatchDiff:
     return part
 
 
@@ -145,7 +143,7 @@ def plan_all(
             matched = match(run.plan, normalized.table, existing, run.codes, earlier, target_keys)
         with stage(run, "diff"):
             part = compute_diff(run.plan, matched, existing, normalized.deletes, missing=False)
-        run.seen.record(part, lookup=True)
+        run.seen.record_keys(part)
         parts.append(sink(replace(part, errors=normalized.errors)))
     if not parts:
         return plan_batch(run, [], sink)
@@ -160,9 +158,9 @@ def _plan_looked_up(run: ImportRun, chunks: Iterable[Records], sink: Sink) -> Ba
     its keys hit, the missing rows found in the database (lookup.py)."""
     looked_up = LookedUp(run.conn, run.plan)
     for unit in coalesce(chunks, LOOKUP_ROWS):  # a look-up costs about a scan: per unit
-        looked_up.parts.append(sink(_plan_chunk(run, looked_up, unit)))
+        looked_up.parts.append(sink(_plan_chunk(run, looked_up, unit), own_old=True))
     if not looked_up.parts:  # an empty stream: one empty part
-        looked_up.parts.append(sink(_plan_chunk(run, looked_up, [])))
+        looked_up.parts.append(sink(_plan_chunk(run, looked_up, []), own_old=True))
     with stage(run, "diff"):
         return looked_up.diff()
 
@@ -176,7 +174,7 @@ def _plan_chunk(run: ImportRun, looked_up: LookedUp, chunk: Records) -> BatchDif
         matched = match(plan, normalized.table, existing, run.codes, run.seen.earlier_keys())
         at.name = "diff"
         part = compute_diff(plan, matched, existing, normalized.deletes, missing=False)
-        run.seen.record(part, lookup=True)
+        run.seen.record_keys(part)
         return looked_up.lean(replace(part, errors=normalized.errors))
 
 

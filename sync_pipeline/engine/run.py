@@ -106,10 +106,14 @@ class SeenRows:
         self.last = diff
         if self.scope is not None and diff.old is self.scope:
             self.touched.append(diff.touched())
-        if diff.keys is not None and diff.keys.num_rows and self.plan.options.duplicates != "last":
-            self.keys.append(diff.keys)
+        self.record_keys(diff)
         if self.plan.batch_mode == "ledger":
             self.ids.append(diff.seen(self.plan.identity))
+
+    def record_keys(self, diff: BatchDiff) -> None:
+        """Only the keys (a plan, which finds its missing rows itself, needs no identities)."""
+        if diff.keys is not None and diff.keys.num_rows and self.plan.options.duplicates != "last":
+            self.keys.append(diff.keys)
 
 
 Callback = Callable[[list[dict[str, Any]]], Any]

@@ -12,8 +12,10 @@ rest.
 """
 
 import json
+import mmap
 import shutil
 import uuid
+import weakref
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,17 +41,19 @@ class DiffWriter:
         self.tmp.mkdir(parents=True)
         self.parts = 0
 
-    def part(self, diff: BatchDiff) -> BatchDiff:
-        """Write one part's tables; the part back, its tables mapped from the files."""
+    def part(self, diff: BatchDiff, *, own_old: bool = False) -> BatchDiff:
+        """Write one part's tables (with `own_old`, its `old` too: `finish` writes the whole
+        `old` again from them); the part back, its tables mapped from the files."""
         shared = _offered_as_is(diff)
         mapped: dict[str, pa.Table] = {}
-        for name in PARTS:
+        for name in (*PARTS, "old") if own_old else PARTS:
             table: pa.Table | None = getattr(diff, name)
             if table is not None:
                 path = self.tmp / f"{name}.{self.parts:06d}.arrow"
                 _write(path, table.drop_columns(shared if name == "new" else []))
                 mapped[name] = _read(path)
         self.parts += 1
+        release_pages()  # what earlier parts wrote is read back from the files when used
         mapped["new"] = _with_shared(mapped["rows"], mapped["new"], diff.new.column_names, shared)
         return replace(diff, **mapped)
 
@@ -183,11 +187,27 @@ def _meta(diff: BatchDiff) -> dict[str, Any]:
 
 
 def _write(path: Path, table: pa.Table) -> None:
+    """`table` to `path`, batch by batch: pages it maps from other staged files are read once."""
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+        for batch in table.to_batches():
+            writer.write_batch(batch)
+            release_pages()
 
 
 def _read(path: Path) -> pa.Table:
-    """The table, its buffers mapped from the file rather than copied."""
-    with pa.memory_map(str(path), "r") as source:
-        return pa.ipc.open_file(source).read_all()
+    """The table, its buffers mapped from the file rather than copied (see `release_pages`)."""
+    with open(path, "rb") as file:
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    _MAPPED.add(mapped)
+    return pa.ipc.open_file(pa.BufferReader(pa.py_buffer(mapped))).read_all()
+
+
+_MAPPED: "weakref.WeakSet[mmap.mmap]" = weakref.WeakSet()  # every staged file this process maps
+
+
+def release_pages() -> None:
+    """Drop the pages of every staged diff this process maps from its memory. They stay in the
+    file (and the system's cache) and are read back when used again, so what a step keeps
+    resident is the part or window it works on, not every file it has read so far."""
+    for mapped in list(_MAPPED):
+        mapped.madvise(mmap.MADV_DONTNEED)
