@@ -139,7 +139,9 @@ def decode(page: Page, kinds: "Kinds", *, with_txid: bool) -> list[Commit]:
     """A page's events -> one Commit per seq, in commit order."""
     with _collector_paused():
         rows = read_pg.rows(page.text) if page.text is not None else page.rows
-        return _commits(rows, kinds, with_txid=with_txid)
+        commits = _commits(rows, kinds, with_txid=with_txid)
+        del rows  # freed now, so the collection that resumes after this does not walk them
+    return commits
 
 
 @contextmanager

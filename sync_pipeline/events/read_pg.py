@@ -2,12 +2,12 @@
 
 The page is chosen by (seq, n) over narrow rows: the commits in seq order, each one's events
 by the (txid, n) primary key from the cursor on (JOIN LATERAL). Only the chosen events are then
-fetched by that key for their JSON (a LATERAL too) and sent as one `json_agg` text, one row per
-event shaped [seq, txid, n, table, effect, batch_id, pk, keys, changes], decoded in one parse.
+fetched by that key for their JSON (a LATERAL too) and sent as one `json_agg` text in (seq, n)
+order, one row per event shaped [seq, txid, n, table, effect, batch_id, pk, keys, changes],
+decoded in one parse.
 """
 
 from collections.abc import Sequence
-from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +18,6 @@ from sync_pipeline.events.jsonvalues import loads
 from sync_pipeline.events.model import Position
 
 _MIN_N = -(2**63)  # below every event number: "all events of the commit"
-_BY_POSITION = itemgetter(0, 2)
 
 
 def tune(conn: sa.Connection, *, local: bool) -> None:
@@ -42,11 +41,10 @@ def page(
 
 
 def rows(text: str | None) -> list[list[Any]]:
-    """A page's JSON text -> one list per event, in (seq, n) order."""
+    """A page's JSON text -> one list per event, in (seq, n) order (aggregated in that order)."""
     if text is None:
         return []
     decoded: list[list[Any]] = loads(text)
-    decoded.sort(key=_BY_POSITION)  # already in order as aggregated; this makes it certain
     return decoded
 
 
@@ -79,5 +77,7 @@ def _page(
         f["pk"], f["keys"], f["changes"],  # jsonb: nested as JSON values, not strings
     )  # fmt: skip
     last = sa.func.max(postgresql.array([chosen.c.seq, chosen.c.n]))
-    text = sa.cast(sa.func.json_agg(one), sa.Text)
+    # Ordered by the database, on its side of the read-ahead, not by the decoding subscriber.
+    in_order = postgresql.aggregate_order_by(one, chosen.c.seq, chosen.c.n)
+    text = sa.cast(sa.func.json_agg(in_order), sa.Text)
     return sa.select(text, sa.func.count(), last).join_from(chosen, event, sa.true())
