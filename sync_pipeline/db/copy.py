@@ -20,6 +20,8 @@ from psycopg.waiting import Ready, Wait
 
 from sync_pipeline.db.dialect import Dialect
 
+BLOCK_BYTES = 16 << 20  # a COPY's slice of rows (in) or block of rows (out), about
+
 
 def create_stage(conn: sa.Connection, columns: Sequence[sa.Column]) -> sa.Table:
     """A TEMPORARY table (dropped at commit) with the given columns and no constraints."""
@@ -32,23 +34,25 @@ def create_stage(conn: sa.Connection, columns: Sequence[sa.Column]) -> sa.Table:
 
 
 def copy_into(conn: sa.Connection, stage: sa.Table, data: pa.Table) -> None:
-    """COPY `data` (columns named like the table's) into `stage` (any table) as CSV."""
+    """COPY `data` (columns named like the table's) into `stage` (any table) as CSV, a slice of
+    about `BLOCK_BYTES` at a time: the text of a 10M-row table never sits in memory at once."""
     if data.num_rows == 0:
         return
-    data = pa.table({name: _csv_ready(data.column(name)) for name in data.column_names})
-    buf = io.BytesIO()
-    pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         sql.Identifier(*([stage.schema] if stage.schema else []), stage.name),
         sql.SQL(", ").join(map(sql.Identifier, data.column_names)),
     )
+    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+    step = max(10_000, BLOCK_BYTES * data.num_rows // max(data.nbytes, 1))
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cur, cur.copy(statement) as copy:
-        copy.write(buf.getbuffer())
-
-
-BLOCK_BYTES = 16 << 20
+        for start in range(0, data.num_rows, step):
+            part = data.slice(start, step)
+            buf = io.BytesIO()
+            ready = {name: _csv_ready(part.column(name)) for name in part.column_names}
+            pacsv.write_csv(pa.table(ready), buf, options)
+            copy.write(buf.getbuffer())
 
 
 def copy_out(
