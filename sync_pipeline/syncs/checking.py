@@ -1,17 +1,21 @@
 """Row rules over a batch that arrives in chunks: each chunk is checked on its own and the
 outcomes add up (failing rows summed, samples and evidence from the first failing chunks).
 
-Two rules need more than one chunk: `unique` sees the key columns of the whole batch (only those
-columns, never the rows), and `required_columns` the batch's schema. A `custom` check sees one
-chunk at a time. Row labels count across chunks, so a keyless sample names the batch's row.
+Two rules need more than one chunk: `unique` sees the key columns of the whole batch, and
+`required_columns` the batch's schema. `unique` keeps a 64-bit hash of each row (8 bytes a row,
+not a hash table of the values: about 1 GB for 10M text keys) and looks exactly only at the rows
+whose hash repeats. A `custom` check sees one chunk at a time. Row labels count across chunks,
+so a keyless sample names the batch's row.
 """
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from sync_pipeline.syncs.row_hashes import row_hashes
 from sync_pipeline.syncs.rules import SAMPLE_SIZE, RuleOutcome, check_rule, passed
 from sync_pipeline.syncs.spec import Rule
 
@@ -23,7 +27,7 @@ def check_chunks(
     `applied` before it writes, and by the CLI)."""
     row_rules = [r for r in rules if not r.on_diff]
     found: dict[str, list[RuleOutcome]] = {r.name: [] for r in row_rules}
-    keys: dict[str, list[pa.Table]] = {r.name: [] for r in row_rules if r.kind == "unique"}
+    unique = {r.name: UniqueRows(r, key_columns) for r in row_rules if r.kind == "unique"}
     schemas: list[pa.Schema] = []
     per_chunk = [r for r in row_rules if r.kind not in ("unique", "required_columns")]
     offset = 0
@@ -31,16 +35,14 @@ def check_chunks(
         frame = _frame(chunk, offset) if per_chunk else pd.DataFrame()  # pandas only if needed
         offset += chunk.num_rows
         schemas.append(chunk.schema)
-        for rule in row_rules:
-            if rule.kind == "unique":
-                wanted = [c for c in [*rule.columns, *key_columns] if c in chunk.column_names]
-                keys[rule.name].append(chunk.select(list(dict.fromkeys(wanted))))
+        for rows in unique.values():
+            rows.add(chunk)
         for rule in per_chunk:
             found[rule.name].append(check_rule(rule, frame, key_columns))
     names = pa.unify_schemas(schemas, promote_options="permissive").names if schemas else []
     for rule in row_rules:
         if rule.kind == "unique":
-            found[rule.name].append(_unique(rule, keys[rule.name], key_columns))
+            found[rule.name].append(unique[rule.name].outcome())
         elif rule.kind == "required_columns" or not found[rule.name]:  # (or an empty batch)
             found[rule.name].append(check_rule(rule, pd.DataFrame(columns=names), key_columns))
     return [merge(found[r.name]) for r in row_rules]
@@ -67,13 +69,46 @@ def _frame(chunk: pa.Table, offset: int) -> pd.DataFrame:
     return frame
 
 
-def _unique(rule: Rule, tables: list[pa.Table], key_columns: Sequence[str]) -> RuleOutcome:
-    """`unique` over the batch's key columns: passed at once when Arrow finds every row's
-    values distinct; otherwise pandera finds (and names) the duplicates."""
-    keys = pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
-    if set(rule.columns) <= set(keys.column_names) and _distinct(keys.select(rule.columns)):
-        return passed(rule)
-    return check_rule(rule, _frame(keys, 0), key_columns)
+class UniqueRows:
+    """One `unique` rule over the chunks of a batch: each chunk's rule columns hashed as it
+    passes; at the end, pandera looks at the rows whose hash repeats (the duplicates among them,
+    named by key). Without a hash (floats, nested types, a chunk lacking a rule column) it looks
+    at the key columns of the whole batch, as Arrow groups them."""
+
+    def __init__(self, rule: Rule, key_columns: Sequence[str]) -> None:
+        self.rule, self.key_columns = rule, key_columns
+        self.wanted = list(dict.fromkeys([*rule.columns, *key_columns]))
+        self.tables: list[pa.Table] = []  # the chunks' key columns, for the exact look
+        self.hashes: list[np.ndarray] | None = []
+
+    def add(self, chunk: pa.Table) -> None:
+        self.tables.append(chunk.select([c for c in self.wanted if c in chunk.column_names]))
+        if self.hashes is not None and set(self.rule.columns) <= set(chunk.column_names):
+            hashed = row_hashes(chunk.select(list(self.rule.columns)))
+            self.hashes = None if hashed is None else [*self.hashes, hashed]
+        else:
+            self.hashes = None
+
+    def outcome(self) -> RuleOutcome:
+        if self.hashes is None:
+            return self._whole()
+        hashes = np.concatenate(self.hashes) if self.hashes else np.empty(0, np.uint64)
+        ordered = np.sort(hashes)
+        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+        if not repeated.size:
+            return passed(self.rule)
+        chosen = np.isin(hashes, repeated)
+        both = pa.concat_tables(self.tables, promote_options="permissive")
+        frame = both.filter(pa.array(chosen)).to_pandas(types_mapper=pd.ArrowDtype)  # exact keys
+        frame.index = pd.Index(np.flatnonzero(chosen))
+        return check_rule(self.rule, frame, self.key_columns)
+
+    def _whole(self) -> RuleOutcome:
+        rule, tables = self.rule, self.tables
+        keys = pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
+        if set(rule.columns) <= set(keys.column_names) and _distinct(keys.select(rule.columns)):
+            return passed(rule)
+        return check_rule(rule, _frame(keys, 0), self.key_columns)
 
 
 def _distinct(table: pa.Table) -> bool:
