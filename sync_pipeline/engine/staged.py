@@ -150,10 +150,14 @@ def _offered_as_is(diff: BatchDiff) -> list[str]:
 
 
 def _with_shared(rows: pa.Table, rest: pa.Table, order: list[str], shared: list[str]) -> pa.Table:
-    """`new` again: its `shared` columns taken from `rows`, the rest from `rest`."""
-    if not shared:
-        return rest
-    return pa.table({c: (rows if c in shared else rest).column(c) for c in order})
+    """`new` again: its `shared` columns taken from `rows`, the rest from `rest`. Built column by
+    column: `pa.table` of a dict validates every chunk, which reads the mapped files' pages (70 MB
+    of a 1M-row diff, 1 GB of a 10M-row one, before `applied` wrote anything)."""
+    if not rest.num_columns:  # every column shared (a table of no columns has no rows)
+        return rows.select(order)
+    for name in shared:
+        rest = rest.append_column(name, rows.column(name))
+    return rest.select(order)
 
 
 def _same(a: pa.ChunkedArray, b: pa.ChunkedArray) -> bool:

@@ -35,6 +35,7 @@ from sync_pipeline.db.labels import VERSION
 from sync_pipeline.db.read import read_rows
 from sync_pipeline.engine.diff import BatchDiff, lean
 from sync_pipeline.engine.plan import Plan
+from sync_pipeline.engine.staged import release_pages
 from sync_pipeline.errors import ConfigError, StaleDiffError
 
 _AGAIN = (
@@ -127,6 +128,7 @@ def _planned_and_now(
     columns = [sa.Column(c, table.c[c].type) for c in identity]
     columns.append(sa.Column(VERSION, sa.BigInteger))
     stage = stage_values(conn, plan.target.dialect, columns, planned)
+    release_pages()  # the planned rows are in the stage now, not needed while the join runs
     try:
         read = sa.select(*[table.c[c] for c in identity], version.label(VERSION))
         now = (read if plan.scope is None else read.where(plan.scope)).subquery()
