@@ -1,6 +1,7 @@
 """Issue 2 point 10: Postgres stages with COPY and applies set-based SQL; SQLite uses chunked
 executemany. The number of statements must not grow with the number of rows."""
 
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
@@ -85,8 +86,6 @@ def test_a_big_stamp_gets_room_for_its_hash_join_and_the_setting_comes_back(pg):
 def test_a_big_copy_goes_in_slices_and_every_value_arrives(pg, monkeypatch):
     """COPY writes the CSV of a slice at a time (the text of a big table is never whole in
     memory); the rows are the same as one COPY would give, across the slice boundaries."""
-    import pyarrow as pa
-
     table = sa.Table(
         "sliced",
         sa.MetaData(),
