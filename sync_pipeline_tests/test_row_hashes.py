@@ -82,6 +82,7 @@ def test_uncovered_types_have_no_hash() -> None:
     assert row_hashes(pa.table({"x": [1.5]})) is None
     assert row_hashes(pa.table({"x": pa.array([[1]])})) is None
     assert row_hashes(pa.table({"x": pa.array(["a"]).dictionary_encode()})) is not None
+    assert row_hashes(pa.table({"x": pa.chunked_array([], pa.string())})).tolist() == []
 
 
 def test_a_duplicate_is_named_by_its_key_and_place_in_the_batch() -> None:

@@ -14,7 +14,6 @@ import numpy as np
 import pyarrow as pa
 
 _PRIME = 0x100000001B3
-_MASK = (1 << 64) - 1
 _SPAN = 1024  # a value's byte at position p weighs _PRIME ** (p % _SPAN)
 _POWERS = np.array([pow(_PRIME, k + 1, 1 << 64) for k in range(_SPAN)], dtype=np.uint64)
 _LENGTH = np.uint64(0x9E3779B97F4A7C15)
