@@ -83,11 +83,14 @@ class UniqueRows:
 
     def add(self, chunk: pa.Table) -> None:
         self.tables.append(chunk.select([c for c in self.wanted if c in chunk.column_names]))
-        if self.hashes is not None and set(self.rule.columns) <= set(chunk.column_names):
-            hashed = row_hashes(chunk.select(list(self.rule.columns)))
-            self.hashes = None if hashed is None else [*self.hashes, hashed]
+        if self.hashes is None:
+            return
+        covered = set(self.rule.columns) <= set(chunk.column_names)
+        hashed = row_hashes(chunk.select(list(self.rule.columns))) if covered else None
+        if hashed is None:
+            self.hashes = None  # from now on, the whole batch's key columns decide
         else:
-            self.hashes = None
+            self.hashes.append(hashed)
 
     def outcome(self) -> RuleOutcome:
         if self.hashes is None:
